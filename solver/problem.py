@@ -1,0 +1,388 @@
+"""The problem contract of SPEC.md section 1: pydantic models and cross-reference checks.
+
+`load_problem` is the one way in: it parses JSON-like data, checks every cross-reference
+and raises `ProblemError` listing *every* fault (each naming the id and field) rather than
+the first one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+class ProblemError(ValueError):
+    """Invalid problem input; `errors` lists one plain message per fault."""
+
+    def __init__(self, errors: Iterable[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class Objective(StrEnum):
+    TARDINESS = "tardiness"
+    MAKESPAN = "makespan"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Id = Annotated[str, Field(min_length=1)]
+
+
+class Shift(_Model):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError(f"'{v}' is not a time of day HH:MM")
+        return v
+
+    def start_minute(self) -> int:
+        """Minutes after local midnight at which the shift starts."""
+        h, m = self.start.split(":")
+        return int(h) * 60 + int(m)
+
+    def length_min(self) -> int:
+        """Nominal length in local wall-clock minutes (past midnight when end <= start)."""
+        h, m = self.end.split(":")
+        end = int(h) * 60 + int(m)
+        start = self.start_minute()
+        return end - start if end > start else end + 1440 - start
+
+
+class Site(_Model):
+    id: Id
+    name: str | None = None
+    timezone: str = "UTC"
+    shifts: list[Shift] = Field(default_factory=list)
+    holidays: list[date] = Field(default_factory=list)
+    power_cap_kw: Annotated[float, Field(gt=0)] | None = None
+    transit_min: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{v}' is not a known IANA time zone") from None
+        return v
+
+
+class Window(_Model):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class Resource(_Model):
+    id: Id
+    site: Id
+    kind: str | None = None
+    capacity: Annotated[int, Field(ge=1)] = 1
+    calendar: Literal["site", "24x7"] = "site"
+    downtime: list[Window] = Field(default_factory=list)
+    products: list[Id] | None = None
+
+
+class Alternative(_Model):
+    resource: Id
+    duration_min: Annotated[int, Field(ge=1)]
+
+
+class Step(_Model):
+    op: Id
+    kind: str | None = None
+    duration_min: Annotated[int, Field(ge=1)] | None = None
+    alternatives: list[Alternative] | None = None
+    power_kw: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Product(_Model):
+    id: Id
+    family: str | None = None
+    routing: list[Step] = Field(min_length=1)
+
+
+class Order(_Model):
+    id: Id
+    customer: str | None = None
+    product: Id
+    quantity: Annotated[int, Field(ge=1)]
+    due: AwareDatetime
+    release: AwareDatetime | None = None
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    destination: str | None = None
+    allowed_sites: list[Id] | None = None
+
+
+class FixedStep(_Model):
+    order: Id
+    unit: Annotated[int, Field(ge=1)]
+    op: Id
+    resource: Id
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class Problem(_Model):
+    name: str = "problem"
+    horizon_start: AwareDatetime
+    sites: list[Site] = Field(min_length=1)
+    resources: list[Resource] = Field(min_length=1)
+    products: list[Product] = Field(min_length=1)
+    orders: list[Order] = Field(default_factory=list)
+    objective: Objective = Objective.TARDINESS
+    fixed: list[FixedStep] = Field(default_factory=list)
+
+    # ---- lookups (cheap, computed on demand) -------------------------------------------
+    def site(self, site_id: str) -> Site:
+        return next(s for s in self.sites if s.id == site_id)
+
+    def product(self, product_id: str) -> Product:
+        return next(p for p in self.products if p.id == product_id)
+
+
+# ---- eligibility: the one definition shared by the compiler and the checks -----------------
+
+
+def eligible(problem: Problem, product: Product, step: Step) -> list[tuple[Resource, int]]:
+    """Resources that may run `step` of `product`, with the duration on each (rule 5)."""
+    by_id = {r.id: r for r in problem.resources}
+    out: list[tuple[Resource, int]] = []
+    if step.alternatives is not None:
+        for alt in step.alternatives:
+            res = by_id.get(alt.resource)
+            if res is not None and _qualified(res, product):
+                out.append((res, alt.duration_min))
+    elif step.duration_min is not None:
+        for res in problem.resources:
+            if res.kind == step.kind and _qualified(res, product):
+                out.append((res, step.duration_min))
+    return out
+
+
+def _qualified(res: Resource, product: Product) -> bool:
+    return res.products is None or product.id in res.products
+
+
+# ---- loading ------------------------------------------------------------------------------
+
+
+def load_problem(data: Mapping[str, Any] | str | bytes | Path) -> Problem:
+    """Parse and check a SPEC section 1 problem; raise `ProblemError` listing every fault."""
+    if isinstance(data, Path):
+        try:
+            data = data.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProblemError([f"cannot read {data}: {exc.strerror}"]) from None
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ProblemError([f"not valid JSON: {exc.msg} at line {exc.lineno}"]) from None
+    if not isinstance(data, Mapping):
+        raise ProblemError(["the problem must be a JSON object"])
+    try:
+        problem = Problem.model_validate(data)
+    except ValidationError as exc:
+        raise ProblemError(_describe(exc, data)) from None
+    errors = check_references(problem)
+    if errors:
+        raise ProblemError(errors)
+    return problem
+
+
+def _describe(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """Pydantic errors as 'orders[2] (id 'SO-3').quantity: message' lines."""
+    out = []
+    for err in exc.errors(include_url=False):
+        parts: list[str] = []
+        node: Any = data
+        for loc in err["loc"]:
+            if isinstance(loc, int):
+                label = f"[{loc}]"
+                if isinstance(node, list) and loc < len(node):
+                    node = node[loc]
+                    if isinstance(node, Mapping) and isinstance(node.get("id"), str):
+                        label += f" (id '{node['id']}')"
+                else:
+                    node = None
+                parts.append(label)
+            else:
+                parts.append(("." if parts else "") + str(loc))
+                node = node.get(loc) if isinstance(node, Mapping) else None
+        where = "".join(parts) or "problem"
+        msg = err["msg"]
+        if err["type"] == "timezone_aware":
+            msg = "time has no UTC offset (write e.g. 2026-12-01T06:00:00Z)"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append(f"{where}: {msg}")
+    return out
+
+
+def _dups(kind: str, ids: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for i in ids:
+        if i in seen:
+            out.append(f"{kind} '{i}': duplicate id")
+        seen.add(i)
+    return out
+
+
+def check_references(p: Problem) -> list[str]:
+    """Every cross-reference check of SPEC section 1; one message per fault."""
+    errs: list[str] = []
+    errs += _dups("site", (s.id for s in p.sites))
+    errs += _dups("resource", (r.id for r in p.resources))
+    errs += _dups("product", (x.id for x in p.products))
+    errs += _dups("order", (o.id for o in p.orders))
+    site_ids = {s.id for s in p.sites}
+    product_ids = {x.id for x in p.products}
+    res_by_id = {r.id: r for r in p.resources}
+    sites = {s.id: s for s in p.sites}
+
+    for r in p.resources:
+        if r.site not in site_ids:
+            errs.append(f"resource '{r.id}': site '{r.site}' is not a site")
+        for x in r.products or []:
+            if x not in product_ids:
+                errs.append(f"resource '{r.id}': products lists unknown product '{x}'")
+        for w in r.downtime:
+            if w.end <= w.start:
+                errs.append(f"resource '{r.id}': downtime ends at or before it starts")
+
+    for prod in p.products:
+        errs += _dups(f"product '{prod.id}': routing op", (s.op for s in prod.routing))
+        for st in prod.routing:
+            where = f"product '{prod.id}' step '{st.op}'"
+            if st.alternatives is not None:
+                if st.kind is not None or st.duration_min is not None:
+                    errs.append(f"{where}: give either kind + duration_min or alternatives")
+                if not st.alternatives:
+                    errs.append(f"{where}: alternatives is empty")
+                for alt in st.alternatives:
+                    if alt.resource not in res_by_id:
+                        errs.append(f"{where}: alternative resource '{alt.resource}' is unknown")
+            elif st.kind is None or st.duration_min is None:
+                errs.append(f"{where}: needs kind and duration_min (or alternatives)")
+            caps = [s.power_cap_kw for s in p.sites if s.power_cap_kw is not None]
+            if st.power_kw > 0 and len(caps) == len(p.sites) and st.power_kw > max(caps):
+                errs.append(
+                    f"{where}: power_kw {st.power_kw:g} exceeds every site's power_cap_kw"
+                )
+
+    products = {x.id: x for x in p.products}
+    for o in p.orders:
+        where = f"order '{o.id}'"
+        if o.product not in products:
+            errs.append(f"{where}: product '{o.product}' is unknown")
+            continue
+        allowed = o.allowed_sites if o.allowed_sites is not None else list(site_ids)
+        for s in allowed:
+            if s not in site_ids:
+                errs.append(f"{where}: allowed_sites lists unknown site '{s}'")
+        if o.allowed_sites is not None and not o.allowed_sites:
+            errs.append(f"{where}: allowed_sites is empty")
+        allowed = [s for s in allowed if s in site_ids]
+        if o.destination is not None:
+            for s in allowed:
+                if o.destination not in sites[s].transit_min:
+                    errs.append(
+                        f"{where}: destination '{o.destination}' is missing from "
+                        f"site '{s}' transit_min"
+                    )
+        prod = products[o.product]
+        runnable = set(allowed)
+        for st in prod.routing:
+            at = {r.site for r, _ in eligible(p, prod, st) if r.site in allowed}
+            if not at:
+                errs.append(
+                    f"{where}: step '{st.op}' of product '{prod.id}' has no eligible "
+                    f"resource at any allowed site ({', '.join(sorted(allowed))})"
+                )
+            runnable &= at
+            power_ok = {
+                s for s in runnable
+                if sites[s].power_cap_kw is None or st.power_kw <= (sites[s].power_cap_kw or 0)
+            }
+            runnable = power_ok
+        if not runnable and all(
+            any(r.site in allowed for r, _ in eligible(p, prod, st)) for st in prod.routing
+        ):
+            errs.append(
+                f"{where}: no allowed site can run every step of product '{prod.id}' "
+                "(resources and power caps)"
+            )
+
+    errs += _check_fixed(p, products, res_by_id)
+    return errs
+
+
+def _check_fixed(
+    p: Problem, products: dict[str, Product], res_by_id: dict[str, Resource]
+) -> list[str]:
+    errs: list[str] = []
+    orders = {o.id: o for o in p.orders}
+    seen: set[tuple[str, int, str]] = set()
+    for i, f in enumerate(p.fixed):
+        where = f"fixed[{i}] ({f.order}/{f.unit}/{f.op})"
+        o = orders.get(f.order)
+        if o is None:
+            errs.append(f"{where}: order '{f.order}' is unknown")
+            continue
+        if f.unit > o.quantity:
+            errs.append(f"{where}: unit {f.unit} exceeds the order's quantity {o.quantity}")
+        prod = products.get(o.product)
+        if prod is None:
+            continue
+        step = next((s for s in prod.routing if s.op == f.op), None)
+        if step is None:
+            errs.append(f"{where}: op '{f.op}' is not in product '{prod.id}' routing")
+            continue
+        key = (f.order, f.unit, f.op)
+        if key in seen:
+            errs.append(f"{where}: the same step is fixed twice")
+        seen.add(key)
+        if f.resource not in res_by_id:
+            errs.append(f"{where}: resource '{f.resource}' is unknown")
+        elif f.resource not in {r.id for r, _ in eligible(p, prod, step)}:
+            errs.append(f"{where}: resource '{f.resource}' cannot run step '{f.op}'")
+        elif o.allowed_sites is not None and res_by_id[f.resource].site not in o.allowed_sites:
+            errs.append(f"{where}: resource '{f.resource}' is not at an allowed site")
+        if f.end <= f.start:
+            errs.append(f"{where}: end is not after start")
+    # all fixed steps of one unit must be at one site
+    unit_sites: dict[tuple[str, int], set[str]] = {}
+    for f in p.fixed:
+        if f.resource in res_by_id:
+            unit_sites.setdefault((f.order, f.unit), set()).add(res_by_id[f.resource].site)
+    for (oid, u), ss in unit_sites.items():
+        if len(ss) > 1:
+            errs.append(f"fixed steps of {oid}/{u} are at several sites: {', '.join(sorted(ss))}")
+    return errs
