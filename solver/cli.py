@@ -1,0 +1,302 @@
+"""The ``rackplan`` command line (SPEC section 4): solve, validate, import.
+
+A thin layer: it parses arguments, reads and writes files, calls the library and turns
+the outcome into an exit code: 0 success, 1 infeasible / no schedule / invalid schedule,
+2 invalid input. Every error goes to stderr as ``rackplan: error: ...``; bad input never
+ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from solver.formats.benchmarks import read_fjsp, read_jssp
+from solver.problem import Objective, Problem, ProblemError, load_problem
+
+if TYPE_CHECKING:
+    from solver.solve import Progress
+
+PROG = "rackplan"
+EXIT_OK = 0
+EXIT_NO_SCHEDULE = 1
+EXIT_INVALID = 2
+SCHEDULE_STATUSES = ("OPTIMAL", "FEASIBLE")
+PROGRESS_EVERY_S = 1.0
+
+_IMPORTERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+    "fjsp": read_fjsp,
+    "jssp": read_jssp,
+}
+
+
+class InputError(Exception):
+    """Bad input found by the CLI itself; `errors` holds one message per fault."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``rackplan`` command line.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 no schedule (infeasible, none found) or an invalid
+        schedule, 2 invalid input.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help already
+        return exc.code if isinstance(exc.code, int) else EXIT_INVALID
+    command: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return command(args)
+    except (InputError, ProblemError) as exc:
+        for line in exc.errors:
+            _error(line)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+# ---- arguments ----------------------------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' must be a positive number of seconds")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors read ``rackplan: error: ...`` in subcommands too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{PROG}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Production scheduling optimizer for rack factories.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    solve = sub.add_parser("solve", help="solve a problem file and write the schedule")
+    solve.add_argument("problem", metavar="PROBLEM.json", type=Path)
+    solve.add_argument("-o", "--output", metavar="SCHEDULE.json", type=Path, help="default: stdout")
+    solve.add_argument("--time-limit", metavar="S", type=_positive_float, help="seconds to search")
+    solve.add_argument("--workers", metavar="N", type=_positive_int, help="solver threads")
+    solve.add_argument(
+        "--objective",
+        choices=[o.value for o in Objective],
+        help="override the problem's objective",
+    )
+    solve.add_argument("--seed", metavar="N", type=int, help="random seed")
+    solve.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    solve.set_defaults(run=_cmd_solve)
+
+    validate = sub.add_parser("validate", help="check a schedule against every SPEC rule")
+    validate.add_argument("problem", metavar="PROBLEM.json", type=Path)
+    validate.add_argument("schedule", metavar="SCHEDULE.json", type=Path)
+    validate.set_defaults(run=_cmd_validate)
+
+    imp = sub.add_parser("import", help="convert a benchmark file to a problem file")
+    imp.add_argument("format", choices=sorted(_IMPORTERS))
+    imp.add_argument("file", metavar="FILE", type=Path)
+    imp.add_argument("-o", "--output", metavar="PROBLEM.json", type=Path, help="default: stdout")
+    imp.set_defaults(run=_cmd_import)
+    return parser
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    """``rackplan solve``: load, solve, write the schedule; exit 0 only with a schedule."""
+    problem = _load_problem(args.problem)
+    from solver.solve import SolveParams, solve  # imports ortools: only when solving
+
+    options: dict[str, Any] = {}
+    if args.time_limit is not None:
+        options["time_limit"] = args.time_limit
+    if args.workers is not None:
+        options["workers"] = args.workers
+    if args.seed is not None:
+        options["seed"] = args.seed
+    if args.objective is not None:
+        options["objective"] = Objective(args.objective)
+    if not args.quiet:
+        options["progress"] = _ProgressPrinter()
+    schedule = solve(problem, SolveParams(**options))
+    _write_json(schedule, args.output)
+    status = str(schedule.get("status"))
+    if not args.quiet:
+        _note(_summary(schedule))
+    if status in SCHEDULE_STATUSES:
+        return EXIT_OK
+    reasons = schedule.get("reasons") or [f"no schedule (status {status})"]
+    for reason in reasons:
+        _error(str(reason))
+    return EXIT_NO_SCHEDULE
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """``rackplan validate``: print ``valid`` (exit 0) or one line per violation (exit 1)."""
+    problem = _load_problem(args.problem)
+    schedule = _read_json(args.schedule, "schedule")
+    if not isinstance(schedule, dict):
+        raise InputError([f"{args.schedule}: the schedule must be a JSON object"])
+    from solver.validate import validate
+
+    violations = validate(problem, schedule)
+    if not violations:
+        print("valid")
+        return EXIT_OK
+    for violation in violations:
+        print(violation)
+    return EXIT_NO_SCHEDULE
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    """``rackplan import``: a benchmark file as a SPEC problem file."""
+    text = _read_text(args.file)
+    read = _IMPORTERS[args.format]
+    try:
+        problem = read(text, args.file.stem)
+    except ProblemError as exc:
+        raise InputError([f"{args.file}: {e}" for e in exc.errors]) from None
+    _write_json(problem, args.output)
+    return EXIT_OK
+
+
+# ---- files --------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of `path`; `InputError` when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise InputError([f"{path}: is a directory, not a file"]) from None
+    except FileNotFoundError:
+        raise InputError([f"{path}: no such file"]) from None
+    except OSError as exc:
+        raise InputError([f"cannot read {path}: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """The parsed JSON content of `path`; `InputError` when unreadable or not JSON."""
+    text = _read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [
+                f"{path}: the {what} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                f"column {exc.colno}"
+            ]
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError([f"{path}: the {what} is not valid JSON: {exc}"]) from None
+
+
+def _load_problem(path: Path) -> Problem:
+    """The checked problem in `path`; `InputError` listing every fault otherwise."""
+    data = _read_json(path, "problem")
+    try:
+        return load_problem(data)
+    except ProblemError as exc:
+        raise InputError([f"{path}: {e}" for e in exc.errors]) from None
+
+
+def _write_json(data: Any, path: Path | None) -> None:
+    """Write `data` as JSON to `path`, or to stdout when `path` is None."""
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except IsADirectoryError:
+        raise InputError([f"cannot write {path}: is a directory"]) from None
+    except OSError as exc:
+        raise InputError([f"cannot write {path}: {exc.strerror or exc}"]) from None
+
+
+# ---- messages -----------------------------------------------------------------------------
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"{message}\n")
+
+
+def _fmt(value: object) -> str:
+    """A figure for a progress line: whole numbers without decimals, '-' for none."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)
+
+
+class _ProgressPrinter:
+    """The solver's progress callback: one stderr line at most every second."""
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < PROGRESS_EVERY_S:
+            return
+        self._last = now
+        _note(
+            f"[{progress.elapsed:7.1f}s] {progress.phase:<8} best {_fmt(progress.objective)}"
+            f"  bound {_fmt(progress.bound)}"
+        )
+
+
+def _summary(schedule: dict[str, Any]) -> str:
+    """The closing stderr line of a solve: status, objective, bound, gap, time."""
+    gap = schedule.get("gap")
+    gap_text = f"{gap:.2%}" if isinstance(gap, int | float) else "-"
+    return (
+        f"{schedule.get('status')}  {schedule.get('objective')} "
+        f"{_fmt(schedule.get('objective_value'))}  bound {_fmt(schedule.get('lower_bound'))}"
+        f"  gap {gap_text}  {_fmt(schedule.get('solve_seconds'))}s"
+    )
