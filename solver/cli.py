@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except BrokenPipeError:  # stdout closed early, e.g. `rackplan import ... | head`
+        _silence_stdout()
+        return 141  # what a shell reports for a program ended by SIGPIPE
 
 
 # ---- arguments ----------------------------------------------------------------------------
@@ -252,6 +256,15 @@ def _write_json(data: Any, path: Path | None) -> None:
         raise InputError([f"cannot write {path}: is a directory"]) from None
     except OSError as exc:
         raise InputError([f"cannot write {path}: {exc.strerror or exc}"]) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (e.g. captured in tests)
+        pass
 
 
 # ---- messages -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from solver.cli import main
-from solver.problem import load_problem
+from solver.problem import ProblemError, load_problem
 
 BENCH = Path("/work/shared/bench")
 MK01 = BENCH / "fjsp" / "brandimarte" / "mk01.fjs"
@@ -418,9 +419,14 @@ def _fake_solver(
                 params.progress(_FakeProgress(i * 0.01, 100.0 - i, 0.0, "cp-sat"))
         return copy.deepcopy(schedule)
 
+    def solve_or_raise(problem: Any, params: SolveParams) -> dict[str, Any]:
+        if "error" in schedule:
+            raise ProblemError([str(schedule["error"])])
+        return solve(problem, params)
+
     module = types.ModuleType("solver.solve")
     module.SolveParams = SolveParams  # type: ignore[attr-defined]
-    module.solve = solve  # type: ignore[attr-defined]
+    module.solve = solve_or_raise  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "solver.solve", module)
 
 
@@ -485,6 +491,17 @@ def test_solve_without_schedule_exits_1_with_reasons(
     ]
 
 
+def test_solve_problem_error_from_solver_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ProblemError raised by the solver itself is invalid input: exit 2, no traceback."""
+    _fake_solver(monkeypatch, {"error": "order 'SO-1': step 'test' fits no window"}, [])
+    code = main(["solve", str(_tiny(tmp_path)), "--quiet"])
+    out, err = capsys.readouterr()
+    _assert_input_error(code, err, "order 'SO-1': step 'test' fits no window")
+    assert out == ""
+
+
 # ---- solve: the real solver ----------------------------------------------------------------
 
 
@@ -510,20 +527,43 @@ def test_solve_tiny_problem_for_real(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_solve_infeasible_problem_for_real(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A step longer than every shift gets no schedule: exit 1, reasons on stderr, no items."""
+    """Two fixed steps overlapping on a capacity-1 resource: exit 1, reasons on stderr."""
     pytest.importorskip("solver.solve")
 
     def change(data: dict[str, Any]) -> None:
-        data["sites"][0]["shifts"] = [
-            {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "06:00", "end": "10:00"}
+        data["orders"][0]["quantity"] = 2
+        data["fixed"] = [
+            {"order": "SO-1", "unit": u, "op": "assembly", "resource": "A1", "start": s, "end": e}
+            for u, s, e in [
+                (1, "2026-01-05T00:00:00Z", "2026-01-05T00:30:00Z"),
+                (2, "2026-01-05T00:10:00Z", "2026-01-05T00:40:00Z"),
+            ]
         ]
-        data["products"][0]["routing"][1]["duration_min"] = 300
 
     code = main(["solve", str(_tiny(tmp_path, change)), "--time-limit", "10", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 1
     schedule = json.loads(out)
-    assert schedule["status"] in ("INFEASIBLE", "UNKNOWN")
+    assert schedule["status"] == "INFEASIBLE"
     assert schedule["items"] == []
-    assert err.startswith("rackplan: error: ")
-    assert "Traceback" not in err
+    assert schedule["reasons"]
+    assert err.splitlines() == [f"rackplan: error: {r}" for r in schedule["reasons"]]
+    assert "A1" in err
+
+
+class _ClosedPipe(io.StringIO):
+    """A stdout whose reader has gone away."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_closed_stdout_is_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the reader of stdout goes away (`| head`) main returns 141 without a traceback."""
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    code = main(["import", "jssp", str(FT06)])
+    _, err = capsys.readouterr()
+    assert code == 141
+    assert err == ""
