@@ -1,0 +1,63 @@
+"""Cheap proven lower bounds: each unit alone, at its best site, with no other work.
+
+A unit cannot deliver before its routing runs back to back in the earliest windows of its
+fastest resources at its best site; its order's tardiness is at least what that implies.
+Summed over orders (tardiness) or maximised over units (makespan), this is a valid bound
+for any schedule, whatever the capacities and power caps.
+"""
+
+from __future__ import annotations
+
+from solver.compiled import Compiled
+from solver.problem import Objective
+
+
+def unit_earliest(c: Compiled, u: int) -> tuple[int, int]:
+    """(earliest end of the unit's last op, earliest delivery) over its allowed sites."""
+    oi = c.unit_order[u]
+    best_end, best_del = None, None
+    for site in c.unit_sites[u]:
+        t = c.order_release[oi]
+        ok = True
+        for o in c.unit_ops[u]:
+            f = c.op_fixed[o]
+            if f is not None:
+                t = f[2]
+                continue
+            ends = [
+                s + m.duration
+                for m in c.op_modes[o] if c.res_site[m.resource] == site
+                for s in [c.earliest_start(m.resource, m.duration, t)] if s is not None
+            ]
+            if not ends:
+                ok = False
+                break
+            t = min(ends)
+        if not ok:
+            continue
+        d = t + c.order_transit[oi][site]
+        best_end = t if best_end is None else min(best_end, t)
+        best_del = d if best_del is None else min(best_del, d)
+    return (best_end or 0, best_del or 0)
+
+
+def lower_bound(c: Compiled) -> float:
+    """A proven lower bound on the objective figure (weighted tardiness or makespan)."""
+    cache: dict[int, tuple[int, int]] = {}
+    ends: list[int] = []
+    total = 0.0
+    for oi, units in enumerate(c.order_units):
+        latest = 0
+        for u in units:
+            if any(c.op_fixed[o] is not None for o in c.unit_ops[u]):
+                e, d = unit_earliest(c, u)
+            else:
+                if oi not in cache:
+                    cache[oi] = unit_earliest(c, u)
+                e, d = cache[oi]
+            ends.append(e)
+            latest = max(latest, d)
+        total += c.problem.orders[oi].weight * max(0, latest - c.order_due[oi])
+    if c.objective == Objective.MAKESPAN:
+        return float(max(ends, default=0))
+    return total

@@ -1,0 +1,223 @@
+"""The problem as dense integer arrays for the backends (dispatch, CP-SAT).
+
+Ids and datetimes stop here: inside, sites, resources, orders, units and ops are indices,
+times are whole minutes from `horizon_start`, weights and power are scaled integers.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+
+from solver.calendar import Interval, minutes_between, resource_windows
+from solver.problem import Objective, Problem, ProblemError, eligible
+
+DAY = 1440
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """One way to run an op: on `resource` for `duration` minutes."""
+
+    resource: int
+    duration: int
+
+
+@dataclass
+class Compiled:
+    """Dense view of a `Problem` over the planning horizon `[0, horizon)` minutes."""
+
+    problem: Problem
+    horizon: int
+    objective: Objective
+    site_ids: list[str]
+    site_cap: list[int | None]
+    power_scale: int
+    res_ids: list[str]
+    res_site: list[int]
+    res_cap: list[int]
+    res_windows: list[list[Interval]]
+    order_ids: list[str]
+    order_due: list[int]
+    order_release: list[int]
+    order_weight: list[int]
+    weight_scale: int
+    order_transit: list[dict[int, int]]
+    order_units: list[list[int]]
+    unit_order: list[int]
+    unit_no: list[int]
+    unit_ops: list[list[int]]
+    unit_sites: list[list[int]]
+    op_unit: list[int]
+    op_name: list[str]
+    op_power: list[int]
+    op_modes: list[list[Mode]]
+    op_fixed: list[tuple[int, int, int] | None]
+    _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
+
+    @property
+    def n_ops(self) -> int:
+        return len(self.op_unit)
+
+    def start_intervals(self, resource: int, duration: int) -> list[Interval]:
+        """Closed intervals [a, b] of feasible starts of a `duration` step on `resource`."""
+        key = (resource, duration)
+        got = self._starts.get(key)
+        if got is None:
+            got = [(a, b - duration) for a, b in self.res_windows[resource] if b - a >= duration]
+            self._starts[key] = got
+        return got
+
+    def earliest_start(self, resource: int, duration: int, t: int) -> int | None:
+        """Earliest feasible start at or after `t` of a step on `resource`, if any."""
+        ivs = self.start_intervals(resource, duration)
+        i = bisect_right(ivs, (t, math.inf)) - 1
+        if i >= 0 and ivs[i][1] >= t:
+            return t
+        i += 1
+        return ivs[i][0] if i < len(ivs) else None
+
+    def mode_site(self, m: Mode) -> int:
+        return self.res_site[m.resource]
+
+
+def _scale(values: list[float], scales: tuple[int, ...] = (1, 10, 100, 1000)) -> int:
+    for s in scales:
+        if all(abs(v * s - round(v * s)) < 1e-9 for v in values):
+            return s
+    return scales[-1]
+
+
+def default_horizon(problem: Problem) -> int:
+    """A first planning horizon: last due/release plus four weeks (grown when needed)."""
+    t0 = problem.horizon_start
+    last = max(
+        [minutes_between(t0, o.due) for o in problem.orders]
+        + [minutes_between(t0, o.release) for o in problem.orders if o.release]
+        + [minutes_between(t0, f.end) for f in problem.fixed]
+        + [0]
+    )
+    return max(last, 0) + 28 * DAY
+
+
+def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
+    """Build the dense view; raises `ProblemError` for steps that fit no window."""
+    t0 = problem.horizon_start
+    H = horizon if horizon is not None else default_horizon(problem)
+    site_ids = [s.id for s in problem.sites]
+    site_ix = {s: i for i, s in enumerate(site_ids)}
+    sites = {s.id: s for s in problem.sites}
+
+    powers = [st.power_kw for p in problem.products for st in p.routing]
+    caps = [s.power_cap_kw for s in problem.sites if s.power_cap_kw is not None]
+    pscale = _scale(powers + caps)
+    site_cap = [
+        None if s.power_cap_kw is None else math.floor(s.power_cap_kw * pscale + 1e-9)
+        for s in problem.sites
+    ]
+
+    res_ids = [r.id for r in problem.resources]
+    res_ix = {r: i for i, r in enumerate(res_ids)}
+    cache: dict[str, list[Interval]] = {}
+    res_windows = [
+        resource_windows(r, sites[r.site], t0, H, cache) for r in problem.resources
+    ]
+    max_window = [max((b - a for a, b in w), default=0) for w in res_windows]
+
+    wscale = _scale([o.weight for o in problem.orders], (1, 100))
+    products = {p.id: p for p in problem.products}
+    fixed = {(f.order, f.unit, f.op): f for f in problem.fixed}
+
+    c = Compiled(
+        problem=problem, horizon=H, objective=problem.objective,
+        site_ids=site_ids, site_cap=site_cap, power_scale=pscale,
+        res_ids=res_ids, res_site=[site_ix[r.site] for r in problem.resources],
+        res_cap=[r.capacity for r in problem.resources], res_windows=res_windows,
+        order_ids=[], order_due=[], order_release=[], order_weight=[], weight_scale=wscale,
+        order_transit=[], order_units=[], unit_order=[], unit_no=[], unit_ops=[],
+        unit_sites=[], op_unit=[], op_name=[], op_power=[], op_modes=[], op_fixed=[],
+    )
+    errors: list[str] = []
+    for oi, o in enumerate(problem.orders):
+        prod = products[o.product]
+        allowed = o.allowed_sites if o.allowed_sites is not None else site_ids
+        c.order_ids.append(o.id)
+        c.order_due.append(minutes_between(t0, o.due))
+        c.order_release.append(max(0, minutes_between(t0, o.release)) if o.release else 0)
+        c.order_weight.append(max(1, round(o.weight * wscale)))
+        c.order_transit.append(
+            {site_ix[s]: (sites[s].transit_min[o.destination] if o.destination else 0)
+             for s in allowed}
+        )
+        # modes per step, restricted to allowed sites and to resources with a long enough window
+        step_modes: list[list[Mode]] = []
+        n_err = len(errors)
+        for st in prod.routing:
+            modes = [
+                Mode(res_ix[r.id], d) for r, d in eligible(problem, prod, st)
+                if r.site in allowed and max_window[res_ix[r.id]] >= d
+            ]
+            if not modes and any(r.site in allowed for r, _ in eligible(problem, prod, st)):
+                errors.append(
+                    f"order '{o.id}': step '{st.op}' of product '{prod.id}' is longer than "
+                    "every available window of every eligible resource"
+                )
+            step_modes.append(modes)
+        power = [math.ceil(st.power_kw * pscale - 1e-9) for st in prod.routing]
+        common = [
+            s for s in (site_ix[x] for x in allowed)
+            if all(any(res_site_of(c, m) == s for m in ms) for ms in step_modes)
+            and all(site_cap[s] is None or p <= (site_cap[s] or 0) for p in power)
+        ]
+        c.order_units.append([])
+        for u in range(1, o.quantity + 1):
+            ui = len(c.unit_order)
+            c.order_units[oi].append(ui)
+            c.unit_order.append(oi)
+            c.unit_no.append(u)
+            fixed_here = [fixed.get((o.id, u, st.op)) for st in prod.routing]
+            usites = common
+            pinned = {sites[problem.resources[res_ix[f.resource]].site].id
+                      for f in fixed_here if f is not None}
+            if pinned:
+                usites = [site_ix[s] for s in pinned]
+            c.unit_sites.append(usites)
+            ops = []
+            for j, st in enumerate(prod.routing):
+                oix = len(c.op_unit)
+                ops.append(oix)
+                c.op_unit.append(ui)
+                c.op_name.append(st.op)
+                c.op_power.append(power[j])
+                f = fixed_here[j]
+                if f is not None:
+                    r = res_ix[f.resource]
+                    s, e = minutes_between(t0, f.start), minutes_between(t0, f.end)
+                    c.op_fixed.append((r, s, e))
+                    c.op_modes.append([Mode(r, e - s)])
+                else:
+                    c.op_fixed.append(None)
+                    c.op_modes.append(
+                        [m for m in step_modes[j] if c.res_site[m.resource] in usites]
+                    )
+            c.unit_ops.append(ops)
+        if not common and len(errors) == n_err:
+            errors.append(
+                f"order '{o.id}': no allowed site has a window long enough for every step "
+                f"of product '{prod.id}'"
+            )
+    if errors:
+        raise ProblemError(errors)
+    return c
+
+
+def res_site_of(c: Compiled, m: Mode) -> int:
+    return c.res_site[m.resource]
+
+
+def to_datetime_str(c: Compiled, minute: int) -> str:
+    """UTC ISO time of `minute` from horizon_start, written with a Z."""
+    t = c.problem.horizon_start + timedelta(minutes=minute)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

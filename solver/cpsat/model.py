@@ -1,0 +1,434 @@
+"""The CP-SAT formulation of SPEC section 2, over a chosen set of free ops.
+
+The same builder serves the full model (every op free) and the sub-models of
+large-neighbourhood search (a few units free, everything else fixed at the incumbent).
+Each rule of SPEC section 2 has one method here, named after it.
+
+Formulation: per free op, one optional fixed-size interval per eligible mode whose start
+variable's *domain* is the resource's calendar (rule 6); a master start/end per op linked
+to the chosen mode; one site literal per unit and site (rule 4); NoOverlap or Cumulative
+per resource (rule 7); Cumulative per site over power (rule 8). Ops that are not free
+appear only as constant intervals on the resources and sites the free ops may use.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from solver.compiled import Compiled
+from solver.dispatch import Assignment, order_tardiness
+from solver.problem import Objective
+
+
+@dataclass
+class _OpVars:
+    start: cp_model.IntVar
+    end: cp_model.IntVar
+    modes: list[tuple[int, int, cp_model.IntVar | None, cp_model.IntVar]]  # (res, dur, lit, start)
+
+
+@dataclass
+class Built:
+    """A CP-SAT model and the handles needed to read a solution back."""
+
+    model: cp_model.CpModel
+    ops: dict[int, _OpVars]
+    tardiness_expr: cp_model.LinearExpr | int
+    makespan: cp_model.IntVar
+    weight: int  # objective = weight * primary + secondary
+    site_lits: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    order_t: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    domains: dict[int, list[list[int]]] = field(default_factory=dict)
+
+
+class ModelBuilder:
+    """Build the model of SPEC section 2 for the ops of `free` (unit -> first free index).
+
+    Parameters
+    ----------
+    c : Compiled
+        The dense problem.
+    current : Assignment | None
+        The incumbent: fixes every op that is not free, and becomes the hint.
+    free : dict[int, int] | None
+        Free units and, for each, the position of its first free op (ops before it stay
+        at the incumbent). None frees everything.
+    window : tuple[int, int] | None
+        Free ops must lie in [lo, hi]; None means the whole horizon.
+    """
+
+    def __init__(
+        self,
+        c: Compiled,
+        current: Assignment | None,
+        free: dict[int, int] | None = None,
+        window: tuple[int, int] | None = None,
+    ) -> None:
+        self.c = c
+        self.cur = current
+        if free is None:
+            free = {u: 0 for u in range(len(c.unit_ops))}
+        self.free = free
+        self.lo, self.hi = window if window is not None else (0, c.horizon)
+        self.m = cp_model.CpModel()
+        self.ops: dict[int, _OpVars] = {}
+        self.site_lits: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.domains: dict[int, list[list[int]]] = {}
+        self.unit_site: dict[int, int] = {}
+        self.free_ops: list[int] = []
+        for u, j in free.items():
+            for o in c.unit_ops[u][j:]:
+                if c.op_fixed[o] is None:
+                    self.free_ops.append(o)
+        self.free_set = set(self.free_ops)
+
+    # ---- variables ---------------------------------------------------------------------
+
+    def _site_choice(self, u: int) -> list[int]:
+        """Sites this unit may use in the model: its own if anything of it stays put."""
+        c = self.c
+        j = self.free[u]
+        ops = c.unit_ops[u]
+        pinned = [o for o in ops if c.op_fixed[o] is not None or (o not in self.free_set)]
+        if pinned:
+            o = pinned[0]
+            r = c.op_fixed[o][0] if c.op_fixed[o] is not None else self._cur_res(o)  # type: ignore[index]
+            return [c.res_site[r]]
+        del j
+        return list(c.unit_sites[u])
+
+    def _cur_res(self, o: int) -> int:
+        assert self.cur is not None
+        return self.cur.res[o]
+
+    def _add_variables(self) -> None:
+        """Rules 1 and 5: one start/end per op, one optional interval per eligible mode."""
+        c, m = self.c, self.m
+        heads = self._heads()
+        for u, j in self.free.items():
+            sites = self._site_choice(u)
+            if len(sites) == 1:
+                self.unit_site[u] = sites[0]
+            else:
+                for s in sites:
+                    self.site_lits[u, s] = m.NewBoolVar(f"y{u}_{s}")
+            tail = 0
+            ops = c.unit_ops[u]
+            tails: dict[int, int] = {}
+            for o in reversed(ops):
+                tails[o] = tail
+                tail += min(md.duration for md in c.op_modes[o])
+            for o in ops[j:]:
+                if o not in self.free_set:
+                    continue
+                lo = max(self.lo, heads[o])
+                hi = self.hi - tails[o]
+                modes = []
+                for md in c.op_modes[o]:
+                    if c.res_site[md.resource] not in sites:
+                        continue
+                    dom = _clip(c.start_intervals(md.resource, md.duration), lo, hi - md.duration)
+                    if not dom:
+                        continue
+                    s = m.NewIntVarFromDomain(
+                        cp_model.Domain.FromIntervals(dom), f"s{o}_{md.resource}"
+                    )
+                    self.domains[s.Index()] = dom
+                    modes.append((md.resource, md.duration, s))
+                start = m.NewIntVar(lo, hi, f"s{o}")
+                end = m.NewIntVar(lo, hi, f"e{o}")
+                if not modes:
+                    m.AddBoolOr([])  # nothing fits in the window: infeasible sub-model
+                    self.ops[o] = _OpVars(start, end, [])
+                    continue
+                if len(modes) == 1:
+                    r, d, s = modes[0]
+                    m.Add(start == s)
+                    m.Add(end == s + d)
+                    self.ops[o] = _OpVars(start, end, [(r, d, None, s)])
+                    continue
+                ov = _OpVars(start, end, [])
+                for r, d, s in modes:
+                    lit = m.NewBoolVar(f"x{o}_{r}")
+                    m.Add(start == s).OnlyEnforceIf(lit)
+                    m.Add(end == s + d).OnlyEnforceIf(lit)
+                    ov.modes.append((r, d, lit, s))
+                m.AddExactlyOne([lit for _, _, lit, _ in ov.modes if lit is not None])
+                self.ops[o] = ov
+
+    def _heads(self) -> dict[int, int]:
+        """Earliest start of each free op from release and fixed predecessors."""
+        c = self.c
+        out: dict[int, int] = {}
+        for u, j in self.free.items():
+            t = c.order_release[c.unit_order[u]]
+            for o in c.unit_ops[u]:
+                f = c.op_fixed[o]
+                if f is not None:
+                    t = f[2]
+                elif o not in self.free_set:
+                    assert self.cur is not None
+                    t = self.cur.end[o]
+                else:
+                    out[o] = t
+                    t += min(md.duration for md in c.op_modes[o])
+            del j
+        return out
+
+    # ---- one method per rule --------------------------------------------------------------
+
+    def _add_site_choice(self) -> None:
+        """Rule 4: every step of a unit at the one site chosen for it."""
+        c, m = self.c, self.m
+        by_unit: dict[int, list[cp_model.IntVar]] = {}
+        for (u, s), y in self.site_lits.items():
+            by_unit.setdefault(u, []).append(y)
+            for o in c.unit_ops[u]:
+                ov = self.ops.get(o)
+                if ov is None:
+                    continue
+                at = [1 if lit is None else lit for r, _, lit, _ in ov.modes if c.res_site[r] == s]
+                m.Add(sum(at) == y)
+        for ys in by_unit.values():
+            m.AddExactlyOne(ys)
+
+    def _add_precedence(self) -> None:
+        """Rules 2 and 3: routing order, release and horizon start (via start domains)."""
+        c, m = self.c, self.m
+        for u in self.free:
+            prev_end: cp_model.IntVar | int | None = None
+            for o in c.unit_ops[u]:
+                ov = self.ops.get(o)
+                if ov is not None:
+                    if prev_end is not None:
+                        m.Add(ov.start >= prev_end)
+                    prev_end = ov.end
+                else:
+                    f = c.op_fixed[o]
+                    s = f[1] if f is not None else self.cur.start[o]  # type: ignore[union-attr]
+                    e = f[2] if f is not None else self.cur.end[o]  # type: ignore[union-attr]
+                    if prev_end is not None and not isinstance(prev_end, int):
+                        m.Add(prev_end <= s)
+                    prev_end = e
+
+    def _fixed_on(self, resources: set[int]) -> Iterable[tuple[int, int, int, int]]:
+        """(op, resource, start, end) of ops that are not free, on `resources`, in range."""
+        c = self.c
+        for o in range(c.n_ops):
+            if o in self.free_set:
+                continue
+            f = c.op_fixed[o]
+            if f is not None:
+                r, s, e = f
+            elif self.cur is not None:
+                r, s, e = self.cur.res[o], self.cur.start[o], self.cur.end[o]
+            else:
+                continue
+            if r in resources and e > self.lo and s < self.hi:
+                yield o, r, s, e
+
+    def _add_capacity(self, fixed: list[tuple[int, int, int, int]]) -> None:
+        """Rule 7: NoOverlap (capacity 1) or Cumulative per resource."""
+        c, m = self.c, self.m
+        per_res: dict[int, list[tuple[cp_model.IntervalVar, int]]] = {}
+        for o, ov in self.ops.items():
+            for r, d, lit, s in ov.modes:
+                iv = _interval(m, s, d, lit, f"i{o}_{r}")
+                per_res.setdefault(r, []).append((iv, 1))
+        for o, r, s, e in fixed:
+            if r in per_res:
+                per_res[r].append((m.NewIntervalVar(s, e - s, e, f"f{o}"), 1))
+        self._ivs = per_res
+        for r, ivs in per_res.items():
+            if c.res_cap[r] == 1:
+                m.AddNoOverlap([iv for iv, _ in ivs])
+            elif len(ivs) > c.res_cap[r]:
+                m.AddCumulative([iv for iv, _ in ivs], [1] * len(ivs), c.res_cap[r])
+
+    def _add_power_caps(self, fixed: list[tuple[int, int, int, int]]) -> None:
+        """Rule 8: per site, the running power never exceeds the cap."""
+        c, m = self.c, self.m
+        per_site: dict[int, tuple[list[cp_model.IntervalVar], list[int]]] = {}
+        for o, ov in self.ops.items():
+            p = c.op_power[o]
+            if p <= 0:
+                continue
+            for r, d, lit, s in ov.modes:
+                site = c.res_site[r]
+                if c.site_cap[site] is None:
+                    continue
+                ivs, dem = per_site.setdefault(site, ([], []))
+                ivs.append(_interval(m, s, d, lit, f"p{o}_{r}"))
+                dem.append(p)
+        for o, r, s, e in fixed:
+            site = c.res_site[r]
+            if site in per_site and c.op_power[o] > 0:
+                ivs, dem = per_site[site]
+                ivs.append(m.NewIntervalVar(s, e - s, e, f"pf{o}"))
+                dem.append(c.op_power[o])
+        for site, (ivs, dem) in per_site.items():
+            cap = c.site_cap[site]
+            assert cap is not None
+            m.AddCumulative(ivs, dem, cap)
+
+    def _add_symmetry_breaking(self) -> None:
+        """Identical wholly-free units of one order start in unit order (incumbent sorted)."""
+        c, m = self.c, self.m
+        for units in c.order_units:
+            prev: int | None = None
+            for u in units:
+                if self.free.get(u) != 0 or any(c.op_fixed[o] is not None for o in c.unit_ops[u]):
+                    continue
+                first = c.unit_ops[u][0]
+                if first not in self.ops:
+                    continue
+                if prev is not None and (
+                    self._site_choice(u) == self._site_choice(prev)
+                ):
+                    m.Add(self.ops[c.unit_ops[prev][0]].start <= self.ops[first].start)
+                prev = u
+
+    def _add_objective(self) -> Built:
+        """Rule 9: delivery = last end + transit; weighted tardiness then makespan."""
+        c, m = self.c, self.m
+        cur = self.cur
+        # makespan: free ends and the constant part of everything else
+        const_mk = 0
+        for o in range(c.n_ops):
+            if o in self.free_set:
+                continue
+            f = c.op_fixed[o]
+            if f is not None:
+                const_mk = max(const_mk, f[2])
+            elif cur is not None:
+                const_mk = max(const_mk, cur.end[o])
+        mk = m.NewIntVar(max(const_mk, 0), max(self.hi, const_mk, 0), "makespan")
+        for o, ov in self.ops.items():
+            if o == c.unit_ops[c.op_unit[o]][-1]:
+                m.Add(mk >= ov.end)
+        # tardiness of orders with a free unit
+        terms = []
+        order_t: dict[int, cp_model.IntVar] = {}
+        orders: dict[int, list[int]] = {}
+        for u in self.free:
+            orders.setdefault(c.unit_order[u], []).append(u)
+        for oi, us in orders.items():
+            due = c.order_due[oi]
+            base = 0
+            if cur is not None:
+                for u in c.order_units[oi]:
+                    if u not in self.free:
+                        last = c.unit_ops[u][-1]
+                        tr = c.order_transit[oi][c.res_site[cur.res[last]]]
+                        base = max(base, cur.end[last] + tr - due)
+            tmax = max(self.hi + max(c.order_transit[oi].values(), default=0) - due, base, 0)
+            t = m.NewIntVar(max(base, 0), tmax, f"T{oi}")
+            for u in us:
+                last = c.unit_ops[u][-1]
+                ov = self.ops.get(last)
+                if ov is None:
+                    continue
+                if u in self.unit_site:
+                    tr: cp_model.LinearExprT = c.order_transit[oi][self.unit_site[u]]
+                else:
+                    tr = sum(
+                        c.order_transit[oi][s] * self.site_lits[u, s]
+                        for s in c.unit_sites[u] if (u, s) in self.site_lits
+                    )
+                m.Add(t >= ov.end + tr - due)
+            terms.append((c.order_weight[oi], t))
+            order_t[oi] = t
+        tard = sum(w * t for w, t in terms) if terms else 0
+        weight = max(self.hi, const_mk, 1) + 1
+        return Built(m, self.ops, tard, mk, weight, self.site_lits, order_t, self.domains)
+
+    # ---- assembly ---------------------------------------------------------------------------
+
+    def build(self, *, symmetry: bool = True) -> Built:
+        self._add_variables()
+        self._add_site_choice()
+        self._add_precedence()
+        used = {r for ov in self.ops.values() for r, _, _, _ in ov.modes}
+        power_sites = {
+            self.c.res_site[r] for o, ov in self.ops.items() if self.c.op_power[o] > 0
+            for r, _, _, _ in ov.modes
+        }
+        power_res = {r for r in range(len(self.c.res_ids)) if self.c.res_site[r] in power_sites}
+        fixed = list(self._fixed_on(used | power_res))
+        self._add_capacity([f for f in fixed if f[1] in used])
+        self._add_power_caps(fixed)
+        if symmetry:
+            self._add_symmetry_breaking()
+        return self._add_objective()
+
+
+def set_objective(b: Built, objective: Objective, secondary: bool = True) -> None:
+    """Minimise weighted tardiness then makespan, or makespan alone."""
+    if objective == Objective.TARDINESS:
+        b.model.Minimize(b.weight * b.tardiness_expr + (b.makespan if secondary else 0))
+    else:
+        b.model.Minimize(b.makespan)
+
+
+def add_hint(b: Built, c: Compiled, a: Assignment) -> None:
+    """A complete hint from an assignment (every model variable gets a value)."""
+    m = b.model
+    for o, ov in b.ops.items():
+        m.AddHint(ov.start, a.start[o])
+        m.AddHint(ov.end, a.end[o])
+        for r, _, lit, s in ov.modes:
+            chosen = r == a.res[o]
+            if lit is not None:
+                m.AddHint(lit, chosen)
+            m.AddHint(s, a.start[o] if chosen else _nearest(b.domains[s.Index()], a.start[o]))
+    for (u, s), y in b.site_lits.items():
+        m.AddHint(y, c.res_site[a.res[c.unit_ops[u][0]]] == s)
+    for oi, t in b.order_t.items():
+        m.AddHint(t, order_tardiness(c, a, oi))
+    m.AddHint(b.makespan, max(a.end, default=0))
+
+
+def read_back(b: Built, solver: cp_model.CpSolver, a: Assignment) -> Assignment:
+    """The incumbent with the free ops replaced by the solver's values."""
+    out = a.copy()
+    for o, ov in b.ops.items():
+        for r, d, lit, s in ov.modes:
+            if lit is None or solver.BooleanValue(lit):
+                st = solver.Value(s)
+                out.res[o], out.start[o], out.end[o] = r, st, st + d
+                break
+    return out
+
+
+def _interval(
+    m: cp_model.CpModel, s: cp_model.IntVar, d: int, lit: cp_model.IntVar | None, name: str
+) -> cp_model.IntervalVar:
+    if lit is None:
+        return m.NewFixedSizeIntervalVar(s, d, name)
+    return m.NewOptionalFixedSizeIntervalVar(s, d, lit, name)
+
+
+def _nearest(dom: list[list[int]], t: int) -> int:
+    """The value of a domain (sorted [lo, hi] pairs) nearest to `t`."""
+    best = dom[0][0]
+    for lo, hi in dom:
+        cand = min(max(t, lo), hi)
+        if abs(cand - t) < abs(best - t):
+            best = cand
+    return best
+
+
+def _clip(ivs: Sequence[tuple[int, int]], lo: int, hi: int) -> list[list[int]]:
+    out = []
+    i = max(0, bisect_left(ivs, (lo, lo)) - 1)
+    for a, b in ivs[i:]:
+        if a > hi:
+            break
+        a2, b2 = max(a, lo), min(b, hi)
+        if a2 <= b2:
+            out.append([a2, b2])
+    return out

@@ -1,0 +1,375 @@
+"""List scheduling that respects every rule: the CP-SAT hint and the answer of last resort.
+
+A serial schedule-generation scheme over ops: ready ops (whose predecessor is placed) are
+taken in priority order and put at their earliest feasible start, filling gaps left by
+earlier placements. Calendars come from the compiled start intervals, capacity from one
+lane per unit of capacity, power from a per-site usage profile. A unit's site is chosen
+when its first op is placed, by trying the whole routing at every allowed site.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from solver.compiled import Compiled, Mode
+
+INF = 1 << 60
+
+
+class HorizonTooShort(Exception):
+    """Some op found no window before the end of the planning horizon."""
+
+
+class DispatchFailed(Exception):
+    """The fixed steps leave no room (e.g. they overlap beyond capacity)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
+
+
+@dataclass
+class Assignment:
+    """A complete schedule in dense form: per op, resource and [start, end)."""
+
+    res: list[int]
+    start: list[int]
+    end: list[int]
+
+    def copy(self) -> Assignment:
+        return Assignment(self.res[:], self.start[:], self.end[:])
+
+
+class _Lane:
+    __slots__ = ("ends", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def fit(self, t: int, d: int, cal: Callable[[int], int | None]) -> int | None:
+        starts, ends = self.starts, self.ends
+        while True:
+            nt = cal(t)
+            if nt is None:
+                return None
+            t = nt
+            i = bisect_right(starts, t) - 1
+            if i >= 0 and ends[i] > t:
+                t = ends[i]
+                continue
+            if i + 1 < len(starts) and starts[i + 1] < t + d:
+                t = ends[i + 1]
+                continue
+            return t
+
+    def free(self, s: int, e: int) -> bool:
+        i = bisect_right(self.starts, s) - 1
+        if i >= 0 and self.ends[i] > s:
+            return False
+        return not (i + 1 < len(self.starts) and self.starts[i + 1] < e)
+
+    def add(self, s: int, e: int) -> None:
+        i = bisect_right(self.starts, s)
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
+
+
+class _Profile:
+    """Piecewise-constant usage: `vals[i]` holds on [times[i], times[i+1])."""
+
+    __slots__ = ("cap", "times", "vals")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.times: list[int] = [-INF]
+        self.vals: list[int] = [0]
+
+    def violation(self, s: int, e: int, p: int) -> int | None:
+        """None if adding `p` on [s, e) keeps within cap, else a time to retry from."""
+        times, vals = self.times, self.vals
+        i = bisect_right(times, s) - 1
+        n = len(times)
+        lim = self.cap - p
+        while i < n and times[i] < e:
+            if vals[i] > lim:
+                return times[i + 1] if i + 1 < n else INF
+            i += 1
+        return None
+
+    def _split(self, t: int) -> int:
+        i = bisect_right(self.times, t) - 1
+        if self.times[i] == t:
+            return i
+        self.times.insert(i + 1, t)
+        self.vals.insert(i + 1, self.vals[i])
+        return i + 1
+
+    def add(self, s: int, e: int, p: int) -> None:
+        i = self._split(s)
+        j = self._split(e)
+        for k in range(i, j):
+            self.vals[k] += p
+
+
+class Timeline:
+    """Resource lanes and site power profiles of a partial schedule."""
+
+    def __init__(self, c: Compiled) -> None:
+        self.c = c
+        self.lanes = [[_Lane() for _ in range(cap)] for cap in c.res_cap]
+        self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
+
+    def _cal(self, r: int, d: int) -> Callable[[int], int | None]:
+        c = self.c
+        return lambda t: c.earliest_start(r, d, t)
+
+    def earliest(self, o: int, m: Mode, t: int) -> tuple[int, int] | None:
+        """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon."""
+        c = self.c
+        r, d = m.resource, m.duration
+        cal = self._cal(r, d)
+        p = c.op_power[o]
+        prof = self.power[c.res_site[r]] if p > 0 else None
+        while True:
+            best: tuple[int, int] | None = None
+            for k, lane in enumerate(self.lanes[r]):
+                s = lane.fit(t, d, cal)
+                if s is not None and (best is None or s < best[0]):
+                    best = (s, k)
+                    if s == t:
+                        break
+            if best is None:
+                return None
+            if prof is not None:
+                v = prof.violation(best[0], best[0] + d, p)
+                if v is not None:
+                    if v >= INF:
+                        return None
+                    t = v
+                    continue
+            return best
+
+    def place(self, o: int, r: int, s: int, e: int, lane: int) -> None:
+        self.lanes[r][lane].add(s, e)
+        p = self.c.op_power[o]
+        prof = self.power[self.c.res_site[r]]
+        if p > 0 and prof is not None:
+            prof.add(s, e, p)
+
+    def place_anywhere(self, o: int, r: int, s: int, e: int) -> bool:
+        """Put a fixed op on a free lane; False when capacity or power would break."""
+        p = self.c.op_power[o]
+        prof = self.power[self.c.res_site[r]]
+        if p > 0 and prof is not None and prof.violation(s, e, p) is not None:
+            return False
+        for k, lane in enumerate(self.lanes[r]):
+            if lane.free(s, e):
+                self.place(o, r, s, e, k)
+                return True
+        return False
+
+
+# ---- priority rules ------------------------------------------------------------------------
+
+Rule = Callable[[Compiled, int], tuple[float, ...]]
+
+
+def _remaining(c: Compiled) -> list[int]:
+    """Per op: the least total duration of it and the ops after it in its unit."""
+    rem = [0] * c.n_ops
+    for ops in c.unit_ops:
+        acc = 0
+        for o in reversed(ops):
+            acc += min((m.duration for m in c.op_modes[o]), default=0)
+            rem[o] = acc
+    return rem
+
+
+def rule_keys(c: Compiled, rule: str, rng: random.Random | None = None) -> list[tuple[float, ...]]:
+    """Priority key per op (smaller first) for one of the named rules."""
+    rem = _remaining(c)
+    keys: list[tuple[float, ...]] = []
+    for o in range(c.n_ops):
+        u = c.op_unit[o]
+        oi = c.unit_order[u]
+        due = c.order_due[oi]
+        noise = rng.random() if rng is not None else 0.0
+        if rule == "edd":
+            k: tuple[float, ...] = (due, c.order_release[oi], oi, c.unit_no[u], o)
+        elif rule == "slack":
+            k = ((due - rem[o]) / c.order_weight[oi] ** 0.5, oi, c.unit_no[u], o)
+        elif rule == "mwkr":
+            k = (-rem[o] - noise, o)
+        elif rule == "random":
+            k = (noise, o)
+        else:
+            raise ValueError(f"unknown rule {rule}")
+        keys.append(k)
+    return keys
+
+
+# ---- the scheme ---------------------------------------------------------------------------
+
+
+def dispatch(c: Compiled, keys: Sequence[tuple[float, ...]] | None = None) -> Assignment:
+    """One serial schedule-generation pass with the given op priority keys (EDD default).
+
+    Raises `HorizonTooShort` when an op finds no room before the horizon and
+    `DispatchFailed` when the fixed steps themselves conflict.
+    """
+    if keys is None:
+        keys = rule_keys(c, "edd")
+    n = c.n_ops
+    a = Assignment([-1] * n, [0] * n, [0] * n)
+    tl = Timeline(c)
+    reasons: list[str] = []
+    for o, f in enumerate(c.op_fixed):
+        if f is not None:
+            r, s, e = f
+            a.res[o], a.start[o], a.end[o] = r, s, e
+            if not tl.place_anywhere(o, r, s, e):
+                reasons.append(
+                    f"fixed step {_op_label(c, o)} on resource '{c.res_ids[r]}' overlaps other "
+                    "fixed steps beyond the resource's capacity or the site's power cap"
+                )
+    if reasons:
+        raise DispatchFailed(reasons)
+
+    unit_site: list[int] = [-1] * len(c.unit_ops)
+    for u, ops in enumerate(c.unit_ops):
+        for o in ops:
+            if c.op_fixed[o] is not None:
+                unit_site[u] = c.res_site[c.op_fixed[o][0]]  # type: ignore[index]
+                break
+    heap: list[tuple[tuple[float, ...], int]] = []
+    for ops in c.unit_ops:
+        first = next((o for o in ops if c.op_fixed[o] is None), None)
+        if first is not None:
+            heapq.heappush(heap, (keys[first], first))
+    op_pos = {o: j for ops in c.unit_ops for j, o in enumerate(ops)}
+    while heap:
+        _, o = heapq.heappop(heap)
+        u = c.op_unit[o]
+        ops = c.unit_ops[u]
+        j = op_pos[o]
+        est = _ready_time(c, a, u, j)
+        if unit_site[u] < 0:
+            unit_site[u] = _choose_site(c, tl, u, est)
+        s, e, r, lane = _best_mode(c, tl, o, unit_site[u], est)
+        nxt_fixed = next((c.op_fixed[x] for x in ops[j + 1:] if c.op_fixed[x] is not None), None)
+        if nxt_fixed is not None and e > nxt_fixed[1]:
+            raise DispatchFailed(
+                [f"step {_op_label(c, o)} cannot end before the fixed step that follows it"]
+            )
+        tl.place(o, r, s, e, lane)
+        a.res[o], a.start[o], a.end[o] = r, s, e
+        for x in ops[j + 1:]:
+            if c.op_fixed[x] is None:
+                heapq.heappush(heap, (keys[x], x))
+                break
+    return a
+
+
+def _ready_time(c: Compiled, a: Assignment, u: int, j: int) -> int:
+    ops = c.unit_ops[u]
+    if j > 0:
+        return a.end[ops[j - 1]]
+    return c.order_release[c.unit_order[u]]
+
+
+def _best_mode(c: Compiled, tl: Timeline, o: int, site: int, est: int) -> tuple[int, int, int, int]:
+    best: tuple[int, int, int, int] | None = None
+    for m in c.op_modes[o]:
+        if c.res_site[m.resource] != site:
+            continue
+        got = tl.earliest(o, m, est)
+        if got is None:
+            continue
+        s, lane = got
+        e = s + m.duration
+        if best is None or (e, s) < (best[1], best[0]):
+            best = (s, e, m.resource, lane)
+    if best is None:
+        raise HorizonTooShort(_op_label(c, o))
+    return best
+
+
+def _choose_site(c: Compiled, tl: Timeline, u: int, est: int) -> int:
+    """The allowed site where the unit's whole routing would deliver first."""
+    oi = c.unit_order[u]
+    best: tuple[int, int, int] | None = None
+    for site in c.unit_sites[u]:
+        t = est
+        ok = True
+        first_end = 0
+        for j, o in enumerate(c.unit_ops[u]):
+            try:
+                _, t, _, _ = _best_mode(c, tl, o, site, t)
+            except HorizonTooShort:
+                ok = False
+                break
+            if j == 0:
+                first_end = t
+        if not ok:
+            continue
+        cand = (t + c.order_transit[oi][site], first_end, site)
+        if best is None or cand < best:
+            best = cand
+    if best is None:
+        raise HorizonTooShort(_op_label(c, c.unit_ops[u][0]))
+    return best[2]
+
+
+def _op_label(c: Compiled, o: int) -> str:
+    u = c.op_unit[o]
+    return f"{c.order_ids[c.unit_order[u]]}/{c.unit_no[u]}/{c.op_name[o]}"
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+
+
+def unit_delivery(c: Compiled, a: Assignment, u: int) -> int:
+    last = c.unit_ops[u][-1]
+    return a.end[last] + c.order_transit[c.unit_order[u]][c.res_site[a.res[last]]]
+
+
+def order_tardiness(c: Compiled, a: Assignment, oi: int) -> int:
+    d = max(unit_delivery(c, a, u) for u in c.order_units[oi])
+    return max(0, d - c.order_due[oi])
+
+
+def evaluate(c: Compiled, a: Assignment) -> tuple[int, int]:
+    """(scaled weighted tardiness, makespan) of a complete assignment."""
+    wt = sum(c.order_weight[oi] * order_tardiness(c, a, oi) for oi in range(len(c.order_ids)))
+    return wt, max(a.end, default=0)
+
+
+def score(c: Compiled, a: Assignment) -> tuple[int, int]:
+    """Lexicographic key of the objective: smaller is better."""
+    wt, mk = evaluate(c, a)
+    from solver.problem import Objective
+
+    return (wt, mk) if c.objective == Objective.TARDINESS else (mk, wt)
+
+
+def best_dispatch(
+    c: Compiled, rules: Sequence[str] = ("edd", "slack", "mwkr"), seed: int = 0, tries: int = 0
+) -> Assignment:
+    """The best of several priority rules (and `tries` randomised MWKR passes)."""
+    best: Assignment | None = None
+    best_key: tuple[int, int] | None = None
+    rng = random.Random(seed)
+    plans: list[tuple[str, random.Random | None]] = [(r, None) for r in rules]
+    plans += [("mwkr", rng)] * tries
+    for rule, r in plans:
+        a = dispatch(c, rule_keys(c, rule, r))
+        k = score(c, a)
+        if best_key is None or k < best_key:
+            best, best_key = a, k
+    assert best is not None
+    return best

@@ -1,0 +1,189 @@
+"""Large-neighbourhood search: free a few units, fix the rest, re-solve with CP-SAT.
+
+Each step picks a neighbourhood (the units of a late order and the units they compete
+with, the units running in a time window at one site, or random units), builds the
+CP-SAT sub-model of `solver.cpsat.model` with everything else fixed at the incumbent, and
+keeps the answer when it is no worse. The neighbourhood size adapts: it grows while
+sub-models are solved to optimality quickly and shrinks when they time out.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from solver.compiled import Compiled
+from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
+from solver.dispatch import Assignment, order_tardiness, score, unit_delivery
+from solver.problem import Objective
+
+
+@dataclass
+class LnsParams:
+    time_limit: float
+    workers: int = 2
+    seed: int = 0
+    sub_time: float = 2.0
+    min_units: int = 4
+    start_units: int = 24
+    max_units: int = 400
+
+
+def canonical(c: Compiled, a: Assignment) -> Assignment:
+    """Relabel identical units of each order so they start in unit order (same schedule)."""
+    out = a.copy()
+    for units in c.order_units:
+        free = [u for u in units if all(c.op_fixed[o] is None for o in c.unit_ops[u])]
+        if len(free) < 2:
+            continue
+        ordered = sorted(free, key=lambda u: (a.start[c.unit_ops[u][0]], u))
+        for dst, src in zip(free, ordered, strict=True):
+            for od, os_ in zip(c.unit_ops[dst], c.unit_ops[src], strict=True):
+                out.res[od], out.start[od], out.end[od] = a.res[os_], a.start[os_], a.end[os_]
+    return out
+
+
+class _Index:
+    """Units by time at each site, from the incumbent: for picking neighbourhoods."""
+
+    def __init__(self, c: Compiled, a: Assignment) -> None:
+        self.c = c
+        per_site: dict[int, list[tuple[int, int]]] = {}
+        for u, ops in enumerate(c.unit_ops):
+            site = c.res_site[a.res[ops[0]]]
+            per_site.setdefault(site, []).append((a.start[ops[0]], u))
+        self.site_units = {s: sorted(v) for s, v in per_site.items()}
+        self.unit_span = [(a.start[ops[0]], a.end[ops[-1]]) for ops in c.unit_ops]
+        self.unit_site = [c.res_site[a.res[ops[0]]] for ops in c.unit_ops]
+
+    def near(self, site: int, t: int, k: int, rng: random.Random) -> list[int]:
+        """About `k` units at `site` whose first op starts nearest to `t`."""
+        lst = self.site_units.get(site, [])
+        if not lst:
+            return []
+        i = bisect_left(lst, (t, -1))
+        lo, hi = i - 1, i
+        out: list[int] = []
+        while len(out) < k and (lo >= 0 or hi < len(lst)):
+            take_lo = hi >= len(lst) or (lo >= 0 and t - lst[lo][0] <= lst[hi][0] - t)
+            if take_lo:
+                out.append(lst[lo][1])
+                lo -= 1
+            else:
+                out.append(lst[hi][1])
+                hi += 1
+        return out
+
+
+def _neighbourhood(
+    c: Compiled, a: Assignment, idx: _Index, k: int, rng: random.Random
+) -> list[int]:
+    n = len(c.unit_ops)
+    late = [
+        (c.order_weight[oi] * order_tardiness(c, a, oi), oi)
+        for oi in range(len(c.order_ids))
+    ]
+    late = [x for x in late if x[0] > 0]
+    roll = rng.random()
+    chosen: set[int] = set()
+    if late and roll < 0.6:
+        # a late order, its latest units, and the units competing with them at their sites
+        weights = [w for w, _ in late]
+        oi = rng.choices([o for _, o in late], weights=weights)[0]
+        units = sorted(c.order_units[oi], key=lambda u: -unit_delivery(c, a, u))
+        seeds = units[: max(1, k // 4)]
+        chosen.update(seeds)
+        for u in seeds:
+            start = idx.unit_span[u][0]
+            sites = c.unit_sites[u]
+            for s in sites:
+                per = max(1, (k - len(chosen)) // max(1, len(seeds) * len(sites)))
+                t = start - rng.randint(0, max(1, idx.unit_span[u][1] - start))
+                chosen.update(idx.near(s, t, per, rng))
+    elif roll < 0.9 or c.objective == Objective.MAKESPAN:
+        # a time window at one site (for makespan: biased to the end of the schedule)
+        site = rng.choice(list(idx.site_units))
+        lst = idx.site_units[site]
+        if c.objective == Objective.MAKESPAN and rng.random() < 0.5:
+            t = max(idx.unit_span[u][1] for _, u in lst) - rng.randint(0, 1440)
+        else:
+            t = rng.choice(lst)[0]
+        chosen.update(idx.near(site, t, k, rng))
+    else:
+        chosen.update(rng.sample(range(n), min(k, n)))
+    return sorted(chosen)[: max(k, 1)] if len(chosen) > k * 2 else sorted(chosen)
+
+
+def lns(
+    c: Compiled,
+    start: Assignment,
+    params: LnsParams,
+    on_improve: Callable[[Assignment], None] | None = None,
+) -> Assignment:
+    """Improve `start` by large-neighbourhood search until the time limit."""
+    t_end = time.monotonic() + params.time_limit
+    rng = random.Random(params.seed)
+    cur = canonical(c, start)
+    cur_key = score(c, cur)
+    n_units = len(c.unit_ops)
+    k = min(params.start_units, n_units)
+    idx = _Index(c, cur)
+    max_dur = max((m.duration for ms in c.op_modes for m in ms), default=1)
+    it = 0
+    while True:
+        left = t_end - time.monotonic()
+        if left < 0.2:
+            break
+        it += 1
+        units = _neighbourhood(c, cur, idx, k, rng)
+        if not units:
+            break
+        free = {u: _first_free(c, u) for u in units}
+        free = {u: j for u, j in free.items() if j < len(c.unit_ops[u])}
+        if not free:
+            continue
+        lo = min(cur.start[c.unit_ops[u][j]] for u, j in free.items())
+        hi = max(cur.end[c.unit_ops[u][-1]] for u in free)
+        slack = max(1440, 2 * max_dur)
+        window = (max(0, lo - slack), min(c.horizon, hi + slack))
+        b = ModelBuilder(c, cur, free, window).build()
+        set_objective(b, c.objective)
+        add_hint(b, c, cur)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = min(left, params.sub_time)
+        solver.parameters.num_workers = params.workers
+        solver.parameters.random_seed = params.seed + it
+        status = solver.Solve(b.model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            new = read_back(b, solver, cur)
+            key = score(c, new)
+            if key <= cur_key:
+                better = key < cur_key
+                cur, cur_key = canonical(c, new), key
+                idx = _Index(c, cur)
+                if better and on_improve is not None:
+                    on_improve(cur)
+        if status == cp_model.OPTIMAL and solver.WallTime() < params.sub_time / 2:
+            k = min(params.max_units, n_units, int(k * 1.2) + 1)
+        elif status != cp_model.OPTIMAL:
+            k = max(params.min_units, int(k * 0.8))
+    return cur
+
+
+def _first_free(c: Compiled, u: int) -> int:
+    """First op of the unit after its last fixed op (fixed steps never move)."""
+    ops = c.unit_ops[u]
+    j = 0
+    for i, o in enumerate(ops):
+        if c.op_fixed[o] is not None:
+            j = i + 1
+    return j
+
+
+__all__ = ["LnsParams", "canonical", "lns"]
+

@@ -1,0 +1,207 @@
+"""`solve(problem, params)`: the one entry point the CLI, the service and the benchmarks use.
+
+1. compile the problem and build a dispatch schedule (the hint and the answer of last resort);
+2. small problems: the full CP-SAT model with that hint (gives a proven bound);
+3. then, and for large problems from the start: large-neighbourhood search, each step a
+   CP-SAT sub-model over a few units with everything else fixed at the incumbent;
+4. the result is checked by the independent validator before it is returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from solver.bounds import lower_bound
+from solver.compiled import Compiled, compile_problem, default_horizon
+from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
+from solver.dispatch import (
+    Assignment,
+    DispatchFailed,
+    HorizonTooShort,
+    best_dispatch,
+    evaluate,
+    score,
+)
+from solver.lns import LnsParams, lns
+from solver.problem import Objective, Problem
+from solver.schedule import Status, build_schedule, empty_schedule
+from solver.validate import validate
+
+MAX_HORIZON_GROWTH = 5
+
+
+@dataclass
+class Progress:
+    """A progress report during a solve (objective figures as in the schedule)."""
+
+    elapsed: float
+    objective: float | None
+    bound: float | None
+    phase: str
+
+
+@dataclass
+class SolveParams:
+    """What the caller decides about a solve."""
+
+    time_limit: float = 60.0
+    workers: int = 2
+    seed: int = 0
+    objective: Objective | None = None
+    progress: Callable[[Progress], None] | None = None
+    # full CP-SAT model when the number of (op, mode) pairs is at most this
+    full_model_limit: int = 3000
+    # share of the time the full model gets before LNS takes over (when not proven optimal)
+    full_model_share: float = 1.0
+    log: bool = False
+
+
+def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]:
+    """Solve a checked problem and return a validated SPEC section 3 schedule."""
+    params = params or SolveParams()
+    t0 = time.monotonic()
+    if params.objective is not None and params.objective != problem.objective:
+        problem = problem.model_copy(update={"objective": params.objective})
+
+    def elapsed() -> float:
+        return time.monotonic() - t0
+
+    # 1. dispatch, growing the horizon when the plan does not fit in it
+    horizon = default_horizon(problem)
+    c: Compiled | None = None
+    start: Assignment | None = None
+    for _ in range(MAX_HORIZON_GROWTH):
+        c = compile_problem(problem, horizon)
+        try:
+            start = best_dispatch(c, seed=params.seed)
+            break
+        except HorizonTooShort:
+            horizon *= 2
+        except DispatchFailed as exc:
+            return empty_schedule(problem, Status.INFEASIBLE, exc.reasons, elapsed())
+    assert c is not None
+    if start is None:
+        return empty_schedule(
+            problem, Status.UNKNOWN,
+            [f"no schedule fits within {horizon // 1440} days of horizon_start: "
+             "the orders need more capacity than the calendars offer"],
+            elapsed(),
+        )
+    lb = lower_bound(c)
+    best, source, notes = start, "dispatch", []
+    proven = False
+
+    def report(a: Assignment | None, bound: float, phase: str) -> None:
+        if params.progress is not None:
+            params.progress(Progress(elapsed(), _figure(c, a) if a else None, bound, phase))
+
+    report(best, lb, "dispatch")
+    n_pairs = sum(len(ms) for ms in c.op_modes)
+    remaining = params.time_limit - elapsed()
+
+    # 2. the full model for small problems
+    if n_pairs <= params.full_model_limit and remaining > 0.5:
+        got, bound, optimal = _full_model(
+            c, best, remaining * params.full_model_share, params, report
+        )
+        lb = max(lb, bound)
+        if got is not None and score(c, got) <= score(c, best):
+            best, source = got, "cp-sat"
+        proven = optimal
+
+    # 3. large-neighbourhood search for the rest of the time
+    remaining = params.time_limit - elapsed()
+    if not proven and remaining > 0.5 and not _at_bound(c, best, lb):
+        improved = lns(
+            c, best,
+            LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed),
+            on_improve=lambda a: report(a, lb, "lns"),
+        )
+        if score(c, improved) < score(c, best):
+            best, source = improved, "lns"
+
+    if source == "dispatch":
+        notes.append(
+            "CP-SAT found no better schedule within the time limit: this is the dispatch "
+            "heuristic's schedule."
+        )
+    status = Status.OPTIMAL if proven or _at_bound(c, best, lb, both=True) else Status.FEASIBLE
+    out = build_schedule(
+        c, best, status=status, lower_bound=lb, solve_seconds=elapsed(), source=source,
+        notes=notes,
+    )
+    faults = validate(problem, out)
+    if faults and best is not start:
+        out = build_schedule(
+            c, start, status=Status.FEASIBLE, lower_bound=lb, solve_seconds=elapsed(),
+            source="dispatch",
+            notes=["the optimised schedule failed validation; the dispatch schedule is returned"],
+        )
+        faults = validate(problem, out)
+    if faults:
+        return empty_schedule(
+            problem, Status.UNKNOWN,
+            ["internal error: no schedule passed the validator", *faults[:20]], elapsed(),
+        )
+    report(best, lb, "done")
+    return out
+
+
+def _figure(c: Compiled, a: Assignment) -> float:
+    """The objective figure of the schedule document (weighted tardiness or makespan)."""
+    wt, mk = evaluate(c, a)
+    return wt / c.weight_scale if c.objective == Objective.TARDINESS else mk
+
+
+def _at_bound(c: Compiled, a: Assignment, lb: float, both: bool = False) -> bool:
+    """The primary figure equals the lower bound (and, with `both`, nothing else to gain)."""
+    if _figure(c, a) > lb + 1e-9:
+        return False
+    return bool(not both or c.objective == Objective.MAKESPAN)
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+    def __init__(self, fn: Callable[[float, float], None]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def on_solution_callback(self) -> None:
+        self.fn(self.ObjectiveValue(), self.BestObjectiveBound())
+
+
+def _full_model(
+    c: Compiled,
+    hint: Assignment,
+    time_limit: float,
+    params: SolveParams,
+    report: Callable[[Assignment | None, float, str], None],
+) -> tuple[Assignment | None, float, bool]:
+    """Solve the whole problem in one CP-SAT model; (assignment, bound, proven optimal)."""
+    hi = c.horizon
+    if c.objective == Objective.MAKESPAN:
+        hi = max(hint.end)  # no better schedule ends later than the incumbent
+    b = ModelBuilder(c, hint, None, (0, hi)).build()
+    set_objective(b, c.objective)
+    add_hint(b, c, hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit)
+    solver.parameters.num_workers = params.workers
+    solver.parameters.random_seed = params.seed
+    solver.parameters.log_search_progress = params.log
+    tard = c.objective == Objective.TARDINESS
+
+    def to_figure(v: float) -> float:
+        return (v // b.weight) / c.weight_scale if tard else v
+
+    cb = _Callback(lambda v, bd: report(None, to_figure(bd), "cp-sat"))
+    status = solver.Solve(b.model, cb)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, 0.0, False
+    bound = solver.BestObjectiveBound()
+    fig_bound = (bound // b.weight) / c.weight_scale if tard else bound
+    return read_back(b, solver, hint), fig_bound, status == cp_model.OPTIMAL
