@@ -22,6 +22,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
@@ -112,6 +113,14 @@ def _is_num(x: object) -> TypeGuard[float]:
 def _num(x: float) -> str:
     """A number for a message: integers without a decimal point."""
     return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _names(ids: Iterable[str], limit: int = 20) -> str:
+    """Sorted ids joined by commas; past `limit`, the rest are counted, not listed."""
+    ordered = sorted(ids)
+    if len(ordered) <= limit:
+        return ", ".join(ordered)
+    return ", ".join(ordered[:limit]) + f" and {len(ordered) - limit} more"
 
 
 def _close(claimed: float, actual: float) -> bool:
@@ -692,7 +701,7 @@ class _Validator:
                 active.add(n)
                 if len(active) > cap and not over:
                     over = True
-                    names = ", ".join(sorted(items[m].id for m in active))
+                    names = _names(items[m].id for m in active)
                     self.out.append(
                         f"rule 7: resource '{rid}' runs {len(active)} steps at {_iso(t)} "
                         f"(capacity {cap}): {names}"
@@ -700,43 +709,38 @@ class _Validator:
 
     def _check_rule8_power(self) -> None:
         """Rule 8: at no moment does a site's running power_kw exceed its power_cap_kw."""
-        by_site: dict[str, list[tuple[_Item, float]]] = {}
+        by_site: dict[str, list[tuple[_Item, Fraction]]] = {}
         for it in self.items:
             if it.resource is None or it.start is None or it.end is None:
                 continue
             cap = self.sites[it.resource.site].power_cap_kw
             kw = self.products[it.order.product].routing[it.step].power_kw
             if cap is not None and kw > 0:
-                by_site.setdefault(it.resource.site, []).append((it, kw))
+                by_site.setdefault(it.resource.site, []).append((it, Fraction(kw)))
         for sid, items in by_site.items():
             cap = self.sites[sid].power_cap_kw
             assert cap is not None
+            limit = Fraction(cap) + Fraction(POWER_EPSILON)
             events = sorted(
                 [(it.end, 0, n) for n, (it, _) in enumerate(items) if it.end is not None]
                 + [(it.start, 1, n) for n, (it, _) in enumerate(items) if it.start is not None]
             )
             active: set[int] = set()
-            running = 0.0
+            running = Fraction(0)  # exact sum of the float power values
             over = False
             for t, is_start, n in events:
-                kw = items[n][1]
                 if not is_start:
                     active.discard(n)
-                    running -= kw
-                    if over and math.fsum(items[m][1] for m in active) <= cap + POWER_EPSILON:
-                        over = False
+                    running -= items[n][1]
+                    over = over and running > limit
                     continue
                 active.add(n)
-                running += kw
-                if over or running <= cap - 1e-6:
-                    continue
-                exact = math.fsum(items[m][1] for m in active)
-                running = exact
-                if exact > cap + POWER_EPSILON:
+                running += items[n][1]
+                if running > limit and not over:
                     over = True
-                    names = ", ".join(sorted(items[m][0].id for m in active))
+                    names = _names(items[m][0].id for m in active)
                     self.out.append(
-                        f"rule 8: site '{sid}' draws {exact:g} kW at {_iso(t)} "
+                        f"rule 8: site '{sid}' draws {float(running):g} kW at {_iso(t)} "
                         f"(power_cap_kw {cap:g}): {names}"
                     )
 
