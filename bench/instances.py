@@ -27,6 +27,7 @@ Run ``python bench/instances.py N SEED -o file.json`` to write one.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import random
@@ -531,49 +532,66 @@ def _order_dicts(
     site_avail: dict[str, int],
     power_caps: dict[str, int],
 ) -> list[dict[str, Any]]:
-    """Orders with due dates from a fluid estimate of when the network reaches them.
+    """Orders with due dates from a fluid model of the factory network.
 
-    Each pool kind (assembly, test, bays, ...) works through the orders in release order
-    at the rate its sized capacity allows; an order is reached when every kind has
-    done its work and the order's own flow time (at its largest capable site) has passed.
-    Tight orders are due about then (some sooner); the others days later.
+    Each pool kind (assembly lines, test cells, bays of a cooling type, site power) is one
+    server working at the rate its sized capacity allows. Tight orders are due when the
+    order's own flow time has passed (express) or about when the kinds, working in release
+    order, reach them (queue-tight), some sooner. Easy orders are due days after the kinds,
+    working in due-date order (so the tight orders go first), finish them.
     """
     kinds = [*sorted({k for _, k in pools}), "power"]
     rate = {k: 0.0 for k in kinds}  # work minutes (kW minutes) per minute of the horizon
     for (_, k), pool in pools.items():
         rate[k] += pool.count * pool.capacity * pool.avail / horizon
     rate["power"] = float(sum(power_caps.values()))
-    done = {k: 0.0 for k in kinds}
-    fill = DAY + 0.5 * DAY * (steps - 2)
-    n_tight = round(tight_fraction * len(orders))
-    tight = set(rng.sample(range(len(orders)), n_tight))
-    out: list[dict[str, Any]] = []
+    work = {k: [0.0] * len(orders) for k in kinds}
     for i, o in enumerate(orders):
-        mins = _step_minutes(o.product, steps)
-        for kind, m in mins.items():
-            done[_pool_key(kind, "", o.product)[1]] += o.quantity * m
-        done["power"] += o.quantity * o.product.power_kw * o.product.burn_in
-        flow = min(_flow(o, s, mins, pools, horizon, site_avail) for s in o.capable)
-        # the pipeline fills first: nothing reaches burn-in before a rack's first steps
-        reached = fill + max(done[k] / rate[k] for k in kinds if rate[k] > 0)
-        transit = min(
-            _TRANSIT[s.region][o.destination] for s in o.capable
+        for kind, m in _step_minutes(o.product, steps).items():
+            work[_pool_key(kind, "", o.product)[1]][i] += o.quantity * m
+        work["power"][i] += o.quantity * o.product.power_kw * o.product.burn_in
+    kinds = [k for k in kinds if rate[k] > 0]
+    # the pipeline fills first: nothing reaches burn-in before a rack's first steps
+    fill = DAY + 0.5 * DAY * (steps - 2)
+    tight = set(rng.sample(range(len(orders)), round(tight_fraction * len(orders))))
+    releases = [float(o.release) for o in orders]
+    fifo_reached = _reached(work, releases, releases, rate, kinds)
+    transit = [min(_TRANSIT[s.region][o.destination] for s in o.capable) for o in orders]
+    earliest = [  # release, flow and transit at the best site for the order alone
+        o.release + min(
+            _flow(o, s, _step_minutes(o.product, steps), pools, horizon, site_avail)
+            + _TRANSIT[s.region][o.destination]
+            for s in o.capable
         )
-        earliest = o.release + flow + transit
+        for o in orders
+    ]
+    due = [0.0] * len(orders)
+    slack = [0.0] * len(orders)
+    for i in range(len(orders)):
         if i in tight:
             if rng.random() < 0.5:  # express: just the flow time, whatever the queue
-                due = earliest + rng.uniform(0.25, 1.5) * DAY
+                due[i] = earliest[i] + rng.uniform(0.25, 1.5) * DAY
             else:  # queue-tight: about when the network gets there, or a bit sooner
-                due = max(earliest, reached + transit + rng.uniform(-1, 1) * DAY)
+                due[i] = max(earliest[i],
+                             fill + fifo_reached[i] + transit[i] + rng.uniform(-1.5, 0.5) * DAY)
         else:
-            due = max(earliest + 2 * DAY, reached + transit) + rng.uniform(4, 12) * DAY
+            slack[i] = rng.uniform(2, 8) * DAY
+            due[i] = max(earliest[i] + 2 * DAY, fill + fifo_reached[i] + transit[i]) + slack[i]
+    # easy orders yield to the tight ones: push their dues until the EDD fluid meets them
+    for _ in range(4):
+        edd = _reached(work, releases, due, rate, kinds)
+        for i in range(len(orders)):
+            if i not in tight:
+                due[i] = max(due[i], fill + edd[i] + transit[i] + slack[i])
+    out: list[dict[str, Any]] = []
+    for i, o in enumerate(orders):
         d: dict[str, Any] = {
             "id": f"SO-{1001 + i}",
             "customer": o.customer,
             "product": o.product.id,
             "quantity": o.quantity,
             "release": _iso(t0 + timedelta(minutes=o.release)),
-            "due": _iso(t0 + timedelta(minutes=math.ceil(due / HOUR) * HOUR)),
+            "due": _iso(t0 + timedelta(minutes=math.ceil(due[i] / HOUR) * HOUR)),
             "weight": o.weight,
             "destination": o.destination,
         }
@@ -582,6 +600,48 @@ def _order_dicts(
         d["_tight"] = i in tight
         out.append(d)
     return out
+
+
+def _reached(
+    work: dict[str, list[float]],
+    release: Sequence[float],
+    priority: Sequence[float],
+    rate: dict[str, float],
+    kinds: Sequence[str],
+) -> list[float]:
+    """Per order, when the last of the kinds' fluid servers finishes its work."""
+    per_kind = [_fluid(work[k], release, priority, rate[k]) for k in kinds]
+    return [max(c) for c in zip(*per_kind, strict=True)]
+
+
+def _fluid(
+    work: Sequence[float], release: Sequence[float], priority: Sequence[float], rate: float
+) -> list[float]:
+    """Completion times of jobs on one server of speed `rate`, preemptive, always working
+    on the released job of least `priority` (ties: lower index)."""
+    n = len(work)
+    by_release = sorted(range(n), key=lambda j: (release[j], j))
+    left = list(work)
+    done = [0.0] * n
+    ready: list[tuple[float, int]] = []
+    t = 0.0
+    nxt = 0
+    while nxt < n or ready:
+        if not ready:
+            t = max(t, release[by_release[nxt]])
+        while nxt < n and release[by_release[nxt]] <= t:
+            j = by_release[nxt]
+            heapq.heappush(ready, (priority[j], j))
+            nxt += 1
+        _, j = ready[0]
+        until = release[by_release[nxt]] if nxt < n else math.inf
+        run = min(left[j] / rate, until - t)
+        t += run
+        left[j] -= run * rate
+        if left[j] <= 1e-6 * max(1.0, work[j]):
+            heapq.heappop(ready)
+            done[j] = t
+    return done
 
 
 def _flow(
