@@ -3,7 +3,7 @@
 Four US sites (Houston, Phoenix - no DST -, Columbus, San Jose), three rack generations
 (GB200 and GB300 NVL72 compute racks, a switch rack) routed assembly -> test -> burn_in,
 burn-in bays under a site power cap that binds, two or three shifts a day, Christmas and
-New Year as holidays, maintenance windows, and about 45 orders (some 430 racks) due over
+New Year as holidays, maintenance windows, and 39 orders (430 racks) due over
 December 2026 and early January 2027, a third of them tight. The load keeps the busiest
 pools around 75-85 % busy over five weeks, so a good schedule exists in four to six.
 
