@@ -92,19 +92,20 @@ def _neighbourhood(
     roll = rng.random()
     chosen: set[int] = set()
     if late and roll < 0.6:
-        # a late order, its latest units, and the units competing with them at their sites
-        weights = [w for w, _ in late]
-        oi = rng.choices([o for _, o in late], weights=weights)[0]
+        # a late order's latest units, and the units competing for the time they need
+        oi = rng.choices([o for _, o in late], weights=[w for w, _ in late])[0]
         units = sorted(c.order_units[oi], key=lambda u: -unit_delivery(c, a, u))
-        seeds = units[: max(1, k // 4)]
+        seeds = units[: max(1, min(len(units), k // 3))]
         chosen.update(seeds)
-        for u in seeds:
-            start = idx.unit_span[u][0]
-            sites = c.unit_sites[u]
-            for s in sites:
-                per = max(1, (k - len(chosen)) // max(1, len(seeds) * len(sites)))
-                t = start - rng.randint(0, max(1, idx.unit_span[u][1] - start))
-                chosen.update(idx.near(s, t, per, rng))
+        u0 = seeds[0]
+        start, end = idx.unit_span[u0]
+        span = end - start
+        target = c.order_due[oi] - span
+        t = rng.randint(min(target, start), start) if target < start else start
+        sites = c.unit_sites[u0]
+        per = max(1, (k - len(chosen)) // max(1, len(sites)))
+        for site in sites:
+            chosen.update(idx.near(site, t, per, rng))
     elif roll < 0.9 or c.objective == Objective.MAKESPAN:
         # a time window at one site (for makespan: biased to the end of the schedule)
         site = rng.choice(list(idx.site_units))
@@ -116,7 +117,7 @@ def _neighbourhood(
         chosen.update(idx.near(site, t, k, rng))
     else:
         chosen.update(rng.sample(range(n), min(k, n)))
-    return sorted(chosen)[: max(k, 1)] if len(chosen) > k * 2 else sorted(chosen)
+    return sorted(chosen)
 
 
 def lns(
@@ -158,7 +159,7 @@ def lns(
         solver.parameters.max_time_in_seconds = min(left, params.sub_time)
         solver.parameters.num_workers = params.workers
         solver.parameters.random_seed = params.seed + it
-        status = solver.Solve(b.model)
+        status = solver.solve(b.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             new = read_back(b, solver, cur)
             key = score(c, new)
@@ -168,7 +169,7 @@ def lns(
                 idx = _Index(c, cur)
                 if better and on_improve is not None:
                     on_improve(cur)
-        if status == cp_model.OPTIMAL and solver.WallTime() < params.sub_time / 2:
+        if status == cp_model.OPTIMAL and solver.wall_time < params.sub_time / 2:
             k = min(params.max_units, n_units, int(k * 1.2) + 1)
         elif status != cp_model.OPTIMAL:
             k = max(params.min_units, int(k * 0.8))

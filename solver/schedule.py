@@ -82,15 +82,15 @@ def build_schedule(
     orders_out = []
     total_wt = 0.0
     on_time = 0
-    for oi, o in enumerate(p.orders):
+    for oi, order_in in enumerate(p.orders):
         units = c.order_units[oi]
         delivery = max(unit_delivery(c, a, u) for u in units)
         tard = max(0, delivery - c.order_due[oi])
-        total_wt += o.weight * tard
+        total_wt += order_in.weight * tard
         on_time += tard == 0
         sites = sorted({c.site_ids[c.res_site[a.res[c.unit_ops[u][-1]]]] for u in units})
         orders_out.append({
-            "id": o.id, "delivery": to_datetime_str(c, delivery),
+            "id": order_in.id, "delivery": to_datetime_str(c, delivery),
             "due": to_datetime_str(c, c.order_due[oi]), "tardiness_min": tard, "sites": sites,
         })
     makespan = max(a.end, default=0)

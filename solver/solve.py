@@ -165,13 +165,13 @@ def _at_bound(c: Compiled, a: Assignment, lb: float, both: bool = False) -> bool
     return bool(not both or c.objective == Objective.MAKESPAN)
 
 
-class _Callback(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+class _Callback(cp_model.CpSolverSolutionCallback):
     def __init__(self, fn: Callable[[float, float], None]) -> None:
         super().__init__()
         self.fn = fn
 
     def on_solution_callback(self) -> None:
-        self.fn(self.ObjectiveValue(), self.BestObjectiveBound())
+        self.fn(self.objective_value, self.best_objective_bound)
 
 
 def _full_model(
@@ -199,9 +199,9 @@ def _full_model(
         return (v // b.weight) / c.weight_scale if tard else v
 
     cb = _Callback(lambda v, bd: report(None, to_figure(bd), "cp-sat"))
-    status = solver.Solve(b.model, cb)
+    status = solver.solve(b.model, cb)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, 0.0, False
-    bound = solver.BestObjectiveBound()
+    bound = solver.best_objective_bound
     fig_bound = (bound // b.weight) / c.weight_scale if tard else bound
     return read_back(b, solver, hint), fig_bound, status == cp_model.OPTIMAL

@@ -115,7 +115,7 @@ class ModelBuilder:
                 self.unit_site[u] = sites[0]
             else:
                 for s in sites:
-                    self.site_lits[u, s] = m.NewBoolVar(f"y{u}_{s}")
+                    self.site_lits[u, s] = m.new_bool_var(f"y{u}_{s}")
             tail = 0
             ops = c.unit_ops[u]
             tails: dict[int, int] = {}
@@ -127,37 +127,37 @@ class ModelBuilder:
                     continue
                 lo = max(self.lo, heads[o])
                 hi = self.hi - tails[o]
-                modes = []
+                modes: list[tuple[int, int, cp_model.IntVar]] = []
                 for md in c.op_modes[o]:
                     if c.res_site[md.resource] not in sites:
                         continue
                     dom = _clip(c.start_intervals(md.resource, md.duration), lo, hi - md.duration)
                     if not dom:
                         continue
-                    s = m.NewIntVarFromDomain(
-                        cp_model.Domain.FromIntervals(dom), f"s{o}_{md.resource}"
+                    sv = m.new_int_var_from_domain(
+                        cp_model.Domain.from_intervals(dom), f"s{o}_{md.resource}"
                     )
-                    self.domains[s.Index()] = dom
-                    modes.append((md.resource, md.duration, s))
-                start = m.NewIntVar(lo, hi, f"s{o}")
-                end = m.NewIntVar(lo, hi, f"e{o}")
+                    self.domains[sv.index] = dom
+                    modes.append((md.resource, md.duration, sv))
+                start = m.new_int_var(lo, hi, f"s{o}")
+                end = m.new_int_var(lo, hi, f"e{o}")
                 if not modes:
-                    m.AddBoolOr([])  # nothing fits in the window: infeasible sub-model
+                    m.add_bool_or([])  # nothing fits in the window: infeasible sub-model
                     self.ops[o] = _OpVars(start, end, [])
                     continue
                 if len(modes) == 1:
-                    r, d, s = modes[0]
-                    m.Add(start == s)
-                    m.Add(end == s + d)
-                    self.ops[o] = _OpVars(start, end, [(r, d, None, s)])
+                    r, d, sv = modes[0]
+                    m.add(start == sv)
+                    m.add(end == sv + d)
+                    self.ops[o] = _OpVars(start, end, [(r, d, None, sv)])
                     continue
                 ov = _OpVars(start, end, [])
-                for r, d, s in modes:
-                    lit = m.NewBoolVar(f"x{o}_{r}")
-                    m.Add(start == s).OnlyEnforceIf(lit)
-                    m.Add(end == s + d).OnlyEnforceIf(lit)
-                    ov.modes.append((r, d, lit, s))
-                m.AddExactlyOne([lit for _, _, lit, _ in ov.modes if lit is not None])
+                for r, d, sv in modes:
+                    lit = m.new_bool_var(f"x{o}_{r}")
+                    m.add(start == sv).only_enforce_if(lit)
+                    m.add(end == sv + d).only_enforce_if(lit)
+                    ov.modes.append((r, d, lit, sv))
+                m.add_exactly_one([lit for _, _, lit, _ in ov.modes if lit is not None])
                 self.ops[o] = ov
 
     def _heads(self) -> dict[int, int]:
@@ -192,9 +192,9 @@ class ModelBuilder:
                 if ov is None:
                     continue
                 at = [1 if lit is None else lit for r, _, lit, _ in ov.modes if c.res_site[r] == s]
-                m.Add(sum(at) == y)
+                m.add(sum(at) == y)
         for ys in by_unit.values():
-            m.AddExactlyOne(ys)
+            m.add_exactly_one(ys)
 
     def _add_precedence(self) -> None:
         """Rules 2 and 3: routing order, release and horizon start (via start domains)."""
@@ -205,14 +205,14 @@ class ModelBuilder:
                 ov = self.ops.get(o)
                 if ov is not None:
                     if prev_end is not None:
-                        m.Add(ov.start >= prev_end)
+                        m.add(ov.start >= prev_end)
                     prev_end = ov.end
                 else:
                     f = c.op_fixed[o]
                     s = f[1] if f is not None else self.cur.start[o]  # type: ignore[union-attr]
                     e = f[2] if f is not None else self.cur.end[o]  # type: ignore[union-attr]
                     if prev_end is not None and not isinstance(prev_end, int):
-                        m.Add(prev_end <= s)
+                        m.add(prev_end <= s)
                     prev_end = e
 
     def _fixed_on(self, resources: set[int]) -> Iterable[tuple[int, int, int, int]]:
@@ -236,18 +236,18 @@ class ModelBuilder:
         c, m = self.c, self.m
         per_res: dict[int, list[tuple[cp_model.IntervalVar, int]]] = {}
         for o, ov in self.ops.items():
-            for r, d, lit, s in ov.modes:
-                iv = _interval(m, s, d, lit, f"i{o}_{r}")
+            for r, d, lit, sv in ov.modes:
+                iv = _interval(m, sv, d, lit, f"i{o}_{r}")
                 per_res.setdefault(r, []).append((iv, 1))
-        for o, r, s, e in fixed:
+        for o, r, fs, fe in fixed:
             if r in per_res:
-                per_res[r].append((m.NewIntervalVar(s, e - s, e, f"f{o}"), 1))
+                per_res[r].append((m.new_interval_var(fs, fe - fs, fe, f"f{o}"), 1))
         self._ivs = per_res
         for r, ivs in per_res.items():
             if c.res_cap[r] == 1:
-                m.AddNoOverlap([iv for iv, _ in ivs])
+                m.add_no_overlap([iv for iv, _ in ivs])
             elif len(ivs) > c.res_cap[r]:
-                m.AddCumulative([iv for iv, _ in ivs], [1] * len(ivs), c.res_cap[r])
+                m.add_cumulative([iv for iv, _ in ivs], [1] * len(ivs), c.res_cap[r])
 
     def _add_power_caps(self, fixed: list[tuple[int, int, int, int]]) -> None:
         """Rule 8: per site, the running power never exceeds the cap."""
@@ -257,23 +257,23 @@ class ModelBuilder:
             p = c.op_power[o]
             if p <= 0:
                 continue
-            for r, d, lit, s in ov.modes:
+            for r, d, lit, sv in ov.modes:
                 site = c.res_site[r]
                 if c.site_cap[site] is None:
                     continue
                 ivs, dem = per_site.setdefault(site, ([], []))
-                ivs.append(_interval(m, s, d, lit, f"p{o}_{r}"))
+                ivs.append(_interval(m, sv, d, lit, f"p{o}_{r}"))
                 dem.append(p)
-        for o, r, s, e in fixed:
+        for o, r, fs, fe in fixed:
             site = c.res_site[r]
             if site in per_site and c.op_power[o] > 0:
                 ivs, dem = per_site[site]
-                ivs.append(m.NewIntervalVar(s, e - s, e, f"pf{o}"))
+                ivs.append(m.new_interval_var(fs, fe - fs, fe, f"pf{o}"))
                 dem.append(c.op_power[o])
         for site, (ivs, dem) in per_site.items():
             cap = c.site_cap[site]
             assert cap is not None
-            m.AddCumulative(ivs, dem, cap)
+            m.add_cumulative(ivs, dem, cap)
 
     def _add_symmetry_breaking(self) -> None:
         """Identical wholly-free units of one order start in unit order (incumbent sorted)."""
@@ -289,7 +289,7 @@ class ModelBuilder:
                 if prev is not None and (
                     self._site_choice(u) == self._site_choice(prev)
                 ):
-                    m.Add(self.ops[c.unit_ops[prev][0]].start <= self.ops[first].start)
+                    m.add(self.ops[c.unit_ops[prev][0]].start <= self.ops[first].start)
                 prev = u
 
     def _add_objective(self) -> Built:
@@ -306,10 +306,10 @@ class ModelBuilder:
                 const_mk = max(const_mk, f[2])
             elif cur is not None:
                 const_mk = max(const_mk, cur.end[o])
-        mk = m.NewIntVar(max(const_mk, 0), max(self.hi, const_mk, 0), "makespan")
+        mk = m.new_int_var(max(const_mk, 0), max(self.hi, const_mk, 0), "makespan")
         for o, ov in self.ops.items():
             if o == c.unit_ops[c.op_unit[o]][-1]:
-                m.Add(mk >= ov.end)
+                m.add(mk >= ov.end)
         # tardiness of orders with a free unit
         terms = []
         order_t: dict[int, cp_model.IntVar] = {}
@@ -323,23 +323,25 @@ class ModelBuilder:
                 for u in c.order_units[oi]:
                     if u not in self.free:
                         last = c.unit_ops[u][-1]
-                        tr = c.order_transit[oi][c.res_site[cur.res[last]]]
-                        base = max(base, cur.end[last] + tr - due)
+                        tr0 = c.order_transit[oi][c.res_site[cur.res[last]]]
+                        base = max(base, cur.end[last] + tr0 - due)
             tmax = max(self.hi + max(c.order_transit[oi].values(), default=0) - due, base, 0)
-            t = m.NewIntVar(max(base, 0), tmax, f"T{oi}")
+            t = m.new_int_var(max(base, 0), tmax, f"T{oi}")
             for u in us:
                 last = c.unit_ops[u][-1]
-                ov = self.ops.get(last)
-                if ov is None:
+                lv = self.ops.get(last)
+                if lv is None:
                     continue
+                tr: cp_model.LinearExpr | int
                 if u in self.unit_site:
-                    tr: cp_model.LinearExprT = c.order_transit[oi][self.unit_site[u]]
+                    tr = c.order_transit[oi][self.unit_site[u]]
                 else:
-                    tr = sum(
-                        c.order_transit[oi][s] * self.site_lits[u, s]
-                        for s in c.unit_sites[u] if (u, s) in self.site_lits
+                    here = [s for s in c.unit_sites[u] if (u, s) in self.site_lits]
+                    tr = cp_model.LinearExpr.weighted_sum(
+                        [self.site_lits[u, s] for s in here],
+                        [c.order_transit[oi][s] for s in here],
                     )
-                m.Add(t >= ov.end + tr - due)
+                m.add(t >= lv.end + tr - due)
             terms.append((c.order_weight[oi], t))
             order_t[oi] = t
         tard = sum(w * t for w, t in terms) if terms else 0
@@ -369,27 +371,27 @@ class ModelBuilder:
 def set_objective(b: Built, objective: Objective, secondary: bool = True) -> None:
     """Minimise weighted tardiness then makespan, or makespan alone."""
     if objective == Objective.TARDINESS:
-        b.model.Minimize(b.weight * b.tardiness_expr + (b.makespan if secondary else 0))
+        b.model.minimize(b.weight * b.tardiness_expr + (b.makespan if secondary else 0))
     else:
-        b.model.Minimize(b.makespan)
+        b.model.minimize(b.makespan)
 
 
 def add_hint(b: Built, c: Compiled, a: Assignment) -> None:
     """A complete hint from an assignment (every model variable gets a value)."""
     m = b.model
     for o, ov in b.ops.items():
-        m.AddHint(ov.start, a.start[o])
-        m.AddHint(ov.end, a.end[o])
-        for r, _, lit, s in ov.modes:
+        m.add_hint(ov.start, a.start[o])
+        m.add_hint(ov.end, a.end[o])
+        for r, _, lit, sv in ov.modes:
             chosen = r == a.res[o]
             if lit is not None:
-                m.AddHint(lit, chosen)
-            m.AddHint(s, a.start[o] if chosen else _nearest(b.domains[s.Index()], a.start[o]))
-    for (u, s), y in b.site_lits.items():
-        m.AddHint(y, c.res_site[a.res[c.unit_ops[u][0]]] == s)
+                m.add_hint(lit, chosen)
+            m.add_hint(sv, a.start[o] if chosen else _nearest(b.domains[sv.index], a.start[o]))
+    for (u, site), y in b.site_lits.items():
+        m.add_hint(y, c.res_site[a.res[c.unit_ops[u][0]]] == site)
     for oi, t in b.order_t.items():
-        m.AddHint(t, order_tardiness(c, a, oi))
-    m.AddHint(b.makespan, max(a.end, default=0))
+        m.add_hint(t, order_tardiness(c, a, oi))
+    m.add_hint(b.makespan, max(a.end, default=0))
 
 
 def read_back(b: Built, solver: cp_model.CpSolver, a: Assignment) -> Assignment:
@@ -397,8 +399,8 @@ def read_back(b: Built, solver: cp_model.CpSolver, a: Assignment) -> Assignment:
     out = a.copy()
     for o, ov in b.ops.items():
         for r, d, lit, s in ov.modes:
-            if lit is None or solver.BooleanValue(lit):
-                st = solver.Value(s)
+            if lit is None or solver.boolean_value(lit):
+                st = solver.value(s)
                 out.res[o], out.start[o], out.end[o] = r, st, st + d
                 break
     return out
@@ -408,8 +410,8 @@ def _interval(
     m: cp_model.CpModel, s: cp_model.IntVar, d: int, lit: cp_model.IntVar | None, name: str
 ) -> cp_model.IntervalVar:
     if lit is None:
-        return m.NewFixedSizeIntervalVar(s, d, name)
-    return m.NewOptionalFixedSizeIntervalVar(s, d, lit, name)
+        return m.new_fixed_size_interval_var(s, d, name)
+    return m.new_optional_fixed_size_interval_var(s, d, lit, name)
 
 
 def _nearest(dom: list[list[int]], t: int) -> int:
