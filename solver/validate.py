@@ -657,17 +657,19 @@ class _Validator:
             if res.calendar == "site":
                 periods = cal.open_between(it.start, it.end)
                 if not any(a <= it.start and it.end <= b for a, b in periods):
+                    day = cal.local_date(it.start)
+                    note = f"; {day} is a holiday there" if day in cal.holidays else ""
                     self.out.append(
                         f"rule 6: item '{it.id}' on resource '{res.id}' runs "
                         f"{_iso(it.start)} to {_iso(it.end)} (local {cal.local_text(it.start)} to "
                         f"{cal.local_text(it.end)}), not inside one open shift window of "
-                        f"site '{res.site}'"
+                        f"site '{res.site}'{note}"
                     )
             holes = downtime[res.id]
-            j = bisect_right(holes, (it.start, it.start))
-            for a, b in holes[max(0, j - 1):]:
-                if a >= it.end:
-                    break
+            j = max(0, bisect_right(holes, (it.start, it.start)) - 1)
+            while j < len(holes) and holes[j][0] < it.end:
+                a, b = holes[j]
+                j += 1
                 if b > it.start:
                     self.out.append(
                         f"rule 6: item '{it.id}' on resource '{res.id}' runs "

@@ -369,6 +369,7 @@ def test_rule6_step_on_holiday() -> None:
     out = validate(p, _build(p, plan))
     _only(out, "rule 6")
     assert len(out) == 1 and "'O2/1/assembly'" in out[0]
+    assert "2026-12-25 is a holiday" in out[0]
     ok = _replace(plan, ("O2", 1, "assembly", "A-ASM", d25 - 360),  # 18:00 on the 24th
                   ("O2", 1, "test", "A-TST", d25 - 240),
                   ("O2", 1, "burn_in", "A-BI", d25 + 60))  # 24x7 burn-in on the holiday
