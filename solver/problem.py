@@ -61,6 +61,13 @@ class Shift(_Model):
             raise ValueError(f"'{v}' is not a time of day HH:MM")
         return v
 
+    @field_validator("start")
+    @classmethod
+    def _not_2400(cls, v: str) -> str:
+        if v == "24:00":
+            raise ValueError("a shift cannot start at 24:00 (write 00:00)")
+        return v
+
     def start_minute(self) -> int:
         """Minutes after local midnight at which the shift starts."""
         h, m = self.start.split(":")
@@ -80,7 +87,7 @@ class Site(_Model):
     timezone: str = "UTC"
     shifts: list[Shift] = Field(default_factory=list)
     holidays: list[date] = Field(default_factory=list)
-    power_cap_kw: Annotated[float, Field(gt=0)] | None = None
+    power_cap_kw: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     transit_min: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
 
     @field_validator("timezone")
@@ -88,7 +95,7 @@ class Site(_Model):
     def _zone(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"'{v}' is not a known IANA time zone") from None
         return v
 
@@ -118,7 +125,7 @@ class Step(_Model):
     kind: str | None = None
     duration_min: Annotated[int, Field(ge=1)] | None = None
     alternatives: list[Alternative] | None = None
-    power_kw: Annotated[float, Field(ge=0)] = 0.0
+    power_kw: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
 
 class Product(_Model):
@@ -134,7 +141,7 @@ class Order(_Model):
     quantity: Annotated[int, Field(ge=1)]
     due: AwareDatetime
     release: AwareDatetime | None = None
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     destination: str | None = None
     allowed_sites: list[Id] | None = None
 
@@ -151,6 +158,14 @@ class FixedStep(_Model):
 class Problem(_Model):
     name: str = "problem"
     horizon_start: AwareDatetime
+
+    @field_validator("horizon_start")
+    @classmethod
+    def _whole_minute(cls, v: AwareDatetime) -> AwareDatetime:
+        if v.second or v.microsecond:
+            raise ValueError("horizon_start must be a whole minute (no seconds)")
+        return v
+
     sites: list[Site] = Field(min_length=1)
     resources: list[Resource] = Field(min_length=1)
     products: list[Product] = Field(min_length=1)
@@ -286,6 +301,7 @@ def check_references(p: Problem) -> list[str]:
                     errs.append(f"{where}: give either kind + duration_min or alternatives")
                 if not st.alternatives:
                     errs.append(f"{where}: alternatives is empty")
+                errs += _dups(f"{where}: alternative", (a.resource for a in st.alternatives))
                 for alt in st.alternatives:
                     if alt.resource not in res_by_id:
                         errs.append(f"{where}: alternative resource '{alt.resource}' is unknown")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from solver.bounds import lower_bound
+from solver.bounds import lower_bound, order_bounds
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import (
@@ -25,6 +25,7 @@ from solver.dispatch import (
     HorizonTooShort,
     best_dispatch,
     evaluate,
+    order_tardiness,
     score,
 )
 from solver.lns import LnsParams, lns
@@ -49,15 +50,16 @@ class Progress:
 class SolveParams:
     """What the caller decides about a solve."""
 
-    time_limit: float = 60.0
+    time_limit: float = 30.0
     workers: int = 2
     seed: int = 0
     objective: Objective | None = None
     progress: Callable[[Progress], None] | None = None
-    # full CP-SAT model when the number of (op, mode) pairs is at most this
-    full_model_limit: int = 3000
-    # share of the time the full model gets before LNS takes over (when not proven optimal)
-    full_model_share: float = 1.0
+    # the full CP-SAT model runs first when the number of (op, mode) pairs is at most
+    # this (None: 3000 for makespan, 600 for tardiness, where LNS does better sooner) ...
+    full_model_limit: int | None = None
+    # ... for this share of the time limit (None: all of it for makespan, 30 % for tardiness)
+    full_model_share: float | None = None
     log: bool = False
 
 
@@ -92,7 +94,16 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
              "the orders need more capacity than the calendars offer"],
             elapsed(),
         )
-    lb = lower_bound(c)
+    order_lb: dict[int, int] = {}
+    if c.objective == Objective.TARDINESS:
+        late = sorted(
+            (oi for oi in range(len(c.order_ids)) if order_tardiness(c, start, oi) > 0),
+            key=lambda oi: -c.order_weight[oi] * order_tardiness(c, start, oi),
+        )
+        budget = min(0.1 * params.time_limit, params.time_limit - elapsed() - 0.5)
+        if late and budget > 0.1:
+            order_lb = order_bounds(c, late, budget, params.workers, params.seed)
+    lb = lower_bound(c, order_lb)
     best, source, notes = start, "dispatch", []
     proven = False
 
@@ -105,10 +116,15 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     remaining = params.time_limit - elapsed()
 
     # 2. the full model for small problems
-    if n_pairs <= params.full_model_limit and remaining > 0.5:
-        got, bound, optimal = _full_model(
-            c, best, remaining * params.full_model_share, params, report
-        )
+    tardiness = c.objective == Objective.TARDINESS
+    limit = params.full_model_limit
+    if limit is None:
+        limit = 600 if tardiness else 3000
+    share = params.full_model_share
+    if share is None:
+        share = 0.3 if tardiness else 1.0
+    if n_pairs <= limit and remaining > 0.5:
+        got, bound, optimal = _full_model(c, best, remaining * share, params, report)
         lb = max(lb, bound)
         if got is not None and score(c, got) <= score(c, best):
             best, source = got, "cp-sat"

@@ -228,10 +228,13 @@ def test_site_cache_is_reused() -> None:
     assert resource_windows(_resource(), site, _t("2026-12-01T00:00:00Z"), DAY, cache) == first
 
 
-@pytest.mark.xfail(strict=True, reason="bug: window starts round down when horizon_start "
-                   "is not on a whole minute, so a window opens before its shift")
-def test_window_never_opens_before_its_shift() -> None:
-    """With horizon_start at 00:00:30, the 06:00 shift opens at minute 360 (06:00:30), not 359."""
-    site = _site(shifts=[{"days": ALL_DAYS, "start": "06:00", "end": "07:00"}])
-    got = site_windows(site, _t("2026-12-01T00:00:30Z"), DAY)
-    assert got == [(360, 419)]  # 06:00:30-06:59:30: whole minutes inside the shift
+def test_horizon_start_with_seconds_is_refused() -> None:
+    """A horizon_start off the whole minute is refused, so windows never round before a shift."""
+    from solver.problem import Problem, ProblemError
+
+    with pytest.raises(ValueError, match="whole minute"):
+        Problem.model_validate({
+            "horizon_start": "2026-12-01T00:00:30Z", "sites": [{"id": "S"}],
+            "resources": [{"id": "R", "site": "S", "kind": "k"}],
+            "products": [{"id": "P", "routing": [{"op": "a", "kind": "k", "duration_min": 5}]}],
+        })

@@ -345,19 +345,15 @@ def test_several_reference_faults_reported_together() -> None:
     _one_mentions(errs, "resource 'HOU-ASM-1'", "duplicate")
 
 
-# ---- faults problem.py lets through (known bugs, see the report) ---------------------------
+# ---- faults that once slipped through ----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ZoneInfo('America') raises IsADirectoryError, "
-                   "which Site._zone does not catch, so load_problem gives a traceback")
 def test_zone_directory_name_is_a_problem_error() -> None:
     """A time zone naming a tzdata directory ('America') is a ProblemError, not a traceback."""
     errs = _errors(lambda d: d["sites"][1].__setitem__("timezone", "America"))
     _one_mentions(errs, "sites[1] (id 'DAL').timezone")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: weight and power_cap_kw accept Infinity "
-                   "(json.loads parses it), which no schedule can use")
 def test_infinite_numbers_refused() -> None:
     """Infinity as an order weight or a site's power_cap_kw is refused."""
     errs = _errors(lambda d: d["orders"][0].__setitem__("weight", float("inf")))

@@ -1,0 +1,29 @@
+# The two commands of the README: `make run` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint install dev
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+# Solve the sample factory and orders; the validated schedule lands in out/.
+run: install
+	mkdir -p out
+	$(BIN)/rackplan solve data/sample.json -o out/sample-schedule.json --time-limit 30
+	$(BIN)/rackplan validate data/sample.json out/sample-schedule.json
+
+lint: dev
+	$(BIN)/ruff check solver tests bench data
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
