@@ -230,7 +230,7 @@ def test_site_cache_is_reused() -> None:
 
 def test_horizon_start_with_seconds_is_refused() -> None:
     """A horizon_start off the whole minute is refused, so windows never round before a shift."""
-    from solver.problem import Problem, ProblemError
+    from solver.problem import Problem
 
     with pytest.raises(ValueError, match="whole minute"):
         Problem.model_validate({
