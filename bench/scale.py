@@ -1,0 +1,335 @@
+"""Time and memory on large generated instances: where the time goes, and the targets.
+
+Each size runs in a fresh child process (``sys.executable`` on this script), so that the
+peak resident memory (``ru_maxrss``) is that instance's alone. The child generates the
+instance (`generate(n, seed, steps=4, n_sites=...)`, 4 sites up to 3,000 racks and 5
+above unless ``--sites`` says otherwise), then times each phase of the way to a first
+validated schedule: load (`load_problem`), compile (`compile_problem`), dispatch
+(`best_dispatch`; both add up every horizon tried, as `solve` doubles a horizon the plan
+does not fit), build (lower bound + `build_schedule`) and validate. Then `solve` runs with
+the time limit and its schedule is validated too.
+
+Targets: a validated schedule of 1,000 racks within 30 s; 3,000 within 120 s and under
+4 GB; 10,000 within 300 s and under 6 GB. "Within" is the time to the first validated
+schedule (load to validate); the memory is the child's peak over the whole run, solve
+included. Sizes without a target show ``-``.
+
+The exit code is 1 when a child fails or a schedule is missing or invalid, 2 on bad
+arguments, else 0 (a missed target is reported, not a failure).
+
+    python bench/scale.py --time-limit 120
+    python bench/scale.py --sizes 1000 --time-limit 10 --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    MISSING,
+    Column,
+    add_common_args,
+    first_schedule,
+    fmt_float,
+    fmt_int,
+    int_list,
+    print_table,
+    progress,
+    report_failures,
+    timed,
+    verdict,
+)
+
+DEFAULT_SIZES = (1000, 3000, 10000)
+STEPS = 4
+MB = 1024 * 1024
+# seconds past the time limit a solve may take before the report calls it an overrun
+OVERRUN_SLACK = 2.0
+GB = 1024 * MB
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validated schedule within `seconds` (and under `memory` bytes when set)."""
+
+    seconds: float
+    memory: int | None = None
+
+    def describe(self) -> str:
+        mem = f", < {self.memory // GB} GB" if self.memory is not None else ""
+        return f"<= {self.seconds:g} s{mem}"
+
+
+TARGETS = {1000: Target(30.0), 3000: Target(120.0, 4 * GB), 10000: Target(300.0, 6 * GB)}
+
+TIME_COLUMNS = (
+    Column("racks"),
+    Column("sites"),
+    Column("orders"),
+    Column("ops"),
+    Column("generate s"),
+    Column("load s"),
+    Column("compile s"),
+    Column("dispatch s"),
+    Column("horizons"),
+    Column("build s"),
+    Column("validate s"),
+    Column("first schedule s"),
+)
+RESULT_COLUMNS = (
+    Column("racks"),
+    Column("dispatch WT"),
+    Column("final WT"),
+    Column("LB"),
+    Column("status", right=False),
+    Column("source", right=False),
+    Column("solve s"),
+    Column("validate s"),
+    Column("MB at first"),
+    Column("peak MB"),
+    Column("valid", right=False),
+    Column("target", right=False),
+    Column("result", right=False),
+)
+
+
+@dataclass
+class Measure:
+    """What a child reports for one instance (seconds, bytes); JSON between processes."""
+
+    racks: int
+    sites: int
+    orders: int = 0
+    ops: int = 0
+    generate_s: float = 0.0
+    load_s: float = 0.0
+    compile_s: float = 0.0
+    dispatch_s: float = 0.0
+    horizons: int = 0
+    build_s: float = 0.0
+    validate_s: float = 0.0
+    dispatch_wt: float | None = None
+    final_wt: float | None = None
+    bound: float | None = None
+    status: str = MISSING
+    source: str = MISSING
+    solve_s: float | None = None
+    solve_validate_s: float | None = None
+    rss_first: int | None = None
+    rss_peak: int | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def first_s(self) -> float:
+        """Seconds from the problem data to the first validated schedule."""
+        return self.load_s + self.compile_s + self.dispatch_s + self.build_s + self.validate_s
+
+    @property
+    def have_first(self) -> bool:
+        return self.dispatch_wt is not None and not any(
+            f.startswith("dispatch") for f in self.failures
+        )
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes (Linux reports KiB)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
+def default_sites(n_racks: int) -> int:
+    """4 sites up to 3,000 racks, 5 above."""
+    return 4 if n_racks <= 3000 else 5
+
+
+def measure(n_racks: int, sites: int, seed: int, time_limit: float, workers: int) -> Measure:
+    """Run one instance in this process (the child's work) and return its figures."""
+    from bench.instances import generate
+    from solver.problem import load_problem
+    from solver.solve import SolveParams, solve
+    from solver.validate import validate
+
+    m = Measure(n_racks, sites)
+    data, m.generate_s = timed(lambda: generate(n_racks, seed, steps=STEPS, n_sites=sites))
+    problem, m.load_s = timed(lambda: load_problem(data))
+    m.orders = len(problem.orders)
+    first = first_schedule(problem, seed=seed)
+    m.compile_s, m.dispatch_s, m.horizons = first.compile_s, first.dispatch_s, first.attempts
+    m.build_s, m.validate_s = first.build_s, first.validate_s
+    m.rss_first = peak_rss()
+    if first.compiled is not None:
+        m.ops = first.compiled.n_ops
+    if first.error is not None or first.schedule is None:
+        m.failures.append(f"dispatch: {first.error}")
+    else:
+        m.dispatch_wt = first.schedule["objective_value"]
+        if first.faults:
+            m.failures.append(
+                f"dispatch schedule invalid ({len(first.faults)} faults): "
+                + "; ".join(first.faults[:5])
+            )
+    del first  # let the solve start from the problem alone
+
+    t0 = time.perf_counter()
+    schedule: dict[str, Any] = solve(
+        problem, SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+    )
+    m.solve_s = time.perf_counter() - t0
+    m.status = str(schedule["status"])
+    m.source = str(schedule.get("source", MISSING))
+    if not schedule.get("items"):
+        m.failures.append(f"solver: {m.status}: " + "; ".join(schedule.get("reasons", [])[:5]))
+    else:
+        m.final_wt = schedule["objective_value"]
+        m.bound = schedule["lower_bound"]
+        faults, m.solve_validate_s = timed(lambda: validate(problem, schedule))
+        if faults:
+            m.failures.append(
+                f"solver schedule invalid ({len(faults)} faults): " + "; ".join(faults[:5])
+            )
+    m.rss_peak = peak_rss()
+    return m
+
+
+def run_child(
+    n_racks: int, sites: int, seed: int, time_limit: float, workers: int, timeout: float
+) -> Measure:
+    """`measure` in a fresh interpreter; a crash or a timeout is a failure."""
+    with tempfile.TemporaryDirectory(prefix="rackplan-scale-") as tmp:
+        out = Path(tmp) / "measure.json"
+        cmd = [
+            sys.executable, str(Path(__file__).resolve()), "--child", str(out),
+            "--sizes", str(n_racks), "--sites", str(sites), "--seed", str(seed),
+            "--time-limit", str(time_limit), "--workers", str(workers),
+        ]
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return Measure(n_racks, sites, failures=[f"child still running after {timeout:g} s"])
+        if proc.returncode != 0 or not out.is_file():
+            return Measure(
+                n_racks, sites, failures=[f"child exited with code {proc.returncode}"]
+            )
+        raw = json.loads(out.read_text(encoding="utf-8"))
+    return Measure(**raw)
+
+
+def judge(m: Measure) -> bool | None:
+    """The size's target (None when it has none or there is no schedule to judge)."""
+    target = TARGETS.get(m.racks)
+    if target is None:
+        return None
+    if not m.have_first or m.rss_peak is None:
+        return False
+    if m.first_s > target.seconds:
+        return False
+    return target.memory is None or m.rss_peak <= target.memory
+
+
+def time_row(m: Measure) -> list[str]:
+    return [
+        fmt_int(m.racks), str(m.sites), fmt_int(m.orders), fmt_int(m.ops),
+        fmt_float(m.generate_s, 2), fmt_float(m.load_s, 2), fmt_float(m.compile_s, 2),
+        fmt_float(m.dispatch_s, 2), str(m.horizons), fmt_float(m.build_s, 2),
+        fmt_float(m.validate_s, 2), fmt_float(m.first_s, 2),
+    ]
+
+
+def result_row(m: Measure) -> list[str]:
+    target = TARGETS.get(m.racks)
+    return [
+        fmt_int(m.racks), fmt_int(m.dispatch_wt), fmt_int(m.final_wt), fmt_int(m.bound),
+        m.status, m.source, fmt_float(m.solve_s), fmt_float(m.solve_validate_s, 2),
+        _mb(m.rss_first), _mb(m.rss_peak), "no" if m.failures else "yes",
+        target.describe() if target else MISSING, verdict(judge(m)),
+    ]
+
+
+def _mb(n: int | None) -> str:
+    return MISSING if n is None else f"{n / MB:,.0f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the scale benchmark and print the tables; the exit code (see the module doc)."""
+    ap = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common_args(ap, time_limit=120.0, workers=2)
+    ap.add_argument(
+        "--sizes", type=int_list, default=list(DEFAULT_SIZES), metavar="N[,N]",
+        help="rack counts (default " + ",".join(map(str, DEFAULT_SIZES)) + ")",
+    )
+    ap.add_argument(
+        "--sites", type=int, default=None,
+        help="sites per instance (default 4 up to 3,000 racks, 5 above)",
+    )
+    ap.add_argument(
+        "--timeout", type=float, default=None, metavar="S",
+        help="give up on a child after this many seconds (default time limit + 900)",
+    )
+    ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.sites is not None and not 1 <= args.sites <= 8:
+        ap.error("--sites must be between 1 and 8")
+
+    if args.child is not None:  # the child: one size, figures as JSON to the given file
+        n = args.sizes[0]
+        m = measure(n, args.sites or default_sites(n), args.seed, args.time_limit, args.workers)
+        args.child.write_text(json.dumps(asdict(m)), encoding="utf-8")
+        return 0
+
+    timeout = args.timeout if args.timeout is not None else args.time_limit + 900
+    results = []
+    for i, n in enumerate(args.sizes, start=1):
+        sites = args.sites or default_sites(n)
+        progress(f"[{i}/{len(args.sizes)}] {n} racks, {sites} sites ...")
+        m = run_child(n, sites, args.seed, args.time_limit, args.workers, timeout)
+        results.append(m)
+        progress(
+            f"[{i}/{len(args.sizes)}] {n} racks: first schedule {m.first_s:.2f} s, final WT "
+            f"{fmt_int(m.final_wt)}, peak {_mb(m.rss_peak)} MB"
+            + (f" FAILED: {'; '.join(m.failures)}" if m.failures else "")
+        )
+
+    print(
+        f"Scale: {STEPS} routing steps, time limit {args.time_limit:g} s, {args.workers} "
+        f"workers, seed {args.seed}; one fresh process per instance\n"
+    )
+    print_table(
+        "Time to the first validated schedule (dispatch path, seconds)", TIME_COLUMNS,
+        [time_row(m) for m in results], markdown=args.markdown,
+    )
+    print_table(
+        "Solve at the time limit, memory and targets (WT = weighted tardiness, minutes)",
+        RESULT_COLUMNS, [result_row(m) for m in results], markdown=args.markdown,
+    )
+    overruns = [
+        f"{fmt_int(m.racks)} racks: solve took {m.solve_s:.1f} s for a {args.time_limit:g} s "
+        f"time limit (the dispatch path alone took {m.first_s:.1f} s)"
+        for m in results
+        if m.solve_s is not None and m.solve_s > args.time_limit + OVERRUN_SLACK
+    ]
+    if overruns:
+        print("Time limit overruns:")
+        print("\n".join(f"  {line}" for line in overruns))
+        print()
+    return report_failures([f"{m.racks} racks: {f}" for m in results for f in m.failures])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
