@@ -176,6 +176,71 @@ def lns(
     return cur
 
 
+def relaxed_lns(
+    c: Compiled,
+    start: Assignment,
+    params: LnsParams,
+    on_improve: Callable[[Assignment], None] | None = None,
+) -> Assignment:
+    """LNS over the whole model for small problems: a few ops are free, the others keep
+    their resource and their order on each line, but their times float."""
+    t_end = time.monotonic() + params.time_limit
+    rng = random.Random(params.seed)
+    cur = canonical(c, start)
+    cur_key = score(c, cur)
+    movable = [o for o in range(c.n_ops) if c.op_fixed[o] is None]
+    if not movable:
+        return cur
+    k = max(4, len(movable) // 8)
+    it = 0
+    while time.monotonic() < t_end - 0.2:
+        it += 1
+        free_ops = _pick_ops(c, cur, movable, k, rng)
+        pinned = set(movable) - free_ops
+        hi = max(cur.end) if c.objective == Objective.MAKESPAN else c.horizon
+        b = ModelBuilder(c, cur, None, (0, hi), pinned=pinned).build()
+        set_objective(b, c.objective)
+        add_hint(b, c, cur)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = min(t_end - time.monotonic(), params.sub_time)
+        solver.parameters.num_workers = params.workers
+        solver.parameters.random_seed = params.seed + it
+        status = solver.solve(b.model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            new = read_back(b, solver, cur)
+            key = score(c, new)
+            if key <= cur_key:
+                better = key < cur_key
+                cur, cur_key = canonical(c, new), key
+                if better and on_improve is not None:
+                    on_improve(cur)
+        if status == cp_model.OPTIMAL:
+            k = min(len(movable), int(k * 1.1) + 1)
+        else:
+            k = max(4, int(k * 0.9))
+    return cur
+
+
+def _pick_ops(
+    c: Compiled, a: Assignment, movable: list[int], k: int, rng: random.Random
+) -> set[int]:
+    """About `k` ops: around a random time, on a few random resources, or at random."""
+    roll = rng.random()
+    if roll < 0.45:
+        t = rng.choice([a.start[o] for o in movable])
+        return set(sorted(movable, key=lambda o: abs(a.start[o] - t))[:k])
+    if roll < 0.75:
+        out: set[int] = set()
+        res = list({a.res[o] for o in movable})
+        rng.shuffle(res)
+        for r in res:
+            out.update(o for o in movable if a.res[o] == r)
+            if len(out) >= k:
+                break
+        return out
+    return set(rng.sample(movable, min(k, len(movable))))
+
+
 def _first_free(c: Compiled, u: int) -> int:
     """First op of the unit after its last fixed op (fixed steps never move)."""
     ops = c.unit_ops[u]
@@ -186,5 +251,5 @@ def _first_free(c: Compiled, u: int) -> int:
     return j
 
 
-__all__ = ["LnsParams", "canonical", "lns"]
+__all__ = ["LnsParams", "canonical", "lns", "relaxed_lns"]
 

@@ -28,7 +28,7 @@ from solver.dispatch import (
     order_tardiness,
     score,
 )
-from solver.lns import LnsParams, lns
+from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Objective, Problem
 from solver.schedule import Status, build_schedule, empty_schedule
 from solver.validate import validate
@@ -122,7 +122,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         limit = 600 if tardiness else 3000
     share = params.full_model_share
     if share is None:
-        share = 0.3 if tardiness else 1.0
+        share = 0.3
     if n_pairs <= limit and remaining > 0.5:
         got, bound, optimal = _full_model(c, best, remaining * share, params, report)
         lb = max(lb, bound)
@@ -133,9 +133,12 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     # 3. large-neighbourhood search for the rest of the time
     remaining = params.time_limit - elapsed()
     if not proven and remaining > 0.5 and not _at_bound(c, best, lb):
-        improved = lns(
+        small = n_pairs <= limit
+        search = relaxed_lns if small else lns
+        improved = search(
             c, best,
-            LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed),
+            LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
+                      sub_time=0.5 if small else 2.0),
             on_improve=lambda a: report(a, lb, "lns"),
         )
         if score(c, improved) < score(c, best):

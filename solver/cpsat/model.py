@@ -16,6 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
@@ -67,9 +68,13 @@ class ModelBuilder:
         current: Assignment | None,
         free: dict[int, int] | None = None,
         window: tuple[int, int] | None = None,
+        pinned: set[int] | None = None,
     ) -> None:
         self.c = c
         self.cur = current
+        # ops that are in the model but keep the incumbent's resource and, on unit-capacity
+        # resources, their order among other pinned ops (times float)
+        self.pinned = pinned or set()
         if free is None:
             free = {u: 0 for u in range(len(c.unit_ops))}
         self.free = free
@@ -91,14 +96,12 @@ class ModelBuilder:
     def _site_choice(self, u: int) -> list[int]:
         """Sites this unit may use in the model: its own if anything of it stays put."""
         c = self.c
-        j = self.free[u]
-        ops = c.unit_ops[u]
-        pinned = [o for o in ops if c.op_fixed[o] is not None or (o not in self.free_set)]
-        if pinned:
-            o = pinned[0]
-            r = c.op_fixed[o][0] if c.op_fixed[o] is not None else self._cur_res(o)  # type: ignore[index]
-            return [c.res_site[r]]
-        del j
+        for o in c.unit_ops[u]:
+            f = c.op_fixed[o]
+            if f is not None:
+                return [c.res_site[f[0]]]
+            if o not in self.free_set or o in self.pinned:
+                return [c.res_site[self._cur_res(o)]]
         return list(c.unit_sites[u])
 
     def _cur_res(self, o: int) -> int:
@@ -130,6 +133,8 @@ class ModelBuilder:
                 modes: list[tuple[int, int, cp_model.IntVar]] = []
                 for md in c.op_modes[o]:
                     if c.res_site[md.resource] not in sites:
+                        continue
+                    if o in self.pinned and md.resource != self._cur_res(o):
                         continue
                     dom = _clip(c.start_intervals(md.resource, md.duration), lo, hi - md.duration)
                     if not dom:
@@ -275,6 +280,19 @@ class ModelBuilder:
             assert cap is not None
             m.add_cumulative(ivs, dem, cap)
 
+    def _add_pinned_sequences(self) -> None:
+        """Pinned ops keep their incumbent order on unit-capacity resources."""
+        c, m, cur = self.c, self.m, self.cur
+        assert cur is not None
+        per_res: dict[int, list[int]] = {}
+        for o in self.pinned:
+            if o in self.ops and c.res_cap[cur.res[o]] == 1:
+                per_res.setdefault(cur.res[o], []).append(o)
+        for ops in per_res.values():
+            ops.sort(key=lambda o: cur.start[o])
+            for x, y in pairwise(ops):
+                m.add(self.ops[x].end <= self.ops[y].start)
+
     def _add_symmetry_breaking(self) -> None:
         """Identical wholly-free units of one order start in unit order (incumbent sorted)."""
         c, m = self.c, self.m
@@ -363,6 +381,8 @@ class ModelBuilder:
         fixed = list(self._fixed_on(used | power_res))
         self._add_capacity([f for f in fixed if f[1] in used])
         self._add_power_caps(fixed)
+        if self.pinned:
+            self._add_pinned_sequences()
         if symmetry:
             self._add_symmetry_breaking()
         return self._add_objective()
