@@ -32,6 +32,7 @@ class Compiled:
     problem: Problem
     horizon: int
     objective: Objective
+    exact: bool  # weights and power are exact in integers (else OPTIMAL is never claimed)
     site_ids: list[str]
     site_cap: list[int | None]
     power_scale: int
@@ -83,11 +84,15 @@ class Compiled:
         return self.res_site[m.resource]
 
 
-def _scale(values: list[float], scales: tuple[int, ...] = (1, 10, 100, 1000)) -> int:
-    for s in scales:
+SCALES = (1, 10, 100, 1000, 10_000)
+
+
+def _scale(values: list[float]) -> tuple[int, bool]:
+    """The least power of ten that makes every value whole, and whether one does."""
+    for s in SCALES:
         if all(abs(v * s - round(v * s)) < 1e-9 for v in values):
-            return s
-    return scales[-1]
+            return s, True
+    return SCALES[-1], False
 
 
 def default_horizon(problem: Problem) -> int:
@@ -112,7 +117,7 @@ def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
 
     powers = [st.power_kw for p in problem.products for st in p.routing]
     caps = [s.power_cap_kw for s in problem.sites if s.power_cap_kw is not None]
-    pscale = _scale(powers + caps)
+    pscale, p_exact = _scale(powers + caps)
     site_cap = [
         None if s.power_cap_kw is None else math.floor(s.power_cap_kw * pscale + 1e-9)
         for s in problem.sites
@@ -126,13 +131,13 @@ def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
     ]
     max_window = [max((b - a for a, b in w), default=0) for w in res_windows]
 
-    wscale = _scale([o.weight for o in problem.orders], (1, 100))
+    wscale, w_exact = _scale([o.weight for o in problem.orders])
     products = {p.id: p for p in problem.products}
     fixed = {(f.order, f.unit, f.op): f for f in problem.fixed}
 
     c = Compiled(
         problem=problem, horizon=H, objective=problem.objective,
-        site_ids=site_ids, site_cap=site_cap, power_scale=pscale,
+        exact=p_exact and w_exact, site_ids=site_ids, site_cap=site_cap, power_scale=pscale,
         res_ids=res_ids, res_site=[site_ix[r.site] for r in problem.resources],
         res_cap=[r.capacity for r in problem.resources], res_windows=res_windows,
         order_ids=[], order_due=[], order_release=[], order_weight=[], weight_scale=wscale,
@@ -145,7 +150,7 @@ def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
         allowed = o.allowed_sites if o.allowed_sites is not None else site_ids
         c.order_ids.append(o.id)
         c.order_due.append(minutes_between(t0, o.due))
-        c.order_release.append(max(0, minutes_between(t0, o.release)) if o.release else 0)
+        c.order_release.append(max(0, -minutes_between(o.release, t0)) if o.release else 0)
         c.order_weight.append(max(1, round(o.weight * wscale)))
         c.order_transit.append(
             {site_ix[s]: (sites[s].transit_min[o.destination] if o.destination else 0)

@@ -25,10 +25,11 @@ class HorizonTooShort(Exception):
 
 
 class DispatchFailed(Exception):
-    """The fixed steps leave no room (e.g. they overlap beyond capacity)."""
+    """No schedule from the heuristic; `proven` when the fixed steps themselves conflict."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], proven: bool) -> None:
         self.reasons = reasons
+        self.proven = proven
         super().__init__("; ".join(reasons))
 
 
@@ -228,7 +229,10 @@ def dispatch(c: Compiled, keys: Sequence[tuple[float, ...]] | None = None) -> As
     a = Assignment([-1] * n, [0] * n, [0] * n)
     tl = Timeline(c)
     reasons: list[str] = []
-    for o, f in enumerate(c.op_fixed):
+    # fixed ops in start order: first-fit lanes then fail only when capacity truly is exceeded
+    fixed = sorted((f[1], o) for o, f in enumerate(c.op_fixed) if f is not None)
+    for _, o in fixed:
+        f = c.op_fixed[o]
         if f is not None:
             r, s, e = f
             a.res[o], a.start[o], a.end[o] = r, s, e
@@ -238,7 +242,7 @@ def dispatch(c: Compiled, keys: Sequence[tuple[float, ...]] | None = None) -> As
                     "fixed steps beyond the resource's capacity or the site's power cap"
                 )
     if reasons:
-        raise DispatchFailed(reasons)
+        raise DispatchFailed(reasons, proven=True)
 
     unit_site: list[int] = [-1] * len(c.unit_ops)
     for u, ops in enumerate(c.unit_ops):
@@ -264,7 +268,8 @@ def dispatch(c: Compiled, keys: Sequence[tuple[float, ...]] | None = None) -> As
         nxt_fixed = next((c.op_fixed[x] for x in ops[j + 1:] if c.op_fixed[x] is not None), None)
         if nxt_fixed is not None and e > nxt_fixed[1]:
             raise DispatchFailed(
-                [f"step {_op_label(c, o)} cannot end before the fixed step that follows it"]
+                [f"step {_op_label(c, o)} cannot end before the fixed step that follows it"],
+                proven=False,
             )
         tl.place(o, r, s, e, lane)
         a.res[o], a.start[o], a.end[o] = r, s, e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,8 +20,6 @@ class Status(StrEnum):
 
 
 def _iso(problem: Problem, minute: int) -> str:
-    from datetime import UTC, timedelta
-
     t = problem.horizon_start + timedelta(minutes=minute)
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -91,7 +90,8 @@ def build_schedule(
         sites = sorted({c.site_ids[c.res_site[a.res[c.unit_ops[u][-1]]]] for u in units})
         orders_out.append({
             "id": order_in.id, "delivery": to_datetime_str(c, delivery),
-            "due": to_datetime_str(c, c.order_due[oi]), "tardiness_min": tard, "sites": sites,
+            "due": order_in.due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tardiness_min": tard, "sites": sites,
         })
     makespan = max(a.end, default=0)
     wt: float = int(total_wt) if float(total_wt).is_integer() else round(total_wt, 6)

@@ -29,7 +29,7 @@ from solver.dispatch import (
     score,
 )
 from solver.lns import LnsParams, lns, relaxed_lns
-from solver.problem import Objective, Problem
+from solver.problem import Objective, Problem, ProblemError
 from solver.schedule import Status, build_schedule, empty_schedule
 from solver.validate import validate
 
@@ -77,16 +77,36 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     horizon = default_horizon(problem)
     c: Compiled | None = None
     start: Assignment | None = None
-    for _ in range(MAX_HORIZON_GROWTH):
-        c = compile_problem(problem, horizon)
+    failed: DispatchFailed | None = None
+    for attempt in range(MAX_HORIZON_GROWTH):
+        try:
+            c = compile_problem(problem, horizon)
+        except ProblemError:
+            if attempt == MAX_HORIZON_GROWTH - 1:
+                raise  # a step longer than every window however far we look
+            horizon *= 2
+            continue
         try:
             start = best_dispatch(c, seed=params.seed)
             break
         except HorizonTooShort:
             horizon *= 2
         except DispatchFailed as exc:
-            return empty_schedule(problem, Status.INFEASIBLE, exc.reasons, elapsed())
+            if exc.proven:
+                return empty_schedule(problem, Status.INFEASIBLE, exc.reasons, elapsed())
+            failed = exc
+            break
     assert c is not None
+    if start is None and failed is not None:
+        # the greedy heuristic got stuck (e.g. before a fixed step): ask CP-SAT alone
+        got, _, _ = _full_model(c, None, params.time_limit - elapsed(), params, lambda *_: None)
+        if got is None:
+            return empty_schedule(
+                problem, Status.UNKNOWN,
+                [*failed.reasons, "CP-SAT found no schedule within the time limit either"],
+                elapsed(),
+            )
+        start = got
     if start is None:
         return empty_schedule(
             problem, Status.UNKNOWN,
@@ -128,7 +148,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         lb = max(lb, bound)
         if got is not None and score(c, got) <= score(c, best):
             best, source = got, "cp-sat"
-        proven = optimal
+        proven = optimal and c.exact
 
     # 3. large-neighbourhood search for the rest of the time
     remaining = params.time_limit - elapsed()
@@ -149,7 +169,8 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             "CP-SAT found no better schedule within the time limit: this is the dispatch "
             "heuristic's schedule."
         )
-    status = Status.OPTIMAL if proven or _at_bound(c, best, lb, both=True) else Status.FEASIBLE
+    at_bound = c.exact and _at_bound(c, best, lb, both=True)
+    status = Status.OPTIMAL if proven or at_bound else Status.FEASIBLE
     out = build_schedule(
         c, best, status=status, lower_bound=lb, solve_seconds=elapsed(), source=source,
         notes=notes,
@@ -195,18 +216,19 @@ class _Callback(cp_model.CpSolverSolutionCallback):
 
 def _full_model(
     c: Compiled,
-    hint: Assignment,
+    hint: Assignment | None,
     time_limit: float,
     params: SolveParams,
     report: Callable[[Assignment | None, float, str], None],
 ) -> tuple[Assignment | None, float, bool]:
     """Solve the whole problem in one CP-SAT model; (assignment, bound, proven optimal)."""
     hi = c.horizon
-    if c.objective == Objective.MAKESPAN:
+    if c.objective == Objective.MAKESPAN and hint is not None:
         hi = max(hint.end)  # no better schedule ends later than the incumbent
     b = ModelBuilder(c, hint, None, (0, hi)).build()
     set_objective(b, c.objective)
-    add_hint(b, c, hint)
+    if hint is not None:
+        add_hint(b, c, hint)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, time_limit)
     solver.parameters.num_workers = params.workers
@@ -223,4 +245,8 @@ def _full_model(
         return None, 0.0, False
     bound = solver.best_objective_bound
     fig_bound = (bound // b.weight) / c.weight_scale if tard else bound
-    return read_back(b, solver, hint), fig_bound, status == cp_model.OPTIMAL
+    base = hint or Assignment([-1] * c.n_ops, [0] * c.n_ops, [0] * c.n_ops)
+    for o, f in enumerate(c.op_fixed):
+        if f is not None:
+            base.res[o], base.start[o], base.end[o] = f
+    return read_back(b, solver, base), fig_bound, status == cp_model.OPTIMAL
