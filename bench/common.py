@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from solver.bounds import lower_bound
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import Assignment, DispatchFailed, HorizonTooShort, best_dispatch
-from solver.problem import Problem
+from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
 from solver.solve import MAX_HORIZON_GROWTH
 from solver.validate import validate
@@ -141,7 +141,7 @@ class FirstSchedule:
     """The dispatch heuristic's validated schedule and where its time went (seconds).
 
     ``compile_s`` and ``dispatch_s`` add up every horizon tried (`attempts` of them): like
-    `solver.solve.solve`, the horizon doubles when the plan does not fit in it.
+    `solver.solve.solve`, the horizon doubles when the plan or a step does not fit in it.
     ``build_s`` covers the lower bound and `build_schedule`.
     """
 
@@ -189,8 +189,15 @@ def first_schedule(problem: Problem, seed: int = 0) -> FirstSchedule:
     for _ in range(MAX_HORIZON_GROWTH):
         out.attempts += 1
         t0 = time.perf_counter()
-        c = compile_problem(problem, horizon)
+        try:
+            c = compile_problem(problem, horizon)
+        except ProblemError as exc:  # a step fits no window before this horizon
+            out.compile_s += time.perf_counter() - t0
+            out.error = "cannot compile: " + "; ".join(exc.errors[:5])
+            horizon *= 2
+            continue
         out.compile_s += time.perf_counter() - t0
+        out.error = None
         t0 = time.perf_counter()
         try:
             a = best_dispatch(c, seed=seed)
@@ -206,7 +213,9 @@ def first_schedule(problem: Problem, seed: int = 0) -> FirstSchedule:
         out.compiled, out.assignment, out.horizon_days = c, a, horizon // 1440
         break
     else:
-        out.error = f"no dispatch schedule within {horizon // 2 // 1440} days of horizon"
+        out.error = out.error or (
+            f"no dispatch schedule within {horizon // 2 // 1440} days of horizon_start"
+        )
         return out
     t0 = time.perf_counter()
     lb = lower_bound(c)
