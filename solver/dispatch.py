@@ -365,16 +365,26 @@ def score(c: Compiled, a: Assignment) -> tuple[int, int]:
 def best_dispatch(
     c: Compiled, rules: Sequence[str] = ("edd", "slack", "mwkr"), seed: int = 0, tries: int = 0
 ) -> Assignment:
-    """The best of several priority rules (and `tries` randomised MWKR passes)."""
+    """The best of several priority rules (and `tries` randomised MWKR passes).
+
+    Raises `HorizonTooShort` only when no rule fits in the horizon.
+    """
     best: Assignment | None = None
     best_key: tuple[int, int] | None = None
     rng = random.Random(seed)
     plans: list[tuple[str, random.Random | None]] = [(r, None) for r in rules]
     plans += [("mwkr", rng)] * tries
+    short: HorizonTooShort | None = None
     for rule, r in plans:
-        a = dispatch(c, rule_keys(c, rule, r))
+        try:
+            a = dispatch(c, rule_keys(c, rule, r))
+        except HorizonTooShort as exc:  # this rule overshoots; another may fit
+            short = exc
+            continue
         k = score(c, a)
         if best_key is None or k < best_key:
             best, best_key = a, k
-    assert best is not None
+    if best is None:
+        assert short is not None
+        raise short
     return best

@@ -87,7 +87,9 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             horizon *= 2
             continue
         try:
-            start = best_dispatch(c, seed=params.seed)
+            # one pass costs seconds at thousands of racks: try every rule only when small
+            rules = ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
+            start = best_dispatch(c, rules, seed=params.seed)
             break
         except HorizonTooShort:
             horizon *= 2
@@ -142,7 +144,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         limit = 600 if tardiness else 3000
     share = params.full_model_share
     if share is None:
-        share = 0.3
+        share = 0.3 if tardiness else 0.5
     if n_pairs <= limit and remaining > 0.5:
         got, bound, optimal = _full_model(c, best, remaining * share, params, report)
         lb = max(lb, bound)
