@@ -36,7 +36,6 @@ reasoning is usually stated without them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
@@ -53,9 +52,9 @@ def _minutes(t0: datetime, t: datetime) -> Fraction:
 
 
 def _wall(d: date, hhmm: str, tz: ZoneInfo) -> datetime:
+    """Local wall time `hhmm` of date `d` (24:00 is the next midnight), fold=0."""
     h, m = (int(x) for x in hhmm.split(":"))
-    return datetime.combine(d, time(0, 0), tzinfo=tz).replace() if (h, m) == (24, 0) and False \
-        else datetime.combine(d + timedelta(days=h // 24), time(h % 24, m), tzinfo=tz)
+    return datetime.combine(d + timedelta(days=h // 24), time(h % 24, m), tzinfo=tz)
 
 
 def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -117,7 +116,7 @@ def windows(problem: Problem, horizon: int) -> dict[str, list[tuple[int, int]]]:
         site_open[site.id] = _union(spans)
     out: dict[str, list[tuple[int, int]]] = {}
     for r in problem.resources:
-        base = [(-10 * 1440, horizon)] if r.calendar == "24x7" else site_open[r.site]
+        base = [(0, horizon)] if r.calendar == "24x7" else site_open[r.site]
         holes = [
             (math.floor(_minutes(t0, w.start)), math.ceil(_minutes(t0, w.end)))
             for w in r.downtime
@@ -252,7 +251,7 @@ class BruteForce:
                 t = op.fixed[2] if op.fixed else t + min((d for *_, d in op.modes), default=0)
             makespan = max(makespan, t)
             sites = [site_of[ui]] if site_of[ui] else list(self.transit[unit.order])
-            tr = min((self.transit[unit.order][s] for s in sites if s), default=0)
+            tr = min((self.transit[unit.order][s] for s in sites if s is not None), default=0)
             late[unit.order] = max(late.get(unit.order, 0), t + tr - self.due[unit.order])
         wt = sum((self.weight[o] * max(0, v) for o, v in late.items()), Fraction(0))
         if self.p.objective == Objective.MAKESPAN:
@@ -342,8 +341,28 @@ class BruteForce:
                 ends[ui, k] = (fx[2], self.res[fx[0]].site)
                 k += 1
             nxt[ui] = k
+        if not self._fixed_fit(on_res, on_site):
+            return None
         self._search(nxt, ends, site_of, on_res, on_site)
         return self.best
+
+    def _fixed_fit(
+        self, on_res: dict[str, list[tuple[int, int]]],
+        on_site: dict[str, list[tuple[int, int, Fraction]]],
+    ) -> bool:
+        """The fixed steps alone keep every capacity and power cap (rules 7 and 8)."""
+        for res, spans in on_res.items():
+            cap = self.res[res].capacity
+            if any(sum(1 for a, b in spans if a <= x < b) > cap for x, _ in spans):
+                return False
+        for site, drawn in on_site.items():
+            pcap = self.site_cap[site]
+            if pcap is not None and any(
+                sum((p for a, b, p in drawn if a <= x < b), Fraction(0)) > pcap
+                for x, _, _ in drawn
+            ):
+                return False
+        return True
 
 
 def brute_force(problem: Problem) -> Key | None:
@@ -363,7 +382,3 @@ def count_free_ops(problem: Problem) -> int:
 
 
 __all__: list[str] = ["BruteForce", "Key", "brute_force", "count_free_ops", "windows"]
-
-
-def _unused() -> Iterator[None]:  # pragma: no cover - keeps the module's namespace tidy
-    yield None
