@@ -15,10 +15,15 @@ from typing import Any
 
 import pytest
 
+# brute.py sits next to this file; bench/ is a scripts' folder, not an installed package
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from brute import brute_force
 
+from bench.instances import generate
+from solver.compiled import compile_problem
+from solver.dispatch import best_dispatch, evaluate
 from solver.problem import Objective, Problem, load_problem
 from solver.solve import SolveParams, solve
 from solver.validate import validate
@@ -316,6 +321,18 @@ def test_too_short_time_limit_returns_the_dispatch_schedule() -> None:
     assert any("dispatch" in n for n in s["notes"])
     assert s["objective_value"] >= 100
     assert validate(p, s) == []
+
+
+def test_large_problem_through_lns_stays_valid() -> None:
+    """A generated 150-rack instance (LNS, no full model) is valid and no worse than dispatch."""
+    p = load_problem(generate(150, 3))
+    s = run(p, time_limit=4.0)
+    assert s["status"] == "FEASIBLE"
+    assert validate(p, s) == []
+    assert not any("failed validation" in n for n in s["notes"])
+    c = compile_problem(p)
+    wt, _ = evaluate(c, best_dispatch(c))
+    assert s["objective_value"] <= wt / c.weight_scale
 
 
 def test_no_orders() -> None:
