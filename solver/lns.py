@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from solver.compiled import Compiled
-from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
+from solver.cpsat.model import Built, ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import Assignment, order_tardiness, score, unit_delivery
 from solver.problem import Objective
 
@@ -32,6 +32,7 @@ class LnsParams:
     min_units: int = 4
     start_units: int = 24
     max_units: int = 400
+    keep_site_share: float = 0.5  # share of steps where freed units keep their site
 
 
 def canonical(c: Compiled, a: Assignment) -> Assignment:
@@ -120,6 +121,23 @@ def _neighbourhood(
     return sorted(chosen)
 
 
+def _step(
+    c: Compiled, b: Built, cur: Assignment, seed: int, time_limit: float, workers: int
+) -> tuple[Assignment | None, bool, float]:
+    """Solve one sub-model hinted with the incumbent: (its answer, proven optimal, seconds)."""
+    set_objective(b, c.objective)
+    add_hint(b, c, cur)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.solve(b.model)
+    new = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        new = read_back(b, solver, cur)
+    return new, status == cp_model.OPTIMAL, solver.wall_time
+
+
 def lns(
     c: Compiled,
     start: Assignment,
@@ -152,26 +170,20 @@ def lns(
         hi = max(cur.end[c.unit_ops[u][-1]] for u in free)
         slack = max(1440, 2 * max_dur)
         window = (max(0, lo - slack), min(c.horizon, hi + slack))
-        b = ModelBuilder(c, cur, free, window).build()
-        set_objective(b, c.objective)
-        add_hint(b, c, cur)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = min(left, params.sub_time)
-        solver.parameters.num_workers = params.workers
-        solver.parameters.random_seed = params.seed + it
-        status = solver.solve(b.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            new = read_back(b, solver, cur)
-            key = score(c, new)
-            if key <= cur_key:
-                better = key < cur_key
-                cur, cur_key = canonical(c, new), key
-                idx = _Index(c, cur)
-                if better and on_improve is not None:
-                    on_improve(cur)
-        if status == cp_model.OPTIMAL and solver.wall_time < params.sub_time / 2:
+        keep = set(free) if rng.random() < params.keep_site_share else None
+        b = ModelBuilder(c, cur, free, window, keep_site=keep).build()
+        new, optimal, secs = _step(
+            c, b, cur, params.seed + it, min(left, params.sub_time), params.workers
+        )
+        if new is not None and (key := score(c, new)) <= cur_key:
+            better = key < cur_key
+            cur, cur_key = canonical(c, new), key
+            idx = _Index(c, cur)
+            if better and on_improve is not None:
+                on_improve(cur)
+        if optimal and secs < params.sub_time / 2:
             k = min(params.max_units, n_units, int(k * 1.2) + 1)
-        elif status != cp_model.OPTIMAL:
+        elif not optimal:
             k = max(params.min_units, int(k * 0.8))
     return cur
 
@@ -199,25 +211,14 @@ def relaxed_lns(
         pinned = set(movable) - free_ops
         hi = max(cur.end) if c.objective == Objective.MAKESPAN else c.horizon
         b = ModelBuilder(c, cur, None, (0, hi), pinned=pinned).build()
-        set_objective(b, c.objective)
-        add_hint(b, c, cur)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = min(t_end - time.monotonic(), params.sub_time)
-        solver.parameters.num_workers = params.workers
-        solver.parameters.random_seed = params.seed + it
-        status = solver.solve(b.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            new = read_back(b, solver, cur)
-            key = score(c, new)
-            if key <= cur_key:
-                better = key < cur_key
-                cur, cur_key = canonical(c, new), key
-                if better and on_improve is not None:
-                    on_improve(cur)
-        if status == cp_model.OPTIMAL:
-            k = min(len(movable), int(k * 1.1) + 1)
-        else:
-            k = max(4, int(k * 0.9))
+        left = max(0.05, min(t_end - time.monotonic(), params.sub_time))
+        new, optimal, _ = _step(c, b, cur, params.seed + it, left, params.workers)
+        if new is not None and (key := score(c, new)) <= cur_key:
+            better = key < cur_key
+            cur, cur_key = canonical(c, new), key
+            if better and on_improve is not None:
+                on_improve(cur)
+        k = min(len(movable), int(k * 1.1) + 1) if optimal else max(4, int(k * 0.9))
     return cur
 
 

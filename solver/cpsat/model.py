@@ -69,12 +69,15 @@ class ModelBuilder:
         free: dict[int, int] | None = None,
         window: tuple[int, int] | None = None,
         pinned: set[int] | None = None,
+        keep_site: set[int] | None = None,
     ) -> None:
         self.c = c
         self.cur = current
         # ops that are in the model but keep the incumbent's resource and, on unit-capacity
         # resources, their order among other pinned ops (times float)
         self.pinned = pinned or set()
+        # units that stay at the incumbent's site (fewer modes, a smaller sub-model)
+        self.keep_site = keep_site or set()
         if free is None:
             free = {u: 0 for u in range(len(c.unit_ops))}
         self.free = free
@@ -102,6 +105,8 @@ class ModelBuilder:
                 return [c.res_site[f[0]]]
             if o not in self.free_set or o in self.pinned:
                 return [c.res_site[self._cur_res(o)]]
+        if u in self.keep_site:
+            return [c.res_site[self._cur_res(c.unit_ops[u][0])]]
         return list(c.unit_sites[u])
 
     def _cur_res(self, o: int) -> int:
