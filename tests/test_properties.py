@@ -52,6 +52,7 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 KINDS = ["k1", "k2"]
 DESTS = ["d1", "d2"]
 TIME_LIMIT = 3.0
+MAX_BRUTE = 5  # free steps brute force enumerates (all interleavings x modes)
 SEED = 20261201  # one fixed seed: every test draws the same examples (solves are memoised)
 
 PROFILE = settings(
@@ -370,7 +371,7 @@ def test_lns_keeps_every_rule_and_never_worsens(data: dict[str, Any], kind: str)
 def test_optimal_equals_brute_force(data: dict[str, Any]) -> None:
     """OPTIMAL equals the brute-force optimum, which solve never beats nor the bound exceeds."""
     p = checked(data)
-    assume(count_free_ops(p) <= 5)
+    assume(count_free_ops(p) <= MAX_BRUTE)
     s = solved(p)
     assert validate(p, s) == []
     best = brute_force(p)
@@ -390,7 +391,7 @@ def test_optimal_equals_brute_force(data: dict[str, Any]) -> None:
 def test_fixed_steps_solvable_problems_are_solved_exactly(data: dict[str, Any]) -> None:
     """With fixed steps, whenever brute force finds a schedule so does solve, kept exactly."""
     p = checked(data)
-    assume(count_free_ops(p) <= 5)
+    assume(count_free_ops(p) <= MAX_BRUTE)
     best = brute_force(p)
     assume(best is not None)
     assert best is not None
@@ -413,7 +414,7 @@ def test_fixed_steps_solvable_problems_are_solved_exactly(data: dict[str, Any]) 
 def test_fixed_steps_unsolvable_problems_are_infeasible(data: dict[str, Any]) -> None:
     """With fixed steps, when brute force finds no schedule, solve says INFEASIBLE."""
     p = checked(data)
-    assume(count_free_ops(p) <= 5)
+    assume(count_free_ops(p) <= MAX_BRUTE)
     assume(brute_force(p) is None)
     s = solved(p)
     assert validate(p, s) == []
