@@ -173,7 +173,7 @@ def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
         power = [math.ceil(st.power_kw * pscale - 1e-9) for st in prod.routing]
         common = [
             s for s in (site_ix[x] for x in allowed)
-            if all(any(res_site_of(c, m) == s for m in ms) for ms in step_modes)
+            if all(any(c.res_site[m.resource] == s for m in ms) for ms in step_modes)
             and all(site_cap[s] is None or p <= (site_cap[s] or 0) for p in power)
         ]
         c.order_units.append([])
@@ -218,11 +218,12 @@ def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
     return c
 
 
-def res_site_of(c: Compiled, m: Mode) -> int:
-    return c.res_site[m.resource]
+def iso_minute(problem: Problem, minute: int) -> str:
+    """UTC ISO time of `minute` from the problem's horizon_start, written with a Z."""
+    t = problem.horizon_start + timedelta(minutes=minute)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_datetime_str(c: Compiled, minute: int) -> str:
     """UTC ISO time of `minute` from horizon_start, written with a Z."""
-    t = c.problem.horizon_start + timedelta(minutes=minute)
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_minute(c.problem, minute)

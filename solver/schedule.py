@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
-from solver.compiled import Compiled, to_datetime_str
+from solver.compiled import Compiled, iso_minute, to_datetime_str
 from solver.dispatch import Assignment, unit_delivery
 from solver.problem import Objective, Problem
 
@@ -17,11 +17,6 @@ class Status(StrEnum):
     FEASIBLE = "FEASIBLE"
     INFEASIBLE = "INFEASIBLE"
     UNKNOWN = "UNKNOWN"
-
-
-def _iso(problem: Problem, minute: int) -> str:
-    t = problem.horizon_start + timedelta(minutes=minute)
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def empty_schedule(
@@ -37,7 +32,7 @@ def empty_schedule(
         "gap": None,
         "solve_seconds": round(solve_seconds, 3),
         "problem": problem.name,
-        "horizon_start": _iso(problem, 0),
+        "horizon_start": iso_minute(problem, 0),
         "reasons": list(reasons),
         "kpis": {"orders": len(problem.orders), "on_time": 0,
                  "total_weighted_tardiness_min": None, "makespan_min": None,

@@ -78,6 +78,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     c: Compiled | None = None
     start: Assignment | None = None
     failed: DispatchFailed | None = None
+    tried = horizon
     for attempt in range(MAX_HORIZON_GROWTH):
         try:
             c = compile_problem(problem, horizon)
@@ -86,6 +87,10 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
                 raise  # a step longer than every window however far we look
             horizon *= 2
             continue
+        conflicts = fixed_conflicts(c)
+        if conflicts:
+            return empty_schedule(problem, Status.INFEASIBLE, conflicts, elapsed())
+        tried = horizon
         try:
             # one pass costs seconds at thousands of racks: try every rule only when small
             rules = ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
@@ -101,18 +106,21 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     assert c is not None
     if start is None and failed is not None:
         # the greedy heuristic got stuck (e.g. before a fixed step): ask CP-SAT alone
-        got, _, _ = _full_model(c, None, params.time_limit - elapsed(), params, lambda *_: None)
+        got, _, _, infeasible = _full_model(
+            c, None, params.time_limit - elapsed(), params, lambda *_: None
+        )
         if got is None:
-            return empty_schedule(
-                problem, Status.UNKNOWN,
-                [*failed.reasons, "CP-SAT found no schedule within the time limit either"],
-                elapsed(),
+            status = Status.INFEASIBLE if infeasible else Status.UNKNOWN
+            why = (
+                "CP-SAT proved that no schedule keeps the fixed steps" if infeasible
+                else "CP-SAT found no schedule within the time limit either"
             )
+            return empty_schedule(problem, status, [*failed.reasons, why], elapsed())
         start = got
     if start is None:
         return empty_schedule(
             problem, Status.UNKNOWN,
-            [f"no schedule fits within {horizon // 1440} days of horizon_start: "
+            [f"no schedule fits within {tried // 1440} days of horizon_start: "
              "the orders need more capacity than the calendars offer"],
             elapsed(),
         )
@@ -146,8 +154,9 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     if share is None:
         share = 0.3 if tardiness else 0.5
     if n_pairs <= limit and remaining > 0.5:
-        got, bound, optimal = _full_model(c, best, remaining * share, params, report)
-        lb = max(lb, bound)
+        got, bound, optimal, _ = _full_model(c, best, remaining * share, params, report)
+        if c.exact:  # CP-SAT's bound is on the scaled figures: only exact ones are bounds
+            lb = max(lb, bound)
         if got is not None and score(c, got) <= score(c, best):
             best, source = got, "cp-sat"
         proven = optimal and c.exact
@@ -222,8 +231,8 @@ def _full_model(
     time_limit: float,
     params: SolveParams,
     report: Callable[[Assignment | None, float, str], None],
-) -> tuple[Assignment | None, float, bool]:
-    """Solve the whole problem in one CP-SAT model; (assignment, bound, proven optimal)."""
+) -> tuple[Assignment | None, float, bool, bool]:
+    """The whole problem in one CP-SAT model: (assignment, bound, optimal, infeasible)."""
     hi = c.horizon
     if c.objective == Objective.MAKESPAN and hint is not None:
         hi = max(hint.end)  # no better schedule ends later than the incumbent
@@ -244,11 +253,37 @@ def _full_model(
     cb = _Callback(lambda v, bd: report(None, to_figure(bd), "cp-sat"))
     status = solver.solve(b.model, cb)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, 0.0, False
+        return None, 0.0, False, status == cp_model.INFEASIBLE
     bound = solver.best_objective_bound
     fig_bound = (bound // b.weight) / c.weight_scale if tard else bound
     base = hint or Assignment([-1] * c.n_ops, [0] * c.n_ops, [0] * c.n_ops)
     for o, f in enumerate(c.op_fixed):
         if f is not None:
             base.res[o], base.start[o], base.end[o] = f
-    return read_back(b, solver, base), fig_bound, status == cp_model.OPTIMAL
+    return read_back(b, solver, base), fig_bound, status == cp_model.OPTIMAL, False
+
+
+def fixed_conflicts(c: Compiled) -> list[str]:
+    """Proven contradictions of the fixed steps: routing order (rule 2) or a unit pinned to
+    a site where some of its other steps cannot run (rule 4)."""
+    out: list[str] = []
+    for u, ops in enumerate(c.unit_ops):
+        label = f"{c.order_ids[c.unit_order[u]]}/{c.unit_no[u]}"
+        last: tuple[int, str] | None = None
+        for o in ops:
+            f = c.op_fixed[o]
+            if f is None:
+                if not c.op_modes[o]:
+                    out.append(
+                        f"{label}: its fixed steps pin it to site "
+                        f"'{c.site_ids[c.unit_sites[u][0]]}', where step '{c.op_name[o]}' "
+                        "cannot run"
+                    )
+                continue
+            if last is not None and f[1] < last[0]:
+                out.append(
+                    f"{label}: fixed step '{c.op_name[o]}' starts before fixed step "
+                    f"'{last[1]}' ends (routing order)"
+                )
+            last = (f[2], c.op_name[o])
+    return out

@@ -236,8 +236,6 @@ def test_horizon_growth_gives_up_with_unknown() -> None:
     assert validate(p, s) == []
 
 
-@pytest.mark.xfail(strict=True, reason="solve doubles the horizon once more after the last "
-                   "failed try, so the reason names 896 days though only 448 were tried")
 def test_horizon_growth_reason_names_a_horizon_that_was_tried() -> None:
     """The UNKNOWN reason's 'within N days' is a horizon that truly failed (N < 500 here)."""
     s = solve(_long_problem(250), SolveParams(time_limit=5, workers=2, seed=0))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, seed, settings
+from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -405,10 +405,7 @@ def test_fixed_steps_solvable_problems_are_solved_exactly(data: dict[str, Any]) 
         assert float(got[0]) == pytest.approx(float(best[0]), abs=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="fixed steps that contradict the routing, pin a unit to "
-                   "a site without its other steps or leave no room before them give UNKNOWN "
-                   "(an 'internal error' or 'no schedule fits within N days'), not INFEASIBLE")
-@settings(PROFILE, phases=[Phase.generate])  # no shrinking while it is known to fail
+@settings(PROFILE)
 @seed(SEED)
 @given(with_fixed())
 def test_fixed_steps_unsolvable_problems_are_infeasible(data: dict[str, Any]) -> None:

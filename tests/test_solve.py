@@ -443,7 +443,7 @@ def test_inexact_weights_are_not_claimed_optimal() -> None:
     assert validate(p, s) == []
 
 
-# ---- known bugs: strict xfails, each a minimal reproduction ----------------------------------
+# ---- contradictory fixed steps and inexact weights (once bugs) ------------------------------
 
 
 def _two_step(**fields: Any) -> Problem:
@@ -473,16 +473,11 @@ def _assert_infeasible(p: Problem) -> None:
     assert any("O" in r for r in s["reasons"])
 
 
-@pytest.mark.xfail(strict=True, reason="fixed steps against routing order are not checked: "
-                   "solve returns UNKNOWN 'internal error: no schedule passed the validator'")
 def test_fixed_steps_out_of_routing_order_are_infeasible() -> None:
     """Rule 2: O/1/s1 fixed at 0-10 and O/1/s0 fixed at 60-120 cannot both hold: INFEASIBLE."""
     _assert_infeasible(_two_step(fixed=[_fx("s1", "Y", 0, 10), _fx("s0", "X", 60, 120)]))
 
 
-@pytest.mark.xfail(strict=True, reason="a unit pinned by a fixed step to a site lacking its "
-                   "other steps makes dispatch raise HorizonTooShort; solve grows the horizon "
-                   "and answers UNKNOWN 'no schedule fits within 897 days'")
 def test_fixed_step_at_a_site_without_the_other_steps_is_infeasible() -> None:
     """Rule 4: O/1/s0 fixed on XB at site B, where no resource runs s1: INFEASIBLE."""
     p = _two_step(
@@ -494,16 +489,11 @@ def test_fixed_step_at_a_site_without_the_other_steps_is_infeasible() -> None:
     _assert_infeasible(p)
 
 
-@pytest.mark.xfail(strict=True, reason="when no step fits before a fixed step, CP-SAT proves "
-                   "the model infeasible but solve reports UNKNOWN 'CP-SAT found no schedule "
-                   "within the time limit either'")
 def test_no_room_before_a_fixed_step_is_infeasible() -> None:
     """Rule 2: O/1/s1 fixed at 30-40 leaves 30 min for the 60 min s0 before it: INFEASIBLE."""
     _assert_infeasible(_two_step(fixed=[_fx("s1", "Y", 30, 40)]))
 
 
-@pytest.mark.xfail(strict=True, reason="with weights not exact at 1/10000 CP-SAT optimises "
-                   "rounded weights and its bound (on those) is still reported as lower_bound")
 def test_lower_bound_holds_for_inexact_weights() -> None:
     """lower_bound never exceeds the optimum: weights 0.00006 and 0.00014, optimum 0.0026."""
     p = make(

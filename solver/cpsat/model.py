@@ -174,7 +174,7 @@ class ModelBuilder:
         """Earliest start of each free op from release and fixed predecessors."""
         c = self.c
         out: dict[int, int] = {}
-        for u, j in self.free.items():
+        for u in self.free:
             t = c.order_release[c.unit_order[u]]
             for o in c.unit_ops[u]:
                 f = c.op_fixed[o]
@@ -186,7 +186,6 @@ class ModelBuilder:
                 else:
                     out[o] = t
                     t += min(md.duration for md in c.op_modes[o])
-            del j
         return out
 
     # ---- one method per rule --------------------------------------------------------------
