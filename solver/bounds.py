@@ -8,7 +8,12 @@ for any schedule, whatever the capacities and power caps.
 
 from __future__ import annotations
 
+import time
+
+from ortools.sat.python import cp_model
+
 from solver.compiled import Compiled
+from solver.cpsat.model import ModelBuilder
 from solver.problem import Objective
 
 
@@ -77,12 +82,6 @@ def order_bounds(
     some known schedule can have a positive bound; they are tried in the given order
     until the time is spent.
     """
-    import time
-
-    from ortools.sat.python import cp_model
-
-    from solver.cpsat.model import ModelBuilder
-
     out: dict[int, int] = {}
     t_end = time.monotonic() + time_limit
     for oi in late_orders:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from solver.compiled import Compiled, Mode
+from solver.problem import Objective
 
 INF = 1 << 60
 
@@ -357,8 +358,6 @@ def evaluate(c: Compiled, a: Assignment) -> tuple[int, int]:
 def score(c: Compiled, a: Assignment) -> tuple[int, int]:
     """Lexicographic key of the objective: smaller is better."""
     wt, mk = evaluate(c, a)
-    from solver.problem import Objective
-
     return (wt, mk) if c.objective == Objective.TARDINESS else (mk, wt)
 
 

@@ -87,12 +87,9 @@ class ModelBuilder:
         self.site_lits: dict[tuple[int, int], cp_model.IntVar] = {}
         self.domains: dict[int, list[list[int]]] = {}
         self.unit_site: dict[int, int] = {}
-        self.free_ops: list[int] = []
-        for u, j in free.items():
-            for o in c.unit_ops[u][j:]:
-                if c.op_fixed[o] is None:
-                    self.free_ops.append(o)
-        self.free_set = set(self.free_ops)
+        self.free_set = {
+            o for u, j in free.items() for o in c.unit_ops[u][j:] if c.op_fixed[o] is None
+        }
 
     # ---- variables ---------------------------------------------------------------------
 
@@ -251,7 +248,6 @@ class ModelBuilder:
         for o, r, fs, fe in fixed:
             if r in per_res:
                 per_res[r].append((m.new_interval_var(fs, fe - fs, fe, f"f{o}"), 1))
-        self._ivs = per_res
         for r, ivs in per_res.items():
             if c.res_cap[r] == 1:
                 m.add_no_overlap([iv for iv, _ in ivs])

@@ -12,7 +12,7 @@ as a `ProblemError` whose messages name the line number and what is wrong.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,15 +65,7 @@ def read_fjsp(text: str, name: str) -> dict[str, Any]:
             f"line {header.number}: the average number of alternatives "
             f"'{header.tokens[2]}' is not a number"
         )
-    if errors:
-        raise ProblemError(errors)
-    _check_job_count(header, job_lines, n_jobs, errors)
-    jobs: list[list[_Operation]] = []
-    for job, line in enumerate(job_lines[:n_jobs], start=1):
-        jobs.append(_fjsp_job(line, job, n_machines, errors))
-    if errors:
-        raise ProblemError(errors)
-    return _problem(name, n_machines, jobs)
+    return _jobs_problem(name, header, job_lines, n_jobs, n_machines, errors, _fjsp_job)
 
 
 def read_jssp(text: str, name: str) -> dict[str, Any]:
@@ -101,12 +93,26 @@ def read_jssp(text: str, name: str) -> dict[str, Any]:
     header, job_lines = _split(text, min_fields=2, max_fields=2, fmt="JSSP")
     errors: list[str] = []
     n_jobs, n_machines = _header_counts(header, errors)
+    return _jobs_problem(name, header, job_lines, n_jobs, n_machines, errors, _jssp_job)
+
+
+def _jobs_problem(
+    name: str,
+    header: _Line,
+    job_lines: list[_Line],
+    n_jobs: int,
+    n_machines: int,
+    errors: list[str],
+    parse_job: Callable[[_Line, int, int, list[str]], list[_Operation]],
+) -> dict[str, Any]:
+    """Parse the job lines with `parse_job` and build the problem, or raise every fault."""
     if errors:
         raise ProblemError(errors)
     _check_job_count(header, job_lines, n_jobs, errors)
-    jobs: list[list[_Operation]] = []
-    for job, line in enumerate(job_lines[:n_jobs], start=1):
-        jobs.append(_jssp_job(line, job, n_machines, errors))
+    jobs = [
+        parse_job(line, job, n_machines, errors)
+        for job, line in enumerate(job_lines[:n_jobs], start=1)
+    ]
     if errors:
         raise ProblemError(errors)
     return _problem(name, n_machines, jobs)
