@@ -22,8 +22,8 @@ run: install
 	$(BIN)/rackplan validate data/sample.json out/sample-schedule.json
 
 lint: dev
-	$(BIN)/ruff check solver tests bench data
+	$(BIN)/ruff check app solver tests bench data
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	RACKPLAN_TEST_REQUIRE_PG=1 $(BIN)/pytest

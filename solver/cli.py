@@ -44,13 +44,18 @@ class InputError(Exception):
         super().__init__("\n".join(self.errors))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    extend: Callable[[Any], None] | None = None,
+) -> int:
     """Run the ``rackplan`` command line.
 
     Parameters
     ----------
     argv
         The arguments after the program name; ``sys.argv[1:]`` when None.
+    extend
+        Adds more subcommands (the service adds ``serve``); each sets ``run`` like ours.
 
     Returns
     -------
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         The exit code: 0 success, 1 no schedule (infeasible, none found) or an invalid
         schedule, 2 invalid input.
     """
-    parser = _parser()
+    parser = _parser(extend)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage or help already
@@ -109,7 +114,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{PROG}: error: {message}\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(
+    extend: Callable[[Any], None] | None = None,
+) -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Production scheduling optimizer for rack factories.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -137,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE", type=Path)
     imp.add_argument("-o", "--output", metavar="PROBLEM.json", type=Path, help="default: stdout")
     imp.set_defaults(run=_cmd_import)
+    if extend is not None:
+        extend(sub)
     return parser
 
 

@@ -33,6 +33,11 @@ class LnsParams:
     start_units: int = 24
     max_units: int = 400
     keep_site_share: float = 0.5  # share of steps where freed units keep their site
+    stop: Callable[[], bool] | None = None  # asked between steps: True ends the search
+
+
+def _stopped(params: LnsParams) -> bool:
+    return params.stop is not None and params.stop()
 
 
 def canonical(c: Compiled, a: Assignment) -> Assignment:
@@ -156,7 +161,7 @@ def lns(
     it = 0
     while True:
         left = t_end - time.monotonic()
-        if left < 0.2:
+        if left < 0.2 or _stopped(params):
             break
         it += 1
         units = _neighbourhood(c, cur, idx, k, rng)
@@ -205,7 +210,7 @@ def relaxed_lns(
         return cur
     k = max(4, len(movable) // 8)
     it = 0
-    while time.monotonic() < t_end - 0.2:
+    while time.monotonic() < t_end - 0.2 and not _stopped(params):
         it += 1
         free_ops = _pick_ops(c, cur, movable, k, rng)
         pinned = set(movable) - free_ops

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ class SolveParams:
     # ... for this share of the time limit (None: all of it for makespan, 30 % for tardiness)
     full_model_share: float | None = None
     log: bool = False
+    # polled about every 0.2 s: True stops the search and returns the best schedule so far
+    stop: Callable[[], bool] | None = None
+
+    def stopped(self) -> bool:
+        """Whether the caller has asked the search to stop."""
+        return self.stop is not None and self.stop()
 
 
 def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]:
@@ -131,7 +138,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             key=lambda oi: -c.order_weight[oi] * order_tardiness(c, start, oi),
         )
         budget = min(0.1 * params.time_limit, params.time_limit - elapsed() - 0.5)
-        if late and budget > 0.1:
+        if late and budget > 0.1 and not params.stopped():
             order_lb = order_bounds(c, late, budget, params.workers, params.seed)
     lb = lower_bound(c, order_lb)
     best, source, notes = start, "dispatch", []
@@ -153,7 +160,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     share = params.full_model_share
     if share is None:
         share = 0.3 if tardiness else 0.5
-    if n_pairs <= limit and remaining > 0.5:
+    if n_pairs <= limit and remaining > 0.5 and not params.stopped():
         got, bound, optimal, _ = _full_model(c, best, remaining * share, params, report)
         if c.exact:  # CP-SAT's bound is on the scaled figures: only exact ones are bounds
             lb = max(lb, bound)
@@ -163,13 +170,13 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
 
     # 3. large-neighbourhood search for the rest of the time
     remaining = params.time_limit - elapsed()
-    if not proven and remaining > 0.5 and not _at_bound(c, best, lb):
+    if not proven and remaining > 0.5 and not params.stopped() and not _at_bound(c, best, lb):
         small = n_pairs <= limit
         search = relaxed_lns if small else lns
         improved = search(
             c, best,
             LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
-                      sub_time=0.5 if small else 2.0),
+                      sub_time=0.5 if small else 2.0, stop=params.stop),
             on_improve=lambda a: report(a, lb, "lns"),
         )
         if score(c, improved) < score(c, best):
@@ -180,6 +187,8 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             "CP-SAT found no better schedule within the time limit: this is the dispatch "
             "heuristic's schedule."
         )
+    if params.stopped():
+        notes.append("the solve was stopped on request: this is the best schedule found so far")
     at_bound = c.exact and _at_bound(c, best, lb, both=True)
     status = Status.OPTIMAL if proven or at_bound else Status.FEASIBLE
     out = build_schedule(
@@ -251,7 +260,21 @@ def _full_model(
         return (v // b.weight) / c.weight_scale if tard else v
 
     cb = _Callback(lambda v, bd: report(None, to_figure(bd), "cp-sat"))
-    status = solver.solve(b.model, cb)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if params.stopped():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        status = solver.solve(b.model, cb)
+    finally:
+        done.set()
+        watcher.join()
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, 0.0, False, status == cp_model.INFEASIBLE
     bound = solver.best_objective_bound

@@ -1,0 +1,56 @@
+"""Settings from the environment (prefix RACKPLAN_), read once through `get_settings()`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DB = ROOT / "var" / "rackplan.db"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, each as `RACKPLAN_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="RACKPLAN_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB}",
+        description="SQLAlchemy URL; SQLite file by default, e.g. postgresql+psycopg://u@h/db",
+    )
+    api_keys: str = Field(
+        default="", description="comma-separated `key:role` pairs (roles viewer, mes, planner)"
+    )
+    load_sample: bool = Field(
+        default=True, description="load data/sample.json into an empty database on start"
+    )
+    max_solves: int = Field(default=1, ge=1, description="solve jobs running at once")
+    max_upload_bytes: int = Field(default=5_000_000, ge=1, description="largest order file")
+    default_time_limit: float = Field(default=30.0, gt=0, description="solve time limit, s")
+    max_time_limit: float = Field(default=3600.0, gt=0, description="largest allowed limit, s")
+    workers: int = Field(default=2, ge=1, description="CP-SAT workers per solve job")
+    now: datetime | None = Field(
+        default=None, description="the clock: an ISO time replaces the wall clock (replays)"
+    )
+    log_json: bool = Field(default=True, description="JSON log lines on stderr")
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("RACKPLAN_NOW needs a UTC offset, e.g. 2026-12-01T06:00:00Z")
+        return v
+
+    def clock(self) -> datetime:
+        """Now: `RACKPLAN_NOW` when set, else the wall clock (UTC)."""
+        return (self.now or datetime.now(UTC)).astimezone(UTC)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings()

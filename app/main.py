@@ -1,0 +1,74 @@
+"""The FastAPI application: `create_app()`; the lifespan owns the engine and the job runner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from app import errors
+from app.auth import KeyStore
+from app.config import Settings, get_settings
+from app.db import make_engine, session_factory, transaction
+from app.deps import State
+from app.routes import exports, factory, health, orders, pages, schedules, uploads
+from app.services.seed import seed_if_empty
+from app.tables import SCHEMA_VERSION, Base, Meta
+
+log = logging.getLogger("rackplan")
+
+
+class SchemaError(RuntimeError):
+    """The database holds a schema this version does not know."""
+
+
+def init_schema(state: State) -> None:
+    """Create missing tables and record the schema version (refuse a newer one)."""
+    Base.metadata.create_all(state.engine)
+    with transaction(state.sessions) as s:
+        row = s.scalars(select(Meta).where(Meta.key == "schema_version")).first()
+        if row is None:
+            s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(row.value) > SCHEMA_VERSION:
+            raise SchemaError(
+                f"the database has schema version {row.value}; this rackplan knows "
+                f"{SCHEMA_VERSION}: upgrade rackplan"
+            )
+        elif int(row.value) < SCHEMA_VERSION:
+            row.value = str(SCHEMA_VERSION)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service; `settings` default to the environment's."""
+    settings = settings or get_settings()
+    keys = KeyStore(settings.api_keys)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        state = State(settings=settings, engine=engine, sessions=session_factory(engine),
+                      keys=keys)
+        init_schema(state)
+        if settings.load_sample:
+            with transaction(state.sessions) as s:
+                seed_if_empty(s, settings.clock())
+        app.state.rackplan = state
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="rackplan",
+        version="0.1.0",
+        description="Production scheduling for AI data-center rack factories.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    # uploads before orders: /orders/upload must not match /orders/{order_id}
+    for module in (health, factory, uploads, orders, schedules, exports, pages):
+        app.include_router(module.router)
+    return app

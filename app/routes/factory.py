@@ -1,0 +1,48 @@
+"""`PUT /factory`, `GET /factory`, `GET /factory/versions/{v}`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.db import transaction
+from app.deps import AppState, Planner, Reader
+from app.errors import ApiError
+from app.schemas.factory import FactoryIn, FactoryOut
+from app.services import factory as svc
+from app.tables import FactoryVersion
+
+router = APIRouter(prefix="/factory", tags=["factory"])
+
+
+def _out(fv: FactoryVersion) -> FactoryOut:
+    return FactoryOut.model_validate({**fv.data, "version": fv.version,
+                                      "created_at": fv.created_at})
+
+
+@router.put("", response_model=FactoryOut, responses={201: {"model": FactoryOut}})
+def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response) -> FactoryOut:
+    """Replace the factory model; a change is kept as a new version (201), the same model
+    again changes nothing (200)."""
+    data = body.model_dump(mode="json", exclude_none=True)
+    with transaction(state.sessions) as s:
+        fv, created = svc.put_factory(s, data, state.settings.clock())
+        out = _out(fv)
+    response.status_code = 201 if created else 200
+    return out
+
+
+@router.get("", response_model=FactoryOut)
+def get_factory(state: AppState, _: Reader) -> FactoryOut:
+    """The current factory model."""
+    with transaction(state.sessions) as s:
+        return _out(svc.require_latest(s))
+
+
+@router.get("/versions/{version}", response_model=FactoryOut)
+def get_factory_version(version: int, state: AppState, _: Reader) -> FactoryOut:
+    """One earlier factory version (schedules name the version they were made from)."""
+    with transaction(state.sessions) as s:
+        fv = s.get(FactoryVersion, version)
+        if fv is None:
+            raise ApiError(404, f"factory version {version} does not exist")
+        return _out(fv)

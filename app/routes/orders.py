@@ -1,0 +1,87 @@
+"""`POST /orders`, `GET /orders`, `GET /orders/{id}`, `DELETE /orders/{id}`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from app.db import transaction
+from app.deps import AppState, OrderWriter, Reader
+from app.errors import ApiError
+from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
+from app.services import factory as factory_svc
+from app.services import orders as svc
+from app.tables import Order, OrderStatus
+from solver.problem import Order as SpecOrder
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+EXAMPLE = [{
+    "id": "SO-2001", "customer": "acme", "product": "GB300-NVL72", "quantity": 4,
+    "due": "2026-12-20T00:00:00Z", "release": "2026-12-02T00:00:00Z", "weight": 3,
+    "destination": "us-west",
+}]
+
+
+def out(row: Order) -> OrderOut:
+    """The API shape of a stored order."""
+    return OrderOut.model_validate({**svc.spec_dict(row), "status": row.status,
+                                    "created_at": row.created_at, "updated_at": row.updated_at})
+
+
+@router.post("", response_model=OrderBatchResult)
+def post_orders(
+    orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE])],
+    state: AppState,
+    _: OrderWriter,
+) -> OrderBatchResult:
+    """Insert or update a batch of orders by id, all or nothing; the same batch twice
+    changes nothing."""
+    with transaction(state.sessions) as s:
+        fv = factory_svc.require_latest(s)
+        errors = svc.check_batch(orders) + svc.check_against_factory(orders, fv.data)
+        if errors:
+            raise ApiError(422, errors[0]["message"] + (
+                f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+                title="Invalid order batch", errors=errors)
+        return OrderBatchResult(**svc.upsert(s, orders, state.settings.clock()))
+
+
+@router.get("", response_model=OrderPage)
+def list_orders(
+    state: AppState,
+    _: Reader,
+    status: Annotated[OrderStatus | None, Query()] = None,
+    product: str | None = None,
+    customer: str | None = None,
+    due_before: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
+    due_after: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderPage:
+    """Orders by due date, filtered, one page at a time."""
+    for name, t in (("due_before", due_before), ("due_after", due_after)):
+        if t is not None and t.tzinfo is None:
+            raise ApiError(422, f"{name}: time has no UTC offset",
+                           errors=[{"field": name, "message": "time has no UTC offset"}])
+    q = svc.query(status=status, product=product, customer=customer,
+                  due_before=due_before, due_after=due_after)
+    with transaction(state.sessions) as s:
+        rows, total = svc.page(s, q, limit, offset)
+        return OrderPage(items=[out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
+    """One order."""
+    with transaction(state.sessions) as s:
+        return out(svc.get(s, order_id))
+
+
+@router.delete("/{order_id}", response_model=OrderOut)
+def cancel_order(order_id: str, state: AppState, _: OrderWriter) -> OrderOut:
+    """Cancel an order: it is kept, marked cancelled, and left out of new plans."""
+    with transaction(state.sessions) as s:
+        return out(svc.cancel(s, order_id, state.settings.clock()))

@@ -1,0 +1,1 @@
+"""Service functions: what the routes call, one transaction each."""

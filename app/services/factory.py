@@ -1,0 +1,48 @@
+"""Factory versions: every change is a new version; schedules record the one they used."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import stamp
+from app.errors import ApiError
+from app.tables import FactoryVersion
+from solver.problem import load_problem
+
+
+def check_factory(data: dict[str, Any], now: datetime) -> None:
+    """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1)."""
+    load_problem({**data, "horizon_start": stamp(now), "orders": []})
+
+
+def latest(session: Session) -> FactoryVersion | None:
+    """The current factory version, or None on an empty database."""
+    return session.scalars(
+        select(FactoryVersion).order_by(FactoryVersion.version.desc()).limit(1)
+    ).first()
+
+
+def require_latest(session: Session) -> FactoryVersion:
+    """The current factory version; 409 when there is none yet."""
+    fv = latest(session)
+    if fv is None:
+        raise ApiError(409, "no factory model yet: PUT /factory first")
+    return fv
+
+
+def put_factory(
+    session: Session, data: dict[str, Any], now: datetime
+) -> tuple[FactoryVersion, bool]:
+    """Store `data` as a new version unless it equals the current one: (version, created)."""
+    check_factory(data, now)  # raises ProblemError naming every fault
+    current = latest(session)
+    if current is not None and current.data == data:
+        return current, False
+    fv = FactoryVersion(created_at=stamp(now), data=data)
+    session.add(fv)
+    session.flush()
+    return fv, True

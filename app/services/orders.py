@@ -1,0 +1,175 @@
+"""Orders: idempotent batch upserts, filtered listing, cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.clock import stamp
+from app.errors import ApiError
+from app.tables import Order, OrderStatus
+from solver.problem import Order as SpecOrder
+
+
+def spec_dict(o: Order) -> dict[str, Any]:
+    """The SPEC section 1 order for a stored row (optional fields only when set)."""
+    d: dict[str, Any] = {"id": o.id, "product": o.product, "quantity": o.quantity, "due": o.due}
+    if o.customer is not None:
+        d["customer"] = o.customer
+    if o.release is not None:
+        d["release"] = o.release
+    if o.weight != 1.0:
+        d["weight"] = int(o.weight) if float(o.weight).is_integer() else o.weight
+    if o.destination is not None:
+        d["destination"] = o.destination
+    if o.allowed_sites:
+        d["allowed_sites"] = list(o.allowed_sites)
+    return d
+
+
+def _fields(o: SpecOrder) -> dict[str, Any]:
+    return {
+        "product": o.product,
+        "customer": o.customer,
+        "quantity": o.quantity,
+        "due": stamp(o.due),
+        "release": stamp(o.release) if o.release is not None else None,
+        "weight": float(o.weight),
+        "destination": o.destination,
+        "allowed_sites": list(o.allowed_sites) if o.allowed_sites else None,
+    }
+
+
+def check_batch(orders: Sequence[SpecOrder]) -> list[dict[str, Any]]:
+    """Faults within a batch itself: a repeated id."""
+    seen: dict[str, int] = {}
+    errors = []
+    for i, o in enumerate(orders):
+        if o.id in seen:
+            errors.append({"field": f"[{i}].id", "id": o.id,
+                           "message": f"order '{o.id}' appears twice in the batch "
+                                      f"(also at [{seen[o.id]}])"})
+        seen.setdefault(o.id, i)
+    return errors
+
+
+def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict[str, list[str]]:
+    """Insert or update each order by id; an order equal to the stored one is untouched.
+    A cancelled order sent again is reopened (the sender wants it built)."""
+    errors = check_batch(orders)
+    if errors:
+        raise ApiError(422, errors[0]["message"], title="Invalid order batch", errors=errors)
+    ids = [o.id for o in orders]
+    existing = {
+        o.id: o for o in session.scalars(select(Order).where(Order.id.in_(ids)).with_for_update())
+    } if ids else {}
+    out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    t = stamp(now)
+    for o in orders:
+        fields = _fields(o)
+        row = existing.get(o.id)
+        if row is None:
+            session.add(Order(id=o.id, status=OrderStatus.OPEN, created_at=t, updated_at=t,
+                              **fields))
+            out["created"].append(o.id)
+        elif all(getattr(row, k) == v for k, v in fields.items()) and (
+            row.status == OrderStatus.OPEN
+        ):
+            out["unchanged"].append(o.id)
+        else:
+            for k, v in fields.items():
+                setattr(row, k, v)
+            row.status = OrderStatus.OPEN
+            row.updated_at = t
+            out["updated"].append(o.id)
+    session.flush()
+    return out
+
+
+def get(session: Session, order_id: str) -> Order:
+    """One order; 404 when unknown."""
+    row = session.get(Order, order_id)
+    if row is None:
+        raise ApiError(404, f"order '{order_id}' does not exist")
+    return row
+
+
+def cancel(session: Session, order_id: str, now: datetime) -> Order:
+    """Mark an order cancelled (it is kept); cancelling twice is harmless."""
+    row = get(session, order_id)
+    if row.status != OrderStatus.CANCELLED:
+        row.status = OrderStatus.CANCELLED
+        row.updated_at = stamp(now)
+    return row
+
+
+def query(
+    *,
+    status: str | None = None,
+    product: str | None = None,
+    customer: str | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+) -> Select[Order]:
+    """The filtered orders, by due date then id."""
+    q = select(Order)
+    if status is not None:
+        q = q.where(Order.status == status)
+    if product is not None:
+        q = q.where(Order.product == product)
+    if customer is not None:
+        q = q.where(Order.customer == customer)
+    if due_before is not None:
+        q = q.where(Order.due < stamp(due_before))
+    if due_after is not None:
+        q = q.where(Order.due >= stamp(due_after))
+    return q.order_by(Order.due, Order.id)
+
+
+def page(
+    session: Session, q: Select[Order], limit: int, offset: int
+) -> tuple[list[Order], int]:
+    """One page of `q` and the total count."""
+    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    rows = list(session.scalars(q.limit(limit).offset(offset)))
+    return rows, total
+
+
+def open_orders(session: Session, ids: Sequence[str] | None = None) -> list[Order]:
+    """Open orders (all, or those of `ids`), by due date then id."""
+    q = query(status=OrderStatus.OPEN)
+    if ids is not None:
+        q = q.where(Order.id.in_(list(ids)))
+    return list(session.scalars(q))
+
+
+def check_against_factory(
+    orders: Sequence[SpecOrder], factory: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Faults of orders against the factory model: unknown product, site or destination,
+    release after due."""
+    products = {p["id"] for p in factory["products"]}
+    sites = {s["id"] for s in factory["sites"]}
+    destinations = {d for s in factory["sites"] for d in s.get("transit_min", {})}
+    errors: list[dict[str, Any]] = []
+
+    def fault(i: int, o: SpecOrder, field: str, message: str) -> None:
+        errors.append({"field": f"[{i}].{field}", "id": o.id,
+                       "message": f"order '{o.id}': {message}"})
+
+    for i, o in enumerate(orders):
+        if o.product not in products:
+            fault(i, o, "product", f"product '{o.product}' is not in the factory model")
+        for s in o.allowed_sites or []:
+            if s not in sites:
+                fault(i, o, "allowed_sites", f"site '{s}' is not in the factory model")
+        if o.destination is not None and o.destination not in destinations:
+            fault(i, o, "destination",
+                  f"destination '{o.destination}' is in no site's transit_min")
+        if o.release is not None and o.release > o.due:
+            fault(i, o, "release", "release is after due")
+    return errors

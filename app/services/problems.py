@@ -1,0 +1,45 @@
+"""The SPEC section 1 problem a job solves: a factory version plus open orders, at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.clock import stamp
+from app.errors import ApiError
+from app.services import orders as orders_svc
+from app.tables import FactoryVersion
+
+
+def build_problem(
+    session: Session,
+    factory: FactoryVersion,
+    horizon_start: datetime,
+    objective: str,
+    order_ids: Sequence[str] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """The problem document for the open orders (all, or `order_ids`), starting at
+    `horizon_start` floored to the minute."""
+    rows = orders_svc.open_orders(session, order_ids)
+    if order_ids is not None:
+        missing = sorted(set(order_ids) - {r.id for r in rows})
+        if missing:
+            raise ApiError(
+                422, f"orders not open or unknown: {', '.join(missing[:10])}",
+                errors=[{"field": "orders", "id": m,
+                         "message": f"order '{m}' is unknown or cancelled"} for m in missing],
+            )
+    if not rows:
+        raise ApiError(409, "there are no open orders to plan")
+    start = horizon_start.replace(second=0, microsecond=0)
+    return {
+        "name": name or f"plan-{stamp(start)}",
+        "horizon_start": stamp(start),
+        **factory.data,
+        "orders": [orders_svc.spec_dict(r) for r in rows],
+        "objective": objective,
+    }

@@ -1,0 +1,93 @@
+"""The database schema (SQLAlchemy 2). Times are stored as UTC text `YYYY-MM-DDTHH:MM:SSZ`,
+which sorts like the times themselves on every backend."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Meta(Base):
+    """Key/value facts about the database itself (the schema version)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class FactoryVersion(Base):
+    """One version of the factory model (sites, resources, products); never changed."""
+
+    __tablename__ = "factory_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]]
+
+
+class Order(Base):
+    """An order as SPEC section 1 has it, plus its life-cycle status."""
+
+    __tablename__ = "orders"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    product: Mapped[str] = mapped_column(String(200), index=True)
+    customer: Mapped[str | None] = mapped_column(String(200), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    due: Mapped[str] = mapped_column(String(20), index=True)
+    release: Mapped[str | None] = mapped_column(String(20))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    destination: Mapped[str | None] = mapped_column(String(200))
+    allowed_sites: Mapped[list[Any] | None]
+    status: Mapped[str] = mapped_column(String(16), index=True, default=OrderStatus.OPEN)
+    created_at: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[str] = mapped_column(String(20))
+
+
+class Job(Base):
+    """A solve (or reschedule) job: its request, the exact problem, progress and result."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="solve")
+    status: Mapped[str] = mapped_column(String(16), index=True, default=JobStatus.QUEUED)
+    created_at: Mapped[str] = mapped_column(String(20), index=True)
+    started_at: Mapped[str | None] = mapped_column(String(20))
+    finished_at: Mapped[str | None] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]]
+    factory_version: Mapped[int] = mapped_column(ForeignKey("factory_versions.version"))
+    problem: Mapped[dict[str, Any]]
+    schedule: Mapped[dict[str, Any] | None]
+    progress: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Publication(Base):
+    """Each publish, in order; the highest id is what the floor follows."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    published_at: Mapped[str] = mapped_column(String(20))
