@@ -335,6 +335,25 @@ def test_large_problem_through_lns_stays_valid() -> None:
     assert s["objective_value"] <= wt / c.weight_scale
 
 
+@pytest.mark.parametrize("racks, full", [(150, False), (30, True)])
+def test_stop_request_ends_the_search_with_the_best_schedule(racks: int, full: bool) -> None:
+    """A stop request (LNS or the full model) ends a 60 s solve within seconds, with a
+    valid schedule and a note saying it was stopped."""
+    import time
+
+    p = load_problem(generate(racks, 1))  # seed 1: late orders, nothing proven early
+    t0 = time.monotonic()
+    s = solve(p, SolveParams(
+        time_limit=60, workers=1, full_model_limit=10**6 if full else 0,
+        full_model_share=1.0, stop=lambda: time.monotonic() - t0 > 1.5,
+    ))
+    assert time.monotonic() - t0 < 20
+    assert s["status"] in ("FEASIBLE", "OPTIMAL")
+    assert validate(p, s) == []
+    assert s["status"] == "FEASIBLE"
+    assert any("stopped on request" in n for n in s["notes"])
+
+
 def test_no_orders() -> None:
     """A problem without orders: OPTIMAL, objective 0, no items."""
     p = make()
