@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install dev
+.PHONY: run test lint install dev solve-sample
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,8 +15,13 @@ install: $(BIN)/python
 dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-# Solve the sample factory and orders; the validated schedule lands in out/.
+# The service on the embedded SQLite database (var/rackplan.db), loaded with the sample
+# factory and orders on first start: open http://127.0.0.1:8000/ in a browser.
 run: install
+	$(BIN)/rackplan serve
+
+# Solve the sample factory and orders from the command line; the schedule lands in out/.
+solve-sample: install
 	mkdir -p out
 	$(BIN)/rackplan solve data/sample.json -o out/sample-schedule.json --time-limit 30
 	$(BIN)/rackplan validate data/sample.json out/sample-schedule.json
