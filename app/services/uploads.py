@@ -1,0 +1,107 @@
+"""Order files: size-bounded reading, format detection, the checks, one all-or-nothing upsert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from pydantic import Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import transaction
+from app.errors import ApiError
+from app.schemas.orders import OrderBatchResult
+from app.services import factory as factory_svc
+from app.services import orders as orders_svc
+from solver.formats.orders import (
+    FileFormat,
+    OrderFileError,
+    TimezoneError,
+    detect_format,
+    parse_timezone,
+    read_orders,
+)
+
+CHUNK = 1 << 16
+
+
+class UploadResult(OrderBatchResult):
+    """What an order file did (or, with `dry_run`, would do): ids created, changed and
+    unchanged (the same file twice changes nothing)."""
+
+    rows: int = Field(description="orders (data rows) in the file")
+    format: FileFormat = Field(description="how the file was read: csv or xlsx")
+    dry_run: bool = Field(description="true: only checked, nothing was written")
+
+
+def read_limited(stream: BinaryIO, limit: int) -> bytes:
+    """The whole of `stream`, read in chunks; 413 as soon as it passes `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while chunk := stream.read(min(CHUNK, limit + 1 - size)):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+    return b"".join(parts)
+
+
+def too_large(limit: int) -> ApiError:
+    """The 413 answer for a file over `limit` bytes."""
+    return ApiError(413, f"the file is larger than {limit} bytes; split it into smaller files",
+                    errors=[{"field": "file", "message": f"larger than {limit} bytes"}])
+
+
+def file_format(content: bytes, filename: str | None, content_type: str | None) -> FileFormat:
+    """CSV or XLSX, else 415."""
+    fmt = detect_format(content, filename, content_type)
+    if fmt is None:
+        what = filename or content_type or "the file"
+        raise ApiError(415, f"{what} is not an order file: send CSV (UTF-8) or Excel .xlsx",
+                       errors=[{"field": "file", "message": "not CSV or XLSX"}])
+    return fmt
+
+
+def _refusal(exc: OrderFileError) -> ApiError:
+    """The 422 answer for a refused file: every bad row, or what is wrong with the file."""
+    if not exc.faults:
+        return ApiError(422, exc.message, title="Invalid order file",
+                        errors=[{"field": "file", "message": exc.message}])
+    errors: list[dict[str, Any]] = [f.as_dict() for f in exc.faults]
+    shown = "; ".join(str(f) for f in exc.faults[:3])
+    more = f" (and {len(exc.faults) - 3} more)" if len(exc.faults) > 3 else ""
+    return ApiError(422, f"{exc.message}: {shown}{more}", title="Invalid order file",
+                    errors=errors)
+
+
+def import_orders(
+    sessions: sessionmaker[Session],
+    content: bytes,
+    *,
+    filename: str | None,
+    content_type: str | None,
+    timezone: str,
+    dry_run: bool,
+    now: datetime,
+) -> UploadResult:
+    """Check an order file against the current factory and upsert its orders in one
+    transaction; nothing is written when any row is bad or `dry_run` is set."""
+    try:
+        zone = parse_timezone(timezone)
+    except TimezoneError as exc:
+        raise ApiError(422, str(exc), errors=[{"field": "timezone", "message": str(exc)}]
+                       ) from None
+    fmt = file_format(content, filename, content_type)
+    with transaction(sessions) as s:
+        factory = factory_svc.require_latest(s).data
+        try:
+            orders = read_orders(content, fmt, timezone=zone, factory=factory)
+        except OrderFileError as exc:
+            raise _refusal(exc) from None
+        if dry_run:
+            savepoint = s.begin_nested()
+            done = orders_svc.upsert(s, orders, now)
+            savepoint.rollback()
+        else:
+            done = orders_svc.upsert(s, orders, now)
+    return UploadResult(**done, rows=len(orders), format=fmt, dry_run=dry_run)
