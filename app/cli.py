@@ -44,6 +44,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from app.auth import KeyConfigError, KeyStore
     from app.config import Settings
     from app.main import create_app
+    from app.observability import configure_logging
 
     try:
         settings = Settings()
@@ -70,5 +71,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"rackplan: open http://{args.host}:{args.port}/ in a browser", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    configure_logging(json_lines=settings.log_json)
+    # the app logs one line per request itself (with its request id): no uvicorn access log
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
+                access_log=False)
     return 0

@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app import errors
+from app import errors, observability
 from app.auth import KeyStore
 from app.config import Settings, get_settings
 from app.db import make_engine, session_factory, transaction
 from app.deps import State
 from app.routes import exports, factory, health, orders, pages, schedules, uploads
+from app.services import jobs
 from app.services.seed import seed_if_empty
 from app.tables import SCHEMA_VERSION, Base, Meta
 
@@ -55,10 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.load_sample:
             with transaction(state.sessions) as s:
                 seed_if_empty(s, settings.clock())
+        jobs.recover_interrupted(state.sessions)
+        state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves)
+        state.runner.start()
         app.state.rackplan = state
         try:
             yield
         finally:
+            state.runner.stop()  # running jobs are failed: "the server shut down"
             engine.dispose()
 
     app = FastAPI(
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     for module in (health, factory, uploads, orders, schedules, exports, pages):
         app.include_router(module.router)
