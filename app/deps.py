@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth import ALLOWED, Action, KeyStore, Principal
 from app.config import Settings
 from app.errors import ApiError
+from app.services.jobs import JobRunner
 
 
 @dataclass
@@ -23,7 +24,7 @@ class State:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyStore
-    runner: Any = None  # the job runner (app.services.jobs), started by the lifespan
+    runner: JobRunner | None = None  # started by the lifespan
     extra: dict[str, object] = field(default_factory=dict)
 
 

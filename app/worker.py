@@ -1,0 +1,145 @@
+"""What runs in a worker process: solve one job and store the outcome in the database.
+
+The runner (`app.services.jobs.JobRunner`) has already claimed the job (status running).
+The worker opens its own engine, solves with `solver.solve.solve`, reports progress and
+polls for a cancel through a heartbeat thread (a few small transactions a second), checks
+the schedule with the independent validator and stores schedule, verdict and status in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, session_factory, transaction
+from app.services import jobs
+from app.tables import Job, JobStatus
+from solver.problem import ProblemError, load_problem
+from solver.solve import Progress, SolveParams, solve
+from solver.validate import validate
+
+log = logging.getLogger("rackplan.worker")
+
+CANCEL_POLL = 0.5  # seconds between reads of cancel_requested
+PROGRESS_EVERY = 1.0  # seconds between progress writes
+INTERNAL_ERROR = "internal error in the solver; the server log has the details"
+
+
+class Heartbeat:
+    """A thread that writes the latest progress about once a second and turns a cancel
+    request in the database into the solver's `stop` flag."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: str) -> None:
+        self.sessions = sessions
+        self.job_id = job_id
+        self.t0 = time.monotonic()
+        self._latest: Progress | None = None
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._closed = threading.Event()
+        self._last_write = 0.0
+        self._thread = threading.Thread(target=self._run, name="rackplan-heartbeat",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def report(self, p: Progress) -> None:
+        """The solver's progress callback (any thread): keep the latest report."""
+        with self._lock:
+            self._latest = p
+
+    def stop_requested(self) -> bool:
+        """The solver's `stop` callable: a cancel was seen in the database."""
+        return self._cancel.is_set()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The progress document: elapsed now, the latest figures and phase."""
+        with self._lock:
+            p = self._latest
+        return {
+            "elapsed": round(time.monotonic() - self.t0, 3),
+            "objective": p.objective if p else None,
+            "bound": p.bound if p else None,
+            "phase": p.phase if p else "starting",
+        }
+
+    def beat(self) -> None:
+        """One heartbeat: write progress when due, read the cancel flag."""
+        now = time.monotonic()
+        progress = None
+        if now - self._last_write >= PROGRESS_EVERY:
+            progress = self.snapshot()
+            self._last_write = now
+        if jobs.write_progress(self.sessions, self.job_id, progress):
+            self._cancel.set()
+
+    def _run(self) -> None:
+        while not self._closed.wait(CANCEL_POLL):
+            try:
+                self.beat()
+            except Exception:
+                log.warning("job %s: heartbeat failed; retrying", self.job_id, exc_info=True)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join()
+
+
+def run(sessions: sessionmaker[Session], job_id: str) -> str | None:
+    """Solve a claimed (running) job and store the result; the status written, or None
+    when the job was not running."""
+    with transaction(sessions) as s:
+        job = s.get(Job, job_id)
+        if job is None or job.status != JobStatus.RUNNING:
+            log.warning("job %s: not running (%s); nothing to do", job_id,
+                        job.status if job else "unknown")
+            return None
+        data, params = job.problem, job.params
+    heartbeat = Heartbeat(sessions, job_id)
+    try:
+        problem = load_problem(data)
+        heartbeat.beat()  # a cancel sent before the worker started stops the search at once
+        heartbeat.start()
+        try:
+            schedule = solve(problem, SolveParams(
+                time_limit=float(params["time_limit"]), workers=int(params["workers"]),
+                seed=int(params.get("seed", 0)), progress=heartbeat.report,
+                stop=heartbeat.stop_requested,
+            ))
+        finally:
+            heartbeat.close()
+        faults = validate(problem, schedule)
+    except ProblemError as exc:
+        msg = "the problem cannot be solved: " + "; ".join(exc.errors[:5])
+        log.warning("job %s: %s", job_id, msg)
+        jobs.fail(sessions, job_id, msg)
+        return JobStatus.FAILED
+    except Exception:
+        log.exception("job %s: the solver failed", job_id)
+        jobs.fail(sessions, job_id, INTERNAL_ERROR)
+        return JobStatus.FAILED
+    if faults:
+        log.error("job %s: schedule failed validation: %s", job_id, faults[:5])
+    status = jobs.store_result(sessions, job_id, schedule, faults, heartbeat.snapshot())
+    log.info("job %s: %s (%s, objective %s)", job_id, status, schedule.get("status"),
+             schedule.get("objective_value"))
+    return status
+
+
+def run_job(database_url: str, job_id: str) -> None:
+    """The worker process's main: its own engine, one job, then exit."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(processName)s: %(message)s",
+    )
+    engine = make_engine(database_url)
+    try:
+        run(session_factory(engine), job_id)
+    finally:
+        engine.dispose()
