@@ -1,0 +1,111 @@
+"""The Gantt data answer (`GET /schedules/{id}/gantt`) and the front page's overview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class GanttHorizon(BaseModel):
+    """The time span the chart covers: whole days from the schedule's horizon start."""
+
+    start: str = Field(description="horizon start, UTC")
+    end: str = Field(description="horizon start plus `minutes`, UTC")
+    minutes: int = Field(description="length in minutes (covers every bar, delivery and due)")
+
+
+class GanttSite(BaseModel):
+    """A site's calendar within the horizon, in minutes from the horizon start."""
+
+    id: str
+    name: str | None = None
+    timezone: str
+    open: list[list[int]] = Field(description="open (shift) windows [start, end)")
+    shift_starts: list[int] = Field(description="where each shift begins")
+    midnights: list[int] = Field(description="local midnights in the site's time zone")
+
+
+class GanttGroup(BaseModel):
+    """A Gantt row: one resource (SPEC section 3 `groups`, plus its calendar)."""
+
+    id: str
+    site: str
+    kind: str
+    capacity: int = 1
+    calendar: str = Field(default="site", description="'site' (the site's shifts) or '24x7'")
+    downtime: list[list[int]] = Field(default_factory=list, description="[start, end) minutes")
+
+
+class GanttItem(BaseModel):
+    """A bar: one step of one unit (SPEC section 3 `items`)."""
+
+    id: str
+    group: str
+    order: str
+    unit: int
+    op: str
+    product: str
+    site: str
+    start: str
+    end: str
+    start_min: int
+    end_min: int
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class GanttOrder(BaseModel):
+    """An order's delivery and tardiness (SPEC section 3 `orders`, plus minutes)."""
+
+    id: str
+    delivery: str | None = None
+    due: str | None = None
+    tardiness_min: int | float | None = None
+    sites: list[str] = Field(default_factory=list)
+    late: bool
+    delivery_min: int | None = None
+    due_min: int | None = None
+
+
+class GanttOut(BaseModel):
+    """Rows, bars and orders of one schedule that pass the filters."""
+
+    job_id: str
+    status: str | None = Field(description="the schedule's status (OPTIMAL, FEASIBLE, ...)")
+    objective: str | None = None
+    objective_value: float | None = None
+    lower_bound: float | None = None
+    gap: float | None = None
+    kpis: dict[str, Any] | None = None
+    reasons: list[str] = Field(default_factory=list)
+    horizon: GanttHorizon
+    sites: list[GanttSite] = Field(description="every site of the schedule, unfiltered")
+    total_items: int = Field(description="bars in the whole schedule")
+    count: int = Field(description="bars in this answer")
+    groups: list[GanttGroup]
+    items: list[GanttItem]
+    orders: list[GanttOrder] = Field(description="the orders of the bars shown (and those asked)")
+
+
+class JobBrief(BaseModel):
+    """A job as the front page lists it."""
+
+    id: str
+    status: str
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    valid: bool
+    params: dict[str, Any] = Field(default_factory=dict)
+    progress: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Overview(BaseModel):
+    """What the front page shows: the latest finished schedule, the solves under way, and
+    what the floor follows."""
+
+    latest: JobBrief | None = Field(description="the newest job with a schedule")
+    active: list[JobBrief] = Field(description="queued and running jobs, newest first")
+    published: str | None = Field(description="the job id the floor follows, if any")
+    recent: list[JobBrief] = Field(description="the ten newest jobs")

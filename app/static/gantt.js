@@ -1,0 +1,785 @@
+// rackplan Gantt chart: one canvas, drawn from GET /schedules/{id}/gantt.
+// Rows are resources grouped by site; bars are coloured by order, late orders outlined in
+// red; off-shift time and downtime are shaded; the axis shows days and hours in a chosen
+// time zone with the shift starts marked. Only what is in view is drawn (10,000+ bars).
+// Wheel scrolls, shift+wheel pans, ctrl+wheel zooms, dragging pans.
+"use strict";
+
+const RackGantt = (() => {
+  const LABEL_W = 170;
+  const AXIS_H = 46;
+  const SITE_H = 22;
+  const PAD = 3;
+  const MIN_BAR = 1;
+  const COLORS = {
+    bg: "#ffffff", alt: "#f7f8fa", grid: "#e1e4e8", midnight: "#9aa3ad", offShift: "#e9ebee",
+    downtime: "#c9ced4", text: "#1f2328", muted: "#57606a", site: "#eef2f7", late: "#d1242f",
+    shift: "#5b8def", due: "#d1242f", delivery: "#1a7f37",
+  };
+
+  function hashStr(s) {
+    let x = 2166136261;
+    for (let i = 0; i < s.length; i++) {
+      x ^= s.charCodeAt(i);
+      x = Math.imul(x, 16777619);
+    }
+    return x >>> 0;
+  }
+
+  // a stable colour per order: hue from the id's hash, spread by the golden ratio
+  function orderColor(id) {
+    const hsh = hashStr(id);
+    const hue = Math.round(((hsh * 0.6180339887) % 1) * 360 + (hsh % 360)) % 360;
+    const light = 48 + ((hsh >>> 9) % 3) * 8;
+    return `hsl(${hue}, 62%, ${light}%)`;
+  }
+
+  // first index in sorted `arr` with arr[i] >= v
+  function lowerBound(arr, v) {
+    let lo = 0, hi = arr.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (arr[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  // first pair index in sorted [[a, b], ...] with b > v
+  function firstEndingAfter(pairs, v) {
+    let lo = 0, hi = pairs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pairs[mid][1] <= v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  class Gantt {
+    constructor(root, opts) {
+      this.root = root;
+      this.jobId = opts.jobId;
+      this.filters = { site: opts.site || "", order: opts.order || "", lateOnly: false };
+      this.onChange = opts.onChange || (() => {});
+      this.onLoad = opts.onLoad || (() => {});
+      this.data = null;
+      this.rows = [];
+      this.t0 = 0;
+      this.scale = 1;
+      this.scrollY = 0;
+      this.tz = "UTC";
+      this.drawn = 0;
+      this.hover = null;
+      this.frame = 0;
+      this.allOrders = [];
+      this.build();
+    }
+
+    build() {
+      const h = rp.h;
+      this.siteSel = h("select", { id: "site-filter", "aria-label": "site",
+        onchange: () => { this.filters.site = this.siteSel.value; this.reload(); } },
+      h("option", { value: "" }, "All sites"));
+      this.orderList = h("datalist", { id: `orders-${this.jobId}` });
+      this.orderIn = h("input", { id: "order-filter", type: "search", list: this.orderList.id,
+        placeholder: "order ids, comma-separated", "aria-label": "orders",
+        value: this.filters.order,
+        onchange: () => { this.filters.order = this.orderIn.value.trim(); this.reload(); } });
+      this.lateChk = h("input", { id: "late-only", type: "checkbox",
+        onchange: () => { this.filters.lateOnly = this.lateChk.checked; this.reload(); } });
+      this.tzSel = h("select", { id: "tz-select", "aria-label": "time zone",
+        onchange: () => { this.tz = this.tzSel.value; this.draw(); } },
+      h("option", { value: "UTC" }, "UTC"));
+      const btn = (label, title, fn, id) =>
+        h("button", { type: "button", title, onclick: fn, id }, label);
+      this.summary = h("span", { class: "gantt-summary" });
+      this.lateBox = h("span", { class: "gantt-late" });
+      this.msg = h("div", { class: "gantt-msg" });
+      this.canvas = h("canvas", { class: "gantt-canvas", tabindex: "0",
+        "aria-label": "Gantt chart" });
+      this.tip = h("div", { class: "gantt-tip", role: "tooltip", hidden: true });
+      this.slider = h("input", { type: "range", class: "gantt-pan", min: "0", max: "1000",
+        value: "0", "aria-label": "scroll the time axis",
+        oninput: () => this.panTo(Number(this.slider.value) / 1000) });
+      this.stage = h("div", { class: "gantt-stage" }, this.canvas, this.tip);
+      this.root.replaceChildren(h("div", { class: "gantt" },
+        h("div", { class: "gantt-bar" },
+          h("label", {}, "Site ", this.siteSel),
+          h("label", {}, "Orders ", this.orderIn, this.orderList),
+          h("label", {}, this.lateChk, " late only"),
+          h("label", {}, "Time zone ", this.tzSel),
+          h("span", { class: "gantt-zoom" },
+            btn("−", "zoom out", () => this.zoom(1 / 1.6), "zoom-out"),
+            btn("+", "zoom in", () => this.zoom(1.6), "zoom-in"),
+            btn("Fit", "whole horizon", () => this.fit(), "zoom-fit"),
+            btn("Week", "one week", () => this.span(7 * 1440), "zoom-week"),
+            btn("Day", "one day", () => this.span(1440), "zoom-day")),
+          this.summary),
+        this.lateBox, this.msg, this.stage, this.slider));
+      this.ctx = this.canvas.getContext("2d");
+      this.bindInput();
+      new ResizeObserver(() => this.resize()).observe(this.stage);
+    }
+
+    query() {
+      const p = new URLSearchParams();
+      if (this.filters.site) p.set("site", this.filters.site);
+      let orders = this.filters.order;
+      if (this.filters.lateOnly) {
+        const late = this.allOrders.filter((o) => o.late).map((o) => o.id);
+        const asked = orders ? orders.split(",").map((s) => s.trim()).filter(Boolean) : null;
+        orders = (asked ? late.filter((id) => asked.includes(id)) : late).join(",");
+        if (!orders) orders = null;
+      }
+      if (orders === null) return null;  // late only, and no order is late
+      if (orders) p.set("order", orders);
+      return p;
+    }
+
+    async reload() {
+      this.root.dataset.ready = "0";
+      const p = this.query();
+      this.onChange(this.filters);
+      let data;
+      if (p === null) {
+        data = { ...this.data, items: [], groups: [], orders: [], count: 0 };
+      } else {
+        const qs = p.toString();
+        try {
+          data = await rp.api(`/schedules/${encodeURIComponent(this.jobId)}/gantt` +
+            (qs ? `?${qs}` : ""));
+        } catch (err) {
+          rp.show(this.msg, rp.errorBox(err));
+          this.root.dataset.ready = "error";
+          this.root.dataset.error = String(err.status || "");
+          return;
+        }
+      }
+      this.msg.replaceChildren();
+      this.setData(data);
+    }
+
+    setData(data) {
+      const first = this.data === null;
+      this.data = data;
+      if (!this.filters.site && !this.filters.order && !this.filters.lateOnly) {
+        this.allOrders = data.orders;
+      } else if (first) {
+        this.allOrders = data.orders;
+      }
+      this.orders = new Map(data.orders.map((o) => [o.id, o]));
+      this.sites = new Map(data.sites.map((s) => [s.id, s]));
+      if (first) this.fillControls();
+      this.layout();
+      if (first) this.fit(); else this.clamp();
+      const late = this.allOrders.filter((o) => o.late);
+      this.lateBox.replaceChildren(...(late.length ? [
+        `${late.length} late order${late.length > 1 ? "s" : ""}: `,
+        ...late.slice(0, 30).map((o) => rp.h("button", { type: "button", class: "chip late",
+          title: `late by ${rp.fmtDuration(o.tardiness_min)}`,
+          onclick: () => { this.orderIn.value = o.id; this.filters.order = o.id;
+            this.reload(); } }, o.id)),
+        late.length > 30 ? ` … and ${late.length - 30} more` : "",
+      ] : ["No late orders."]));
+      const resRows = this.rows.filter((r) => r.group).length;
+      this.summary.textContent = `${data.count} of ${data.total_items} bars · ${resRows} ` +
+        `resources · ${data.status || ""}`;
+      this.root.dataset.items = String(data.items.length);
+      this.root.dataset.rows = String(resRows);
+      this.root.dataset.total = String(data.total_items);
+      this.draw();
+      this.onLoad(data);
+      this.root.dataset.ready = "1";
+    }
+
+    fillControls() {
+      const h = rp.h;
+      for (const s of this.data.sites) {
+        this.siteSel.append(h("option", { value: s.id }, `${s.id} — ${s.name || s.id}`));
+      }
+      this.siteSel.value = this.filters.site;
+      const zones = [...new Set(this.data.sites.map((s) => s.timezone))];
+      for (const z of zones) {
+        const who = this.data.sites.filter((s) => s.timezone === z).map((s) => s.id);
+        this.tzSel.append(h("option", { value: z }, `${z} (${who.join(", ")})`));
+      }
+      this.orderList.replaceChildren(...this.allOrders.map((o) =>
+        h("option", { value: o.id }, o.late ? "late" : "")));
+    }
+
+    // rows (site headers, then its resources), bars per row in start order, lanes
+    layout() {
+      const d = this.data;
+      const byGroup = new Map(d.groups.map((g) => [g.id, []]));
+      for (const it of d.items) {
+        const list = byGroup.get(it.group);
+        if (list) list.push(it);
+      }
+      const hideEmpty = Boolean(this.filters.order || this.filters.lateOnly);
+      const siteOrder = d.sites.map((s) => s.id);
+      for (const g of d.groups) if (!siteOrder.includes(g.site)) siteOrder.push(g.site);
+      const rows = [];
+      let y = 0;
+      for (const siteId of siteOrder) {
+        const groups = d.groups.filter((g) => g.site === siteId &&
+          (!hideEmpty || byGroup.get(g.id).length));
+        if (!groups.length) continue;
+        rows.push({ site: siteId, y, h: SITE_H });
+        y += SITE_H;
+        for (const g of groups) {
+          const bars = byGroup.get(g.id).sort((a, b) => a.start_min - b.start_min ||
+            a.end_min - b.end_min);
+          const laneEnd = [];
+          let maxDur = 0;
+          for (const b of bars) {
+            let lane = laneEnd.findIndex((e) => e <= b.start_min);
+            if (lane < 0) { lane = laneEnd.length; laneEnd.push(0); }
+            laneEnd[lane] = b.end_min;
+            b._lane = lane;
+            maxDur = Math.max(maxDur, b.end_min - b.start_min);
+          }
+          const lanes = Math.max(1, laneEnd.length);
+          const laneH = lanes > 1 ? Math.max(7, Math.floor(40 / lanes)) : 18;
+          const hgt = PAD * 2 + lanes * laneH;
+          rows.push({ group: g, site: siteId, y, h: hgt, lanes, laneH, bars,
+            starts: bars.map((b) => b.start_min), maxDur });
+          y += hgt;
+        }
+      }
+      this.rows = rows;
+      this.rowTops = rows.map((r) => r.y);
+      this.contentH = y;
+    }
+
+    // --- view: zoom, pan, scroll ---------------------------------------------------
+    get chartW() { return Math.max(10, this.w - LABEL_W); }
+    get chartH() { return Math.max(10, this.h - AXIS_H); }
+    get horizon() { return this.data ? this.data.horizon.minutes : 1440; }
+
+    fit() {
+      this.scale = this.chartW / this.horizon;
+      this.t0 = 0;
+      this.clamp();
+      this.draw();
+    }
+
+    span(minutes) {
+      const mid = this.t0 + this.chartW / this.scale / 2;
+      this.scale = this.chartW / minutes;
+      this.t0 = mid - minutes / 2;
+      this.clamp();
+      this.draw();
+    }
+
+    zoom(f, atX) {
+      const x = atX === undefined ? this.chartW / 2 : atX;
+      const tAt = this.t0 + x / this.scale;
+      this.scale *= f;
+      this.clamp();
+      this.t0 = tAt - x / this.scale;
+      this.clamp();
+      this.draw();
+    }
+
+    panTo(frac) {
+      const visible = this.chartW / this.scale;
+      this.t0 = frac * Math.max(0, this.horizon - visible);
+      this.clamp();
+      this.draw();
+    }
+
+    clamp() {
+      const minScale = this.chartW / (this.horizon * 1.2);
+      this.scale = Math.min(8, Math.max(minScale, this.scale));
+      const visible = this.chartW / this.scale;
+      const slack = visible * 0.1;
+      this.t0 = Math.min(Math.max(this.t0, -slack), Math.max(-slack, this.horizon - visible +
+        slack));
+      this.scrollY = Math.min(Math.max(0, this.scrollY), Math.max(0, this.contentH -
+        this.chartH));
+      const room = this.horizon - visible;
+      this.slider.value = String(room > 0 ? Math.round(1000 * Math.max(0, Math.min(1,
+        this.t0 / room))) : 0);
+      this.slider.disabled = room <= 0;
+    }
+
+    resize() {
+      const r = this.stage.getBoundingClientRect();
+      const dpr = window.devicePixelRatio || 1;
+      const wasFit = this.data && Math.abs(this.scale - this.chartW / this.horizon) < 1e-9;
+      this.w = Math.max(200, Math.floor(r.width));
+      this.h = Math.max(100, Math.floor(r.height));
+      this.canvas.width = Math.floor(this.w * dpr);
+      this.canvas.height = Math.floor(this.h * dpr);
+      this.canvas.style.width = `${this.w}px`;
+      this.canvas.style.height = `${this.h}px`;
+      this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      if (!this.data) return;
+      if (wasFit || !this.scale) this.fit(); else { this.clamp(); this.draw(); }
+    }
+
+    bindInput() {
+      const c = this.canvas;
+      c.addEventListener("wheel", (e) => {
+        if (!this.data) return;
+        const x = e.offsetX - LABEL_W;
+        if (e.ctrlKey || e.metaKey) {
+          this.zoom(Math.exp(-e.deltaY * 0.002), Math.max(0, x));
+        } else if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+          this.t0 += (e.shiftKey ? e.deltaY : e.deltaX) / this.scale;
+          this.clamp();
+          this.draw();
+        } else {
+          const before = this.scrollY;
+          this.scrollY += e.deltaY;
+          this.clamp();
+          if (this.scrollY === before) return;  // nothing to scroll: let the page scroll
+          this.draw();
+        }
+        e.preventDefault();
+        this.hideTip();
+      }, { passive: false });
+      let drag = null;
+      c.addEventListener("mousedown", (e) => {
+        drag = { x: e.clientX, y: e.clientY, t0: this.t0, sy: this.scrollY };
+        c.classList.add("dragging");
+      });
+      window.addEventListener("mouseup", () => { drag = null; c.classList.remove("dragging"); });
+      c.addEventListener("mousemove", (e) => {
+        if (drag) {
+          this.t0 = drag.t0 - (e.clientX - drag.x) / this.scale;
+          this.scrollY = drag.sy - (e.clientY - drag.y);
+          this.clamp();
+          this.draw();
+          this.hideTip();
+          return;
+        }
+        this.hoverAt(e.offsetX, e.offsetY);
+      });
+      c.addEventListener("mouseleave", () => this.hideTip());
+      c.addEventListener("keydown", (e) => {
+        const step = this.chartW / this.scale / 8;
+        const keys = { ArrowLeft: () => { this.t0 -= step; }, ArrowRight: () => { this.t0 += step; },
+          ArrowUp: () => { this.scrollY -= 40; }, ArrowDown: () => { this.scrollY += 40; },
+          "+": () => this.zoom(1.6), "-": () => this.zoom(1 / 1.6) };
+        if (keys[e.key]) {
+          keys[e.key]();
+          this.clamp();
+          this.draw();
+          e.preventDefault();
+        }
+      });
+    }
+
+    // --- hit test and tooltip ------------------------------------------------------
+    barAt(px, py) {
+      if (!this.data || px < LABEL_W || py < AXIS_H) return null;
+      const y = py - AXIS_H + this.scrollY;
+      const ri = lowerBound(this.rowTops, y + 0.0001) - 1;
+      const row = this.rows[ri];
+      if (!row || !row.group || y >= row.y + row.h) return null;
+      const lane = Math.floor((y - row.y - PAD) / row.laneH);
+      if (lane < 0 || lane >= row.lanes) return null;
+      const t = this.t0 + (px - LABEL_W) / this.scale;
+      const tol = 2 / this.scale;  // narrow bars: a couple of pixels either side
+      let best = null;
+      for (let i = lowerBound(row.starts, t - row.maxDur - tol); i < row.bars.length; i++) {
+        const b = row.bars[i];
+        if (b.start_min > t + tol) break;
+        if (b._lane === lane && b.start_min - tol <= t && t < b.end_min + tol) {
+          best = b;
+          if (b.start_min <= t && t < b.end_min) break;
+        }
+      }
+      return best;
+    }
+
+    hoverAt(px, py) {
+      const b = this.barAt(px, py);
+      if (!b) { this.hideTip(); return; }
+      if (this.hover !== b) {
+        this.hover = b;
+        this.fillTip(b);
+        this.draw();
+      }
+      const tipW = this.tip.offsetWidth, tipH = this.tip.offsetHeight;
+      let left = px + 14, top = py + 14;
+      if (left + tipW > this.w) left = Math.max(0, px - tipW - 10);
+      if (top + tipH > this.h) top = Math.max(0, py - tipH - 10);
+      this.tip.style.left = `${left}px`;
+      this.tip.style.top = `${top}px`;
+    }
+
+    fillTip(b) {
+      const h = rp.h;
+      const o = this.orders.get(b.order) || {};
+      const site = this.sites.get(b.site);
+      const localTz = site ? site.timezone : "UTC";
+      const s = new Date(b.start), e = new Date(b.end);
+      this.tip.replaceChildren(
+        h("div", { class: "tip-title" },
+          h("span", { class: "swatch", style: `background:${orderColor(b.order)}` }),
+          `${b.order} · unit ${b.unit} · ${b.op}`,
+          o.late ? h("span", { class: "badge late" }, "LATE") : null),
+        h("table", {},
+          h("tr", {}, h("th", {}, "Resource"), h("td", {}, `${b.group} (${b.site})`)),
+          h("tr", {}, h("th", {}, "Product"), h("td", {}, b.product)),
+          h("tr", {}, h("th", {}, "Start"), h("td", {}, `${rp.fmtTime(s, localTz)} local · ` +
+            `${rp.fmtTime(s, "UTC")} UTC`)),
+          h("tr", {}, h("th", {}, "End"), h("td", {}, `${rp.fmtTime(e, localTz)} local · ` +
+            `${rp.fmtTime(e, "UTC")} UTC`)),
+          h("tr", {}, h("th", {}, "Duration"), h("td", {},
+            rp.fmtDuration(b.end_min - b.start_min))),
+          o.due ? h("tr", {}, h("th", {}, "Order due"), h("td", {},
+            `${rp.fmtTime(new Date(o.due), localTz)} local`)) : null,
+          o.delivery ? h("tr", {}, h("th", {}, "Delivery"), h("td", {},
+            `${rp.fmtTime(new Date(o.delivery), localTz)} local` +
+            (o.late ? ` — late by ${rp.fmtDuration(o.tardiness_min)}` : " — on time"))) : null));
+      this.tip.dataset.item = b.id;
+      this.tip.hidden = false;
+    }
+
+    hideTip() {
+      if (this.tip.hidden && !this.hover) return;
+      this.tip.hidden = true;
+      delete this.tip.dataset.item;
+      if (this.hover) { this.hover = null; this.draw(); }
+    }
+
+    // where bar `id` is drawn now, in page coordinates (null when out of view)
+    barBox(id) {
+      for (const row of this.rows) {
+        if (!row.group) continue;
+        const b = row.bars.find((x) => x.id === id);
+        if (!b) continue;
+        const x0 = LABEL_W + (b.start_min - this.t0) * this.scale;
+        const w = Math.max(MIN_BAR, (b.end_min - b.start_min) * this.scale);
+        const y0 = AXIS_H + row.y - this.scrollY + PAD + b._lane * row.laneH;
+        const x = Math.max(x0, LABEL_W), xe = Math.min(x0 + w, this.w);
+        if (xe <= x || y0 < AXIS_H || y0 + row.laneH > this.h) return null;
+        const r = this.canvas.getBoundingClientRect();
+        return { x: r.left + (x + xe) / 2, y: r.top + y0 + (row.laneH - 1) / 2,
+          width: xe - x, height: row.laneH - 1 };
+      }
+      return null;
+    }
+
+    // --- drawing --------------------------------------------------------------------
+    draw() {
+      if (this.frame) return;
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.paint();
+      });
+    }
+
+    xOf(t) { return LABEL_W + (t - this.t0) * this.scale; }
+
+    midnights() {
+      if (this.tz !== "UTC") {
+        const s = this.data.sites.find((x) => x.timezone === this.tz);
+        if (s) return s.midnights;
+      }
+      const hsMin = Date.parse(this.data.horizon.start) / 60000;
+      const first = Math.ceil(hsMin / 1440) * 1440 - hsMin;
+      const out = [];
+      for (let m = first; m <= this.horizon; m += 1440) out.push(m);
+      return out;
+    }
+
+    paint() {
+      const ctx = this.ctx;
+      ctx.clearRect(0, 0, this.w, this.h);
+      ctx.fillStyle = COLORS.bg;
+      ctx.fillRect(0, 0, this.w, this.h);
+      if (!this.data) return;
+      const tA = this.t0, tB = this.t0 + this.chartW / this.scale;
+      const yA = this.scrollY, yB = this.scrollY + this.chartH;
+      const mids = this.midnights();
+      let drawn = 0;
+
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, AXIS_H, this.w, this.chartH);
+      ctx.clip();
+      const first = Math.max(0, lowerBound(this.rowTops, yA + 0.0001) - 1);
+      for (let ri = first; ri < this.rows.length && this.rows[ri].y < yB; ri++) {
+        const row = this.rows[ri];
+        const top = AXIS_H + row.y - this.scrollY;
+        if (!row.group) {
+          ctx.fillStyle = COLORS.site;
+          ctx.fillRect(0, top, this.w, row.h);
+          continue;
+        }
+        ctx.fillStyle = ri % 2 ? COLORS.alt : COLORS.bg;
+        ctx.fillRect(LABEL_W, top, this.chartW, row.h);
+        this.paintCalendar(row, top, tA, tB);
+        drawn += this.paintBars(row, top, tA, tB);
+        ctx.strokeStyle = COLORS.grid;
+        ctx.beginPath();
+        ctx.moveTo(LABEL_W, top + row.h - 0.5);
+        ctx.lineTo(this.w, top + row.h - 0.5);
+        ctx.stroke();
+      }
+      // local midnights across the chart
+      ctx.strokeStyle = COLORS.midnight;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let i = lowerBound(mids, tA); i < mids.length && mids[i] <= tB; i++) {
+        const x = Math.round(this.xOf(mids[i])) + 0.5;
+        ctx.moveTo(x, AXIS_H);
+        ctx.lineTo(x, AXIS_H + Math.min(this.chartH, this.contentH - this.scrollY));
+      }
+      ctx.stroke();
+      this.paintOrderMarks(tA, tB);
+      ctx.restore();
+      this.paintLabels(first, yB);
+      this.paintAxis(mids, tA, tB);
+      this.drawn = drawn;
+      this.root.dataset.drawn = String(drawn);
+    }
+
+    paintCalendar(row, top, tA, tB) {
+      const ctx = this.ctx;
+      const site = this.sites.get(row.group.site);
+      const clipX = (t) => Math.min(this.w, Math.max(LABEL_W, this.xOf(t)));
+      if (site && row.group.calendar !== "24x7") {
+        // off-shift: the gaps between open windows
+        ctx.fillStyle = COLORS.offShift;
+        const open = site.open;
+        let cur = tA;
+        for (let i = firstEndingAfter(open, tA); cur < tB; i++) {
+          const gapEnd = i < open.length ? Math.min(open[i][0], tB) : tB;
+          if (gapEnd > cur) {
+            const x0 = clipX(cur), x1 = clipX(gapEnd);
+            if (x1 > x0) ctx.fillRect(x0, top, x1 - x0, row.h - 1);
+          }
+          if (i >= open.length) break;
+          cur = Math.max(cur, open[i][1]);
+        }
+        // shift starts: thin ticks when they are far enough apart to read
+        if (site.shift_starts.length > 1 && this.scale * 240 > 8) {
+          ctx.strokeStyle = "rgba(91,141,239,0.35)";
+          ctx.beginPath();
+          const ss = site.shift_starts;
+          for (let j = lowerBound(ss, tA); j < ss.length && ss[j] <= tB; j++) {
+            const x = Math.round(this.xOf(ss[j])) + 0.5;
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + row.h - 1);
+          }
+          ctx.stroke();
+        }
+      }
+      if (row.group.downtime.length) {
+        ctx.fillStyle = COLORS.downtime;
+        for (const [a, b] of row.group.downtime) {
+          if (b <= tA || a >= tB) continue;
+          const x0 = clipX(a), x1 = clipX(b);
+          ctx.fillRect(x0, top, x1 - x0, row.h - 1);
+          ctx.save();
+          ctx.beginPath();
+          ctx.rect(x0, top, x1 - x0, row.h - 1);
+          ctx.clip();
+          ctx.strokeStyle = "rgba(0,0,0,0.18)";
+          ctx.beginPath();
+          for (let x = x0 - row.h; x < x1; x += 6) {
+            ctx.moveTo(x, top + row.h);
+            ctx.lineTo(x + row.h, top);
+          }
+          ctx.stroke();
+          ctx.restore();
+        }
+      }
+    }
+
+    paintBars(row, top, tA, tB) {
+      const ctx = this.ctx;
+      let n = 0;
+      const labels = this.scale * 60 > 1.2;
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      for (let i = lowerBound(row.starts, tA - row.maxDur); i < row.bars.length; i++) {
+        const b = row.bars[i];
+        if (b.start_min > tB) break;
+        if (b.end_min < tA) continue;
+        let x = this.xOf(b.start_min);
+        let w = Math.max(MIN_BAR, (b.end_min - b.start_min) * this.scale);
+        if (x < LABEL_W) { w -= LABEL_W - x; x = LABEL_W; }
+        if (w <= 0) continue;
+        const y = top + PAD + b._lane * row.laneH;
+        const hgt = row.laneH - 1;
+        const o = this.orders.get(b.order);
+        ctx.fillStyle = orderColor(b.order);
+        ctx.fillRect(x, y, w, hgt);
+        if (o && o.late) {
+          ctx.strokeStyle = COLORS.late;
+          ctx.lineWidth = w > 4 ? 2 : 1;
+          ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
+          ctx.lineWidth = 1;
+        }
+        if (this.hover && this.hover.order === b.order) {
+          ctx.strokeStyle = "#000";
+          ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
+        }
+        if (labels && w > 46 && hgt >= 12) {
+          ctx.save();
+          ctx.beginPath();
+          ctx.rect(x + 2, y, w - 4, hgt);
+          ctx.clip();
+          ctx.fillStyle = "#fff";
+          ctx.fillText(`${b.order}/${b.unit}`, x + 3, y + hgt / 2 + 0.5);
+          ctx.restore();
+        }
+        n++;
+      }
+      return n;
+    }
+
+    // due (red) and delivery (green) lines of the orders picked in the filter
+    paintOrderMarks(tA, tB) {
+      if (!this.filters.order) return;
+      const ctx = this.ctx;
+      const wanted = new Set(this.filters.order.split(",").map((s) => s.trim()));
+      ctx.setLineDash([4, 3]);
+      for (const o of this.data.orders) {
+        if (!wanted.has(o.id)) continue;
+        for (const [t, color] of [[o.due_min, COLORS.due], [o.delivery_min, COLORS.delivery]]) {
+          if (t === undefined || t === null || t < tA || t > tB) continue;
+          const x = Math.round(this.xOf(t)) + 0.5;
+          ctx.strokeStyle = color;
+          ctx.beginPath();
+          ctx.moveTo(x, AXIS_H);
+          ctx.lineTo(x, this.h);
+          ctx.stroke();
+        }
+      }
+      ctx.setLineDash([]);
+    }
+
+    paintLabels(first, yB) {
+      const ctx = this.ctx;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, AXIS_H, LABEL_W, this.chartH);
+      ctx.clip();
+      ctx.fillStyle = "#fbfbfc";
+      ctx.fillRect(0, AXIS_H, LABEL_W, this.chartH);
+      ctx.textBaseline = "middle";
+      for (let ri = first; ri < this.rows.length && this.rows[ri].y < yB; ri++) {
+        const row = this.rows[ri];
+        const top = AXIS_H + row.y - this.scrollY;
+        if (!row.group) {
+          const s = this.sites.get(row.site);
+          ctx.fillStyle = COLORS.site;
+          ctx.fillRect(0, top, LABEL_W, row.h);
+          ctx.fillStyle = COLORS.text;
+          ctx.font = "bold 12px system-ui, sans-serif";
+          ctx.fillText(s ? `${s.id} · ${s.name || ""}` : row.site, 6, top + row.h / 2);
+          continue;
+        }
+        ctx.fillStyle = COLORS.text;
+        ctx.font = "12px system-ui, sans-serif";
+        ctx.fillText(row.group.id, 12, top + Math.min(row.h / 2, 12));
+        if (row.h >= 28) {
+          ctx.fillStyle = COLORS.muted;
+          ctx.font = "10px system-ui, sans-serif";
+          const cal = row.group.calendar === "24x7" ? " · 24x7" : "";
+          ctx.fillText(`${row.group.kind} ×${row.group.capacity}${cal}`, 12, top + 24);
+        }
+        ctx.strokeStyle = COLORS.grid;
+        ctx.beginPath();
+        ctx.moveTo(0, top + row.h - 0.5);
+        ctx.lineTo(LABEL_W, top + row.h - 0.5);
+        ctx.stroke();
+      }
+      ctx.restore();
+      ctx.strokeStyle = COLORS.midnight;
+      ctx.beginPath();
+      ctx.moveTo(LABEL_W - 0.5, 0);
+      ctx.lineTo(LABEL_W - 0.5, this.h);
+      ctx.stroke();
+    }
+
+    paintAxis(mids, tA, tB) {
+      const ctx = this.ctx;
+      ctx.fillStyle = "#f3f4f6";
+      ctx.fillRect(0, 0, this.w, AXIS_H);
+      ctx.fillStyle = COLORS.muted;
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      ctx.fillText(`times: ${this.tz}`, 6, 14);
+      ctx.fillText("shift starts ▾", 6, 34);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(LABEL_W, 0, this.chartW, AXIS_H);
+      ctx.clip();
+      const hs = Date.parse(this.data.horizon.start);
+      const dayFmt = rp.formatter(this.tz, { weekday: "short", day: "2-digit", month: "short" });
+      const dayPx = 1440 * this.scale;
+      // day labels (between consecutive midnights)
+      const edges = [tA - 1440, ...mids.filter((m) => m > tA - 1440 && m < tB + 1440), tB + 1440];
+      ctx.font = "bold 11px system-ui, sans-serif";
+      ctx.fillStyle = COLORS.text;
+      for (let i = 0; i + 1 < edges.length; i++) {
+        const a = Math.max(edges[i], tA), b = Math.min(edges[i + 1], tB);
+        if (b <= a) continue;
+        const label = dayFmt.format(new Date(hs + (a + Math.min(60, (b - a) / 2)) * 60000));
+        const x0 = this.xOf(a), x1 = this.xOf(b);
+        const text = dayPx < 60 ? label.split(" ")[1] || label : label;
+        const tw = ctx.measureText(text).width;
+        if (x1 - x0 > tw + 4) ctx.fillText(text, Math.max(x0 + 3, LABEL_W + 3), 12);
+      }
+      ctx.strokeStyle = COLORS.midnight;
+      ctx.beginPath();
+      for (let i = lowerBound(mids, tA); i < mids.length && mids[i] <= tB; i++) {
+        const x = Math.round(this.xOf(mids[i])) + 0.5;
+        ctx.moveTo(x, 0);
+        ctx.lineTo(x, AXIS_H);
+      }
+      ctx.stroke();
+      // hour ticks, counted from local midnight
+      const step = [1, 2, 3, 6, 12].find((s) => s * 60 * this.scale >= 34);
+      if (step) {
+        ctx.font = "10px system-ui, sans-serif";
+        ctx.fillStyle = COLORS.muted;
+        ctx.strokeStyle = COLORS.grid;
+        ctx.beginPath();
+        const segs = [mids.length ? mids[0] - 1440 : Math.floor(tA / 1440) * 1440, ...mids];
+        for (let i = 0; i < segs.length; i++) {
+          const m0 = segs[i], m1 = i + 1 < segs.length ? segs[i + 1] : m0 + 1440;
+          if (m1 < tA || m0 > tB) continue;
+          for (let hh = step; m0 + hh * 60 < m1 - 1; hh += step) {
+            const t = m0 + hh * 60;
+            if (t < tA || t > tB) continue;
+            const x = Math.round(this.xOf(t)) + 0.5;
+            ctx.moveTo(x, 24);
+            ctx.lineTo(x, AXIS_H);
+            ctx.fillText(String(hh).padStart(2, "0"), x + 2, 30);
+          }
+        }
+        ctx.stroke();
+      }
+      // shift starts of the sites in this time zone (all sites for UTC)
+      const sites = this.data.sites.filter((s) => this.tz === "UTC" || s.timezone === this.tz);
+      ctx.fillStyle = COLORS.shift;
+      for (const s of sites) {
+        const ss = s.shift_starts;
+        for (let j = lowerBound(ss, tA); j < ss.length && ss[j] <= tB; j++) {
+          const x = this.xOf(ss[j]);
+          ctx.beginPath();
+          ctx.moveTo(x - 3, AXIS_H - 6);
+          ctx.lineTo(x + 3, AXIS_H - 6);
+          ctx.lineTo(x, AXIS_H - 1);
+          ctx.fill();
+        }
+      }
+      ctx.restore();
+      ctx.strokeStyle = COLORS.midnight;
+      ctx.beginPath();
+      ctx.moveTo(0, AXIS_H - 0.5);
+      ctx.lineTo(this.w, AXIS_H - 0.5);
+      ctx.stroke();
+    }
+  }
+
+  return { Gantt, orderColor };
+})();
