@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import stamp
 from app.errors import ApiError
+from app.schemas.factory import FactoryIn
 from app.tables import FactoryVersion
 from solver.problem import load_problem
 
@@ -37,8 +38,12 @@ def require_latest(session: Session) -> FactoryVersion:
 def put_factory(
     session: Session, data: dict[str, Any], now: datetime
 ) -> tuple[FactoryVersion, bool]:
-    """Store `data` as a new version unless it equals the current one: (version, created)."""
+    """Store `data` as a new version unless it equals the current one: (version, created).
+
+    The model is stored in its normal form (defaults written out, unset fields left out),
+    so the same factory compares equal however it was sent or seeded."""
     check_factory(data, now)  # raises ProblemError naming every fault
+    data = FactoryIn.model_validate(data).model_dump(mode="json", exclude_none=True)
     current = latest(session)
     if current is not None and current.data == data:
         return current, False
