@@ -213,3 +213,17 @@ def test_upload_documented(client: Any) -> None:
     assert "multipart/form-data" in op["requestBody"]["content"]
     assert {"413", "415", "422"} <= set(op["responses"])
     assert "allowed_sites" in op["description"]
+
+
+def test_large_files_look_up_in_chunks(client: Any, monkeypatch: Any) -> None:
+    """Stored orders are found across lookup chunks (bounded IN lists), so a file of
+    many orders is compared with every stored one."""
+    from app.services import orders as orders_svc
+
+    monkeypatch.setattr(orders_svc, "LOOKUP_CHUNK", 3)
+    assert upload(client, SAMPLE_CSV).json()["created"] == SAMPLE_IDS
+    changed = SAMPLE_CSV.replace(b"SO-2007,Aurora Hyperscale,GB300-NVL72,8,",
+                                 b"SO-2007,Aurora Hyperscale,GB300-NVL72,9,")
+    r = upload(client, changed)
+    assert r.json()["updated"] == ["SO-2007"]
+    assert r.json()["unchanged"] == [i for i in SAMPLE_IDS if i != "SO-2007"]

@@ -14,6 +14,8 @@ from app.errors import ApiError
 from app.tables import Order, OrderStatus
 from solver.problem import Order as SpecOrder
 
+LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...): PostgreSQL takes at most 65535 parameters
+
 
 def spec_dict(o: Order) -> dict[str, Any]:
     """The SPEC section 1 order for a stored row (optional fields only when set)."""
@@ -64,9 +66,11 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
     if errors:
         raise ApiError(422, errors[0]["message"], title="Invalid order batch", errors=errors)
     ids = [o.id for o in orders]
-    existing = {
-        o.id: o for o in session.scalars(select(Order).where(Order.id.in_(ids)).with_for_update())
-    } if ids else {}
+    existing: dict[str, Order] = {}
+    for i in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
+        chunk = ids[i:i + LOOKUP_CHUNK]
+        existing.update((o.id, o) for o in session.scalars(
+            select(Order).where(Order.id.in_(chunk)).with_for_update()))
     out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     t = stamp(now)
     for o in orders:
