@@ -129,17 +129,18 @@ const rp = (() => {
   // the key bar: a small input shown when the service asks for a key
   function keyBar(slot) {
     const input = h("input", { type: "password", id: "api-key", placeholder: "API key",
-      autocomplete: "off", value: apiKey() });
-    const save = h("button", { type: "button", id: "api-key-save", onclick: () => {
-      setApiKey(input.value.trim());
-      location.reload();
-    } }, "Use key");
+      autocomplete: "current-password", value: apiKey() });
+    const save = h("button", { type: "submit", id: "api-key-save" }, "Use key");
     const forget = h("button", { type: "button", class: "link", onclick: () => {
       setApiKey("");
       location.reload();
     } }, "forget");
-    const bar = h("span", { class: "keybar", hidden: !apiKey() }, input, save,
-      apiKey() ? forget : null);
+    const bar = h("form", { class: "keybar", hidden: !apiKey(), onsubmit: (e) => {
+      e.preventDefault();
+      setApiKey(input.value.trim());
+      location.reload();
+    } }, h("input", { type: "text", name: "username", autocomplete: "username", hidden: true,
+      value: "rackplan" }), input, save, apiKey() ? forget : null);
     const toggle = h("button", { type: "button", class: "link", onclick: () => {
       bar.hidden = !bar.hidden;
     } }, "API key");

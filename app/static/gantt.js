@@ -599,8 +599,8 @@ const RackGantt = (() => {
       ctx.textBaseline = "middle";
       for (let i = lowerBound(row.starts, tA - row.maxDur); i < row.bars.length; i++) {
         const b = row.bars[i];
-        if (b.start_min > tB) break;
-        if (b.end_min < tA) continue;
+        if (b.start_min >= tB) break;
+        if (b.end_min <= tA) continue;
         let x = this.xOf(b.start_min);
         let w = Math.max(MIN_BAR, (b.end_min - b.start_min) * this.scale);
         if (x < LABEL_W) { w -= LABEL_W - x; x = LABEL_W; }

@@ -1,0 +1,300 @@
+"""The Gantt page, the front page and the orders page in real headless Chromium, served
+by the real service (`rackplan serve`) on an SQLite file holding the sample and a done job."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.config import ROOT, Settings
+from app.db import transaction
+from app.tables import Job, JobStatus
+from solver.problem import load_problem
+from solver.solve import SolveParams, solve
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOW = "2026-11-30T00:00:00Z"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+    "(apt-get install chromium; CI installs it)")
+
+
+@dataclass
+class Served:
+    base: str
+    job_id: str
+    schedule: dict[str, Any]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _prepare(db_url: str) -> tuple[str, dict[str, Any]]:
+    """Load the sample (through the app's own start-up) and add a done job with a 2-second
+    schedule of it."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    problem = json.loads((ROOT / "data" / "sample.json").read_text(encoding="utf-8"))
+    schedule = solve(load_problem(problem), SolveParams(time_limit=2, workers=1))
+    job_id = uuid.uuid4().hex
+    settings = Settings(database_url=db_url, now=NOW, log_json=False)  # type: ignore[arg-type]
+    with TestClient(create_app(settings)) as client:
+        sessions = client.app.state.rackplan.sessions  # type: ignore[attr-defined]
+        with transaction(sessions) as s:
+            s.add(Job(id=job_id, kind="solve", status=JobStatus.DONE, created_at=NOW,
+                      started_at=NOW, finished_at=NOW, params={"time_limit": 2},
+                      factory_version=1, problem=problem, schedule=schedule, progress=None,
+                      error=None, valid=True))
+    return job_id, schedule
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`rackplan serve` in a subprocess on a free port, on a fresh SQLite file."""
+    db = tmp_path_factory.mktemp("browser") / "rackplan.db"
+    db_url = f"sqlite:///{db}"
+    job_id, schedule = _prepare(db_url)
+    port = _free_port()
+    env = {**os.environ, "RACKPLAN_DATABASE_URL": db_url, "RACKPLAN_NOW": NOW,
+           "RACKPLAN_API_KEYS": "", "RACKPLAN_LOG_JSON": "false"}
+    log = (db.parent / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
+         "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("the service did not start:\n" +
+                            (db.parent / "server.log").read_text(errors="replace"))
+            time.sleep(0.2)
+        yield Served(base, job_id, schedule)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's) through playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tall page; every console error or uncaught exception fails the test."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1500})
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+          if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    pg.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}")
+          if r.status >= 400 else None)
+    yield pg
+    context.close()
+    assert problems == []
+
+
+def wait_ready(page: Any) -> None:
+    page.wait_for_selector('#gantt[data-ready="1"]', timeout=20000)
+
+
+def attr(page: Any, name: str) -> int:
+    return int(page.get_attribute("#gantt", f"data-{name}"))
+
+
+def all_rows_in_view(page: Any) -> bool:
+    return bool(page.evaluate("rackGantt.contentH <= rackGantt.chartH"))
+
+
+def pixel_at(page: Any, x: float, y: float) -> list[int]:
+    """The canvas pixel under page point (x, y)."""
+    return list(page.evaluate("""([x, y]) => {
+        const c = document.querySelector('#gantt canvas');
+        const r = c.getBoundingClientRect();
+        const k = c.width / r.width;
+        return Array.from(c.getContext('2d').getImageData(
+            Math.floor((x - r.left) * k), Math.floor((y - r.top) * k), 1, 1).data);
+    }""", [x, y]))
+
+
+def css_rgb(page: Any, color: str) -> list[int]:
+    """A CSS colour as the canvas stores it."""
+    return list(page.evaluate("""(col) => {
+        const c = document.createElement('canvas'); c.width = c.height = 1;
+        const g = c.getContext('2d'); g.fillStyle = col; g.fillRect(0, 0, 1, 1);
+        return Array.from(g.getImageData(0, 0, 1, 1).data);
+    }""", color))
+
+
+def test_view_draws_every_bar_in_its_order_colour(served: Served, page: Any) -> None:
+    """The Gantt page draws one bar per item (all rows fit the tall window), in the
+    order's colour, with every resource as a row."""
+    page.goto(f"{served.base}/schedules/{served.job_id}/view")
+    wait_ready(page)
+    items = served.schedule["items"]
+    assert attr(page, "items") == len(items)
+    assert attr(page, "rows") == len(served.schedule["groups"])
+    assert all_rows_in_view(page)
+    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn == {len(items)}")
+    late = {o["id"] for o in served.schedule["orders"] if o["tardiness_min"] > 0}
+    on_time = [i for i in items if i["order"] not in late]
+    # the widest on-time bar: its left edge (clear of the label text) has the order colour
+    bar = max(on_time, key=lambda i: i["end_min"] - i["start_min"])
+    box = page.evaluate("(id) => rackGantt.barBox(id)", bar["id"])
+    assert box is not None and box["width"] >= 3
+    colour = page.evaluate("(o) => RackGantt.orderColor(o)", bar["order"])
+    assert pixel_at(page, box["x"] - box["width"] / 2 + 1, box["y"]) == css_rgb(page, colour)
+    assert "Schedule" in page.title()
+
+
+def test_tooltip_names_order_unit_step_and_times(served: Served, page: Any) -> None:
+    """Hovering a bar shows its order, unit, step, resource and start/end times."""
+    page.goto(f"{served.base}/schedules/{served.job_id}/view")
+    wait_ready(page)
+    late = next(o for o in served.schedule["orders"] if o["tardiness_min"] > 0)
+    bar = max((i for i in served.schedule["items"] if i["order"] == late["id"]),
+              key=lambda i: i["end_min"] - i["start_min"])
+    box = page.evaluate("(id) => rackGantt.barBox(id)", bar["id"])
+    assert box is not None
+    assert page.is_hidden(".gantt-tip")
+    page.mouse.move(box["x"], box["y"])
+    tip = page.wait_for_selector(".gantt-tip", state="visible", timeout=5000)
+    assert tip.get_attribute("data-item") == bar["id"]
+    text = tip.inner_text()
+    assert f"{bar['order']} · unit {bar['unit']} · {bar['op']}" in text
+    assert bar["group"] in text and "LATE" in text and "late by" in text
+    # end time in UTC, as the tooltip writes it (e.g. "Tue 01 Dec 06:00 UTC")
+    hhmm = bar["end"][11:16]
+    assert f"{hhmm} UTC" in text
+    page.mouse.move(5, 5)
+    page.wait_for_selector(".gantt-tip", state="hidden", timeout=5000)
+
+
+def test_site_filter_reduces_rows_and_bars(served: Served, page: Any) -> None:
+    """Picking a site keeps only its resources and its bars; the URL keeps the filter."""
+    page.goto(f"{served.base}/schedules/{served.job_id}/view")
+    wait_ready(page)
+    rows_before = attr(page, "rows")
+    page.select_option("#site-filter", "PHX")
+    page.wait_for_function("document.querySelector('#gantt').dataset.ready === '1' && "
+                           "document.querySelector('#site-filter').value === 'PHX' && "
+                           f"document.querySelector('#gantt').dataset.rows != {rows_before}")
+    phx_groups = [g for g in served.schedule["groups"] if g["site"] == "PHX"]
+    phx_items = [i for i in served.schedule["items"] if i["site"] == "PHX"]
+    assert attr(page, "rows") == len(phx_groups) < rows_before
+    assert attr(page, "items") == len(phx_items)
+    page.wait_for_function(
+        f"document.querySelector('#gantt').dataset.drawn == {len(phx_items)}")
+    assert page.url.endswith("?site=PHX")
+    # reopening that address shows the same filter
+    page.goto(page.url)
+    wait_ready(page)
+    assert attr(page, "rows") == len(phx_groups)
+    assert page.input_value("#site-filter") == "PHX"
+
+
+def test_order_filter_and_late_only(served: Served, page: Any) -> None:
+    """Typing an order id shows only its bars (and rows that hold them); 'late only' shows
+    the late orders' bars."""
+    page.goto(f"{served.base}/schedules/{served.job_id}/view")
+    wait_ready(page)
+    order = served.schedule["items"][0]["order"]
+    mine = [i for i in served.schedule["items"] if i["order"] == order]
+    page.fill("#order-filter", order)
+    page.press("#order-filter", "Enter")
+    page.wait_for_function(
+        f"document.querySelector('#gantt').dataset.items == {len(mine)} && "
+        "document.querySelector('#gantt').dataset.ready === '1'")
+    assert attr(page, "rows") == len({i["group"] for i in mine})
+    page.fill("#order-filter", "")
+    page.press("#order-filter", "Enter")
+    page.check("#late-only")
+    late = {o["id"] for o in served.schedule["orders"] if o["tardiness_min"] > 0}
+    n_late = sum(i["order"] in late for i in served.schedule["items"])
+    page.wait_for_function(f"document.querySelector('#gantt').dataset.items == {n_late} && "
+                           "document.querySelector('#gantt').dataset.ready === '1'")
+    assert n_late > 0
+
+
+def test_zoom_draws_only_what_is_in_view(served: Served, page: Any) -> None:
+    """Zoomed to one day, only that day's bars are drawn; Fit draws them all again."""
+    page.goto(f"{served.base}/schedules/{served.job_id}/view")
+    wait_ready(page)
+    total = len(served.schedule["items"])
+    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn == {total}")
+    page.click("#zoom-day")
+    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn < {total}")
+    t0, t1 = page.evaluate("[rackGantt.t0, rackGantt.t0 + rackGantt.chartW / rackGantt.scale]")
+    assert 1439 < t1 - t0 < 1441
+    in_view = sum(i["start_min"] < t1 and i["end_min"] > t0 for i in served.schedule["items"])
+    assert attr(page, "drawn") == in_view
+    page.click("#zoom-fit")
+    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn == {total}")
+
+
+def test_front_page_shows_latest_plan_and_actions(served: Served, page: Any) -> None:
+    """The front page draws the latest done plan and offers its view, publish, exports,
+    a new plan and the order upload, with no URL or JSON to type."""
+    page.goto(f"{served.base}/")
+    wait_ready(page)
+    assert attr(page, "items") == len(served.schedule["items"])
+    assert served.job_id in page.inner_text("#plan-facts")
+    href = page.get_attribute("#plan-actions a", "href")
+    assert href == f"/schedules/{served.job_id}/view"
+    assert page.is_enabled("#publish")
+    for sel in ("#export-csv", "#export-xlsx", "#solve-start", "#upload-file", "#recent-table"):
+        assert page.query_selector(sel) is not None, sel
+    assert served.job_id in page.inner_text("#recent-table")
+
+
+def test_orders_page_lists_orders(served: Served, page: Any) -> None:
+    """The orders page lists the open orders from GET /orders, each with its status."""
+    page.goto(f"{served.base}/ui/orders")
+    page.wait_for_selector("#orders-table")
+    rows = page.query_selector_all("#orders-table tbody tr")
+    n_orders = len(json.loads((ROOT / "data" / "sample.json").read_text())["orders"])
+    assert len(rows) == n_orders
+    assert all(r.query_selector("td:nth-child(10)").inner_text() == "open" for r in rows)
+    assert f"1\u2013{n_orders} of {n_orders}" in page.inner_text("#order-count")
