@@ -165,3 +165,13 @@ def test_delete_cancels_and_resend_reopens(client: Any) -> None:
     assert r.json()["updated"] == ["SO-1002"]
     assert client.get("/orders/SO-1002").json()["status"] == "open"
     assert "SO-9999" in problem(client.delete("/orders/SO-9999"), 404)["detail"]
+
+
+def test_overlong_text_refused(client: Any) -> None:
+    """An id or customer longer than the database keeps (200 characters) is a 422 naming
+    the field, on every backend, never a 500."""
+    r = client.post("/orders", json=[{**NEW[0], "id": "X" * 201}])
+    assert problem(r, 422)["errors"][0]["field"] == "[0].id"
+    r = client.post("/orders", json=[{**NEW[0], "customer": "c" * 201}])
+    assert problem(r, 422)["errors"][0]["field"] == "[0].customer"
+    assert client.post("/orders", json=[{**NEW[0], "customer": "c" * 200}]).status_code == 200

@@ -14,6 +14,7 @@ from app.errors import ApiError
 from app.tables import Order, OrderStatus
 from solver.problem import Order as SpecOrder
 
+MAX_TEXT = 200  # the longest id or customer the orders table keeps
 LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...): PostgreSQL takes at most 65535 parameters
 
 
@@ -47,10 +48,15 @@ def _fields(o: SpecOrder) -> dict[str, Any]:
 
 
 def check_batch(orders: Sequence[SpecOrder]) -> list[dict[str, Any]]:
-    """Faults within a batch itself: a repeated id."""
+    """Faults within a batch itself: a repeated id, an id or customer too long to store."""
     seen: dict[str, int] = {}
     errors = []
     for i, o in enumerate(orders):
+        for name in ("id", "customer"):
+            value = getattr(o, name)
+            if value is not None and len(value) > MAX_TEXT:
+                errors.append({"field": f"[{i}].{name}", "id": o.id[:MAX_TEXT],
+                               "message": f"{name} is longer than {MAX_TEXT} characters"})
         if o.id in seen:
             errors.append({"field": f"[{i}].id", "id": o.id,
                            "message": f"order '{o.id}' appears twice in the batch "
