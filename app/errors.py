@@ -85,8 +85,65 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error answer (RFC 9457 problem details).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array", "items": {"type": "object"},
+            "description": "each fault, naming the field, row, column or id at fault",
+        },
+    },
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for the error answers a route gives; `install` documents
+    their bodies as problem+json."""
+    return {code: {"description": HTTPStatus(code).phrase} for code in codes}
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Make an OpenAPI document say what the handlers do: every 4xx/5xx answer is
+    problem+json, an operation with a body may answer 400 (it does not parse), and one
+    taking X-API-Key may answer 401 and 403."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    body = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for methods in schema.get("paths", {}).values():
+        for op in methods.values():
+            responses = op.setdefault("responses", {})
+            if any(p.get("in") == "header" and p.get("name", "").lower() == "x-api-key"
+                   for p in op.get("parameters", [])):
+                for code, answer in problem_responses(401, 403).items():
+                    responses.setdefault(str(code), answer)
+            if "requestBody" in op:  # a body that does not parse is 400
+                responses.setdefault("400", problem_responses(400)[400])
+            for code, answer in responses.items():
+                if str(code)[0] in "45":
+                    answer["content"] = body
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into problem+json (and document them
+    so in the OpenAPI schema)."""
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_problems(plain_openapi())
+        return app.openapi_schema or plain_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:

@@ -193,6 +193,13 @@ def test_unknown_job_is_404_and_unfinished_job_409(
         assert "queued" in r.json()["detail"]
 
 
+def test_job_id_with_nul_is_404(api: Any) -> None:
+    """A job id holding a NUL character (which PostgreSQL cannot even compare) is 404."""
+    r = api.get("/schedules/a%00b/export.csv")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+
+
 def test_infeasible_result_is_409(api: Any, solved: tuple[dict[str, Any], dict[str, Any]]) -> None:
     """A finished job whose result has no steps (INFEASIBLE) has nothing to export: 409."""
     empty = {**solved[1], "status": "INFEASIBLE", "items": [], "reasons": ["no site"]}

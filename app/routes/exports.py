@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from app.db import transaction
 from app.deps import AppState, Reader
+from app.errors import problem_responses
 from app.services import exports as svc
 
 router = APIRouter(prefix="/schedules", tags=["exports"])
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {"schema": {
-    "type": "object", "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    }}}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid X-API-Key", **_PROBLEM},
-    403: {"description": "the key's role may not read", **_PROBLEM},
-    404: {"description": "no such job", **_PROBLEM},
-    409: {"description": "the job has no schedule with steps", **_PROBLEM},
-}
+_ERRORS = problem_responses(404, 409)
 _CSV_EXAMPLE = (
     "order,unit,step,product,site,resource,timezone,start_local,end_local,start_utc,end_utc,"
     "duration_min\nSO-1002,1,assembly,GB200-NVL72,HOU,HOU-ASM-01,America/Chicago,"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from app.db import transaction
 from app.deps import AppState, Planner, Reader
-from app.errors import ApiError
+from app.errors import ApiError, problem_responses
 from app.schemas.factory import FactoryIn, FactoryOut
 from app.services import factory as svc
 from app.tables import FactoryVersion
@@ -31,15 +33,18 @@ def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response
     return out
 
 
-@router.get("", response_model=FactoryOut)
+@router.get("", response_model=FactoryOut, responses=problem_responses(409))
 def get_factory(state: AppState, _: Reader) -> FactoryOut:
     """The current factory model."""
     with transaction(state.sessions) as s:
         return _out(svc.require_latest(s))
 
 
-@router.get("/versions/{version}", response_model=FactoryOut)
-def get_factory_version(version: int, state: AppState, _: Reader) -> FactoryOut:
+@router.get("/versions/{version}", response_model=FactoryOut,
+            responses=problem_responses(404))
+def get_factory_version(
+    version: Annotated[int, Path(ge=1, le=2_147_483_647)], state: AppState, _: Reader
+) -> FactoryOut:
     """One earlier factory version (schedules name the version they were made from)."""
     with transaction(state.sessions) as s:
         fv = s.get(FactoryVersion, version)

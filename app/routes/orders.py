@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 
 from app.db import transaction
 from app.deps import AppState, OrderWriter, Reader
-from app.errors import ApiError
+from app.errors import ApiError, problem_responses
 from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
 from app.services import factory as factory_svc
 from app.services import orders as svc
@@ -31,7 +31,7 @@ def out(row: Order) -> OrderOut:
                                     "created_at": row.created_at, "updated_at": row.updated_at})
 
 
-@router.post("", response_model=OrderBatchResult)
+@router.post("", response_model=OrderBatchResult, responses=problem_responses(409))
 def post_orders(
     orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE])],
     state: AppState,
@@ -59,7 +59,7 @@ def list_orders(
     due_before: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
     due_after: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> OrderPage:
     """Orders by due date, filtered, one page at a time."""
     for name, t in (("due_before", due_before), ("due_after", due_after)):
@@ -73,14 +73,14 @@ def list_orders(
         return OrderPage(items=[out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{order_id}", response_model=OrderOut)
+@router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
 def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
     """One order."""
     with transaction(state.sessions) as s:
         return out(svc.get(s, order_id))
 
 
-@router.delete("/{order_id}", response_model=OrderOut)
+@router.delete("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
 def cancel_order(order_id: str, state: AppState, _: OrderWriter) -> OrderOut:
     """Cancel an order: it is kept, marked cancelled, and left out of new plans."""
     with transaction(state.sessions) as s:

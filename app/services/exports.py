@@ -50,7 +50,8 @@ _SPEC_ORDER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 def load_schedule(session: Session, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The problem and schedule of job `job_id`: 404 for an unknown job, 409 when it has
     no schedule with steps (not finished, failed, or infeasible)."""
-    job = session.get(Job, job_id)
+    # job ids are generated hex; a NUL could not be stored (PostgreSQL refuses it in text)
+    job = None if "\x00" in job_id else session.get(Job, job_id)
     if job is None:
         raise ApiError(404, f"schedule job '{job_id}' does not exist",
                        errors=[{"field": "job_id", "id": job_id, "message": "unknown job"}])
