@@ -175,3 +175,44 @@ def test_overlong_text_refused(client: Any) -> None:
     r = client.post("/orders", json=[{**NEW[0], "customer": "c" * 201}])
     assert problem(r, 422)["errors"][0]["field"] == "[0].customer"
     assert client.post("/orders", json=[{**NEW[0], "customer": "c" * 200}]).status_code == 200
+
+
+def test_racing_batches_create_each_order_once(client: Any) -> None:
+    """Two transactions sending the same new order at once: the second waits for the first
+    and finds it unchanged (no duplicate-key failure), on SQLite and PostgreSQL."""
+    import threading
+    from datetime import UTC, datetime
+
+    from app.db import transaction
+    from app.services import orders as svc
+    from solver.problem import Order as SpecOrder
+
+    sessions = client.app.state.rackplan.sessions
+    batch = [SpecOrder.model_validate(o) for o in NEW]
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    first_flushed, second_done = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def first() -> None:
+        with transaction(sessions) as s:
+            results["first"] = svc.upsert(s, batch, now)
+            first_flushed.set()
+            second_done.wait(timeout=1.0)  # the second must not finish while we hold on
+
+    def second() -> None:
+        first_flushed.wait(timeout=10)
+        try:
+            with transaction(sessions) as s:
+                results["second"] = svc.upsert(s, batch, now)
+        except Exception as exc:
+            results["second"] = exc
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results["first"]["created"] == ["SO-2001", "SO-2002"]
+    assert results["second"] == {"created": [], "updated": [], "unchanged": ["SO-2001",
+                                                                             "SO-2002"]}

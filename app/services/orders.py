@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import stamp
@@ -15,6 +15,7 @@ from app.tables import Order, OrderStatus
 from solver.problem import Order as SpecOrder
 
 MAX_TEXT = 200  # the longest id or customer the orders table keeps
+ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
 LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...): PostgreSQL takes at most 65535 parameters
 
 
@@ -71,6 +72,10 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
     errors = check_batch(orders)
     if errors:
         raise ApiError(422, errors[0]["message"], title="Invalid order batch", errors=errors)
+    if session.get_bind().dialect.name == "postgresql":
+        # two batches creating the same new id must not both insert it (SQLite's
+        # BEGIN IMMEDIATE already serialises writers); held until the transaction ends
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORDER_WRITES_LOCK})
     ids = [o.id for o in orders]
     existing: dict[str, Order] = {}
     for i in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
