@@ -4,8 +4,10 @@ app/services/gantt.py), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -306,6 +308,32 @@ def test_done_schedule_is_parsed_once(
     gantt(client, job, site="HOU")
     assert gantt(client, job) == first
     assert calls == [job]
+
+
+def test_concurrent_first_requests_parse_once(
+    client: Any, job: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests arriving together for a job not yet parsed wait for one parse."""
+    calls: list[str] = []
+    real = gantt_svc.build
+
+    def slow(job_id: str, schedule: dict[str, Any], problem: dict[str, Any]
+             ) -> gantt_svc.GanttData:
+        calls.append(job_id)
+        time.sleep(0.3)
+        return real(job_id, schedule, problem)
+
+    monkeypatch.setattr(gantt_svc, "build", slow)
+    state = client.app.state.rackplan
+    cache = gantt_svc.cache_of(state.extra)
+
+    def one() -> int:
+        return len(gantt_svc.load(state.sessions, cache, job).item_json)
+
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: one(), range(4)))
+    assert calls == [job]
+    assert len(set(counts)) == 1 and counts[0] > 0
 
 
 # --- overview and pages ----------------------------------------------------------------

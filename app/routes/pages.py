@@ -61,8 +61,7 @@ def gantt(
         orders=svc.split_values(order), start=svc.parse_when("from", from_),
         end=svc.parse_when("to", to),
     )
-    with transaction(state.sessions) as s:
-        data = svc.load(s, svc.cache_of(state.extra), job_id)
+    data = svc.load(state.sessions, svc.cache_of(state.extra), job_id)
     return Response(svc.render(data, f), media_type="application/json")
 
 

@@ -20,8 +20,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session, load_only, sessionmaker
 
+from app.db import transaction
 from app.errors import ApiError
 from app.tables import Job, JobStatus, Publication
 from solver.calendar import minutes_between, site_windows
@@ -238,6 +239,7 @@ class GanttCache:
         self._entries: OrderedDict[str, tuple[tuple[str, str | None], GanttData]] = (
             OrderedDict()
         )
+        self._building: dict[str, threading.Lock] = {}
 
     def get(self, job_id: str, stamp: tuple[str, str | None]) -> GanttData | None:
         with self._lock:
@@ -247,12 +249,18 @@ class GanttCache:
             self._entries.move_to_end(job_id)
             return hit[1]
 
+    def building(self, job_id: str) -> threading.Lock:
+        """The lock held while `job_id` is parsed: concurrent first requests parse it once."""
+        with self._lock:
+            return self._building.setdefault(job_id, threading.Lock())
+
     def put(self, job_id: str, stamp: tuple[str, str | None], data: GanttData) -> None:
         with self._lock:
             self._entries[job_id] = (stamp, data)
             self._entries.move_to_end(job_id)
             while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+                dropped, _ = self._entries.popitem(last=False)
+                self._building.pop(dropped, None)
 
 
 def cache_of(extra: dict[str, object]) -> GanttCache:
@@ -264,29 +272,43 @@ def cache_of(extra: dict[str, object]) -> GanttCache:
     return cache
 
 
-def load(session: Session, cache: GanttCache, job_id: str) -> GanttData:
-    """The Gantt data of a job: 404 unknown job, 409 when it has no schedule yet."""
-    row = session.execute(
-        select(Job.status, Job.finished_at, Job.error).where(Job.id == job_id)
-    ).first()
+def load(sessions: sessionmaker[Session], cache: GanttCache, job_id: str) -> GanttData:
+    """The Gantt data of a job: 404 unknown job, 409 when it has no schedule yet.
+
+    Each database read is its own short transaction and parsing runs outside any, so a
+    first request for a large schedule never holds a database lock while it parses."""
+    with transaction(sessions) as s:
+        row = s.execute(
+            select(Job.status, Job.finished_at, Job.error).where(Job.id == job_id)
+        ).first()
     if row is None:
         raise ApiError(404, f"schedule job '{job_id}' does not exist")
     status, finished_at, error = row
     stamp = (str(status), finished_at)
-    finished = status in FINISHED and finished_at is not None
-    if finished:
-        hit = cache.get(job_id, stamp)
+    if not (status in FINISHED and finished_at is not None):
+        return _read(sessions, job_id, status, error)  # may still change: never cached
+    hit = cache.get(job_id, stamp)
+    if hit is not None:
+        return hit
+    with cache.building(job_id):
+        hit = cache.get(job_id, stamp)  # another request may have parsed it meanwhile
         if hit is not None:
             return hit
-    body = session.execute(select(Job.schedule, Job.problem).where(Job.id == job_id)).first()
+        data = _read(sessions, job_id, status, error)
+        cache.put(job_id, stamp, data)
+        return data
+
+
+def _read(sessions: sessionmaker[Session], job_id: str, status: str, error: str | None
+          ) -> GanttData:
+    """Load and parse a job's schedule; 409 when it has none."""
+    with transaction(sessions) as s:
+        body = s.execute(select(Job.schedule, Job.problem).where(Job.id == job_id)).first()
     schedule = body[0] if body is not None else None
     if not schedule:
         why = f" ({error})" if error else ""
         raise ApiError(409, f"schedule job '{job_id}' is {status} and has no schedule yet{why}")
-    data = build(job_id, schedule, body[1] if body is not None else {})
-    if finished:
-        cache.put(job_id, stamp, data)
-    return data
+    return build(job_id, schedule, body[1] if body is not None else {})
 
 
 # --- filtering ------------------------------------------------------------------------
