@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from solver.problem import ProblemError
@@ -171,6 +172,18 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem_response(
             request, exc.status_code, detail, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # the database refused a value the checks let through (e.g. a NUL character in
+        # text on PostgreSQL): the input's fault, and nothing was written
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path,
+                 exc.orig)
+        return problem_response(
+            request, 422,
+            "a value cannot be stored (text must not contain NUL characters; numbers must "
+            "fit the database)", title="Invalid value",
         )
 
     @app.exception_handler(Exception)

@@ -46,7 +46,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Id = Annotated[str, Field(min_length=1)]
+# ids are non-empty and free of control characters (a NUL cannot even be stored everywhere)
+Id = Annotated[str, Field(min_length=1, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class Shift(_Model):

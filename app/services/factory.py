@@ -17,7 +17,8 @@ from solver.problem import load_problem
 
 def check_factory(data: dict[str, Any], now: datetime) -> None:
     """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1)."""
-    load_problem({**data, "horizon_start": stamp(now), "orders": []})
+    load_problem({**data, "horizon_start": stamp(now.replace(second=0, microsecond=0)),
+                  "orders": []})
 
 
 def latest(session: Session) -> FactoryVersion | None:
