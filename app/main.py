@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with transaction(state.sessions) as s:
                 seed_if_empty(s, settings.clock())
         jobs.recover_interrupted(state.sessions)
-        state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves)
+        state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves,
+                                      log_json=settings.log_json)
         state.runner.start()
         app.state.rackplan = state
         try:

@@ -10,6 +10,7 @@ one transaction.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, session_factory, transaction
+from app.observability import configure_logging
 from app.services import jobs
 from app.tables import Job, JobStatus
 from solver.problem import ProblemError, load_problem
@@ -28,11 +30,13 @@ log = logging.getLogger("rackplan.worker")
 CANCEL_POLL = 0.5  # seconds between reads of cancel_requested
 PROGRESS_EVERY = 1.0  # seconds between progress writes
 INTERNAL_ERROR = "internal error in the solver; the server log has the details"
+ORPHANED = "interrupted: the server process ended while the job was running"
 
 
 class Heartbeat:
     """A thread that writes the latest progress about once a second and turns a cancel
-    request in the database into the solver's `stop` flag."""
+    request in the database into the solver's `stop` flag. It also stops the search when
+    the server process that started the worker is gone (`orphaned`)."""
 
     def __init__(self, sessions: sessionmaker[Session], job_id: str) -> None:
         self.sessions = sessions
@@ -43,6 +47,8 @@ class Heartbeat:
         self._cancel = threading.Event()
         self._closed = threading.Event()
         self._last_write = 0.0
+        self._parent = os.getppid()
+        self.orphaned = False
         self._thread = threading.Thread(target=self._run, name="rackplan-heartbeat",
                                         daemon=True)
 
@@ -70,7 +76,11 @@ class Heartbeat:
         }
 
     def beat(self) -> None:
-        """One heartbeat: write progress when due, read the cancel flag."""
+        """One heartbeat: write progress when due, read the cancel flag, watch the parent."""
+        if os.getppid() != self._parent:
+            self.orphaned = True
+            self._cancel.set()
+            return
         now = time.monotonic()
         progress = None
         if now - self._last_write >= PROGRESS_EVERY:
@@ -124,6 +134,10 @@ def run(sessions: sessionmaker[Session], job_id: str) -> str | None:
         log.exception("job %s: the solver failed", job_id)
         jobs.fail(sessions, job_id, INTERNAL_ERROR)
         return JobStatus.FAILED
+    if heartbeat.orphaned:
+        log.warning("job %s: %s", job_id, ORPHANED)
+        jobs.fail(sessions, job_id, ORPHANED)
+        return JobStatus.FAILED
     if faults:
         log.error("job %s: schedule failed validation: %s", job_id, faults[:5])
     status = jobs.store_result(sessions, job_id, schedule, faults, heartbeat.snapshot())
@@ -132,12 +146,9 @@ def run(sessions: sessionmaker[Session], job_id: str) -> str | None:
     return status
 
 
-def run_job(database_url: str, job_id: str) -> None:
+def run_job(database_url: str, job_id: str, *, log_json: bool = True) -> None:
     """The worker process's main: its own engine, one job, then exit."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(processName)s: %(message)s",
-    )
+    configure_logging(json_lines=log_json)
     engine = make_engine(database_url)
     try:
         run(session_factory(engine), job_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -286,3 +287,20 @@ def test_if_match_star_and_weak_tags(sessions: sessionmaker[Session]) -> None:
     p2 = jobs.publish(sessions, job_id, "*", NOW)
     p3 = jobs.publish(sessions, job_id, f'"999", W/"{p2.id}"', NOW)
     assert p1.id < p2.id < p3.id
+
+
+def test_orphaned_worker_stops_and_fails_its_job(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker whose server process is gone (re-parented) stops the search at once and
+    fails its job instead of solving on unattended."""
+    parents = iter([4242])  # the server's pid when the worker starts; later it is gone
+
+    monkeypatch.setattr(worker.os, "getppid", lambda: next(parents, 1))
+    job_id = submit(sessions, None, time_limit=30)
+    assert jobs.claim(sessions, job_id)
+    t0 = time.monotonic()
+    assert worker.run(sessions, job_id) == JobStatus.FAILED
+    assert time.monotonic() - t0 < 15
+    job = load(sessions, job_id)
+    assert job.error == worker.ORPHANED and job.schedule is None

@@ -330,12 +330,12 @@ def publish(
 # ---- the runner ---------------------------------------------------------------------------
 
 
-def _worker_main(database_url: str, job_id: str) -> None:
+def _worker_main(database_url: str, job_id: str, log_json: bool) -> None:
     """The worker process's entry point (imported there, so the API process never loads the
     solver's CP-SAT backend)."""
     from app.worker import run_job
 
-    run_job(database_url, job_id)
+    run_job(database_url, job_id, log_json=log_json)
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -369,9 +369,11 @@ class JobRunner:
         database_url: str,
         max_solves: int,
         *,
+        log_json: bool = True,
         poll: float = 2.0,
     ) -> None:
         self.sessions = sessions
+        self.log_json = log_json
         self.database_url = database_url
         self.max_solves = max_solves
         self.poll = poll
@@ -436,7 +438,7 @@ class JobRunner:
             if self._stopping.is_set() or not claim(self.sessions, job_id):
                 continue
             proc = self._ctx.Process(
-                target=_worker_main, args=(self.database_url, job_id),
+                target=_worker_main, args=(self.database_url, job_id, self.log_json),
                 name=f"rackplan-job-{job_id}", daemon=True,
             )
             try:
