@@ -312,6 +312,9 @@ def test_submit_refuses_bad_requests_and_writes_nothing(client: Any) -> None:
         assert r.headers["content-type"].startswith("application/problem+json")
         assert field in {e.get("field") for e in r.json()["errors"]}, (body, r.json())
     assert "NO-SUCH" in client.post("/schedules", json={"orders": ["NO-SUCH"]}).text
+    r = client.post("/schedules", content=b'{"time_limit": NaN}',
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "time_limit"
     assert client.get("/schedules").json()["total"] == 0
 
 

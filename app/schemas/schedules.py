@@ -25,7 +25,8 @@ class SolveRequest(BaseModel):
         default=None, description="tardiness (default: weighted tardiness, then makespan) "
                                   "or makespan")
     time_limit: float | None = Field(
-        default=None, gt=0, description="seconds; default and maximum are server settings")
+        default=None, gt=0, allow_inf_nan=False,
+        description="seconds; default and maximum are server settings")
     orders: list[str] | None = Field(
         default=None, min_length=1, description="plan only these open orders (default: all)")
     horizon_start: AwareDatetime | None = Field(
