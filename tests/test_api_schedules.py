@@ -99,6 +99,8 @@ def test_submit_solves_in_a_worker_with_the_exact_problem(client: Any) -> None:
     assert problem["orders"] == [sample[o] for o in sorted(SMALL)]
     assert problem["horizon_start"] == "2026-11-30T00:00:00Z"
     check_valid(client, job)
+    for name in ("gantt", "view", "export_csv", "export_xlsx"):
+        assert client.get(job["links"][name]).status_code == 200, name
     listed = client.get("/schedules").json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == job["id"]
     assert "schedule" not in listed["items"][0]

@@ -34,7 +34,10 @@ def _summary(job: Job, current: Publication | None) -> dict[str, Any]:
         "progress": job.progress, "error": job.error,
         "cancel_requested": job.cancel_requested, "valid": job.valid,
         "published": current is not None and current.job_id == job.id,
-        "links": {"self": base, "problem": f"{base}/problem", "publish": f"{base}/publish"},
+        # the schedule's views and exports answer 409 until the job has a schedule
+        "links": {"self": base, "problem": f"{base}/problem", "publish": f"{base}/publish",
+                  "gantt": f"{base}/gantt", "view": f"{base}/view",
+                  "export_csv": f"{base}/export.csv", "export_xlsx": f"{base}/export.xlsx"},
     }
 
 
