@@ -9,6 +9,7 @@ for any schedule, whatever the capacities and power caps.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
@@ -73,7 +74,12 @@ def lower_bound(c: Compiled, order_lb: dict[int, int] | None = None) -> float:
 
 
 def order_bounds(
-    c: Compiled, late_orders: list[int], time_limit: float, workers: int = 1, seed: int = 0
+    c: Compiled,
+    late_orders: list[int],
+    time_limit: float,
+    workers: int = 1,
+    seed: int = 0,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[int, int]:
     """Per-order tardiness bounds (scaled minutes) from CP-SAT on each order alone.
 
@@ -86,7 +92,7 @@ def order_bounds(
     t_end = time.monotonic() + time_limit
     for oi in late_orders:
         left = t_end - time.monotonic()
-        if left <= 0.05:
+        if left <= 0.05 or (stop is not None and stop()):
             break
         b = ModelBuilder(c, None, dict.fromkeys(c.order_units[oi], 0)).build()
         t = b.order_t.get(oi)
@@ -94,7 +100,8 @@ def order_bounds(
             continue
         b.model.minimize(t)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = min(left, max(0.2, time_limit / 4))
+        # each order's model gets at most 1 s, so that a stop request is heard soon
+        solver.parameters.max_time_in_seconds = min(left, max(0.2, time_limit / 4), 1.0)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
         status = solver.solve(b.model)

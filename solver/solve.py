@@ -131,7 +131,13 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
              "the orders need more capacity than the calendars offer"],
             elapsed(),
         )
+    def report(a: Assignment | None, bound: float, phase: str) -> None:
+        if params.progress is not None:
+            params.progress(Progress(elapsed(), _figure(c, a) if a else None, bound, phase))
+
     order_lb: dict[int, int] = {}
+    lb = lower_bound(c, order_lb)
+    report(start, lb, "dispatch")
     if c.objective == Objective.TARDINESS:
         late = sorted(
             (oi for oi in range(len(c.order_ids)) if order_tardiness(c, start, oi) > 0),
@@ -139,16 +145,13 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         )
         budget = min(0.1 * params.time_limit, params.time_limit - elapsed() - 0.5)
         if late and budget > 0.1 and not params.stopped():
-            order_lb = order_bounds(c, late, budget, params.workers, params.seed)
-    lb = lower_bound(c, order_lb)
+            order_lb = order_bounds(c, late, budget, params.workers, params.seed,
+                                    stop=params.stop)
+    if order_lb:
+        lb = lower_bound(c, order_lb)
+        report(start, lb, "bounds")
     best, source, notes = start, "dispatch", []
     proven = False
-
-    def report(a: Assignment | None, bound: float, phase: str) -> None:
-        if params.progress is not None:
-            params.progress(Progress(elapsed(), _figure(c, a) if a else None, bound, phase))
-
-    report(best, lb, "dispatch")
     n_pairs = sum(len(ms) for ms in c.op_modes)
     remaining = params.time_limit - elapsed()
 
