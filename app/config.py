@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     load_sample: bool = Field(
         default=True, description="load data/sample.json into an empty database on start"
     )
+    plan_sample: bool = Field(
+        default=True, description="queue a first solve right after loading the sample"
+    )
     max_solves: int = Field(default=1, ge=1, description="solve jobs running at once")
     max_upload_bytes: int = Field(default=5_000_000, ge=1, description="largest order file")
     default_time_limit: float = Field(default=30.0, gt=0, description="solve time limit, s")

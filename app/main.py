@@ -55,7 +55,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         init_schema(state)
         if settings.load_sample:
             with transaction(state.sessions) as s:
-                seed_if_empty(s, settings.clock())
+                seeded = seed_if_empty(s, settings.clock())
+                if seeded and settings.plan_sample:  # a new user sees a plan at once
+                    job = jobs.submit(
+                        s, now=settings.clock(), objective=None, time_limit=None,
+                        default_time_limit=settings.default_time_limit,
+                        max_time_limit=settings.max_time_limit, orders=None,
+                        horizon_start=None, seed=0, workers=settings.workers,
+                        name="sample plan",
+                    )
+                    log.info("queued a first plan of the sample orders: job %s", job.id)
         jobs.recover_interrupted(state.sessions)
         state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves,
                                       log_json=settings.log_json)

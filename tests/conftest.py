@@ -65,7 +65,8 @@ def make_client(db_url: str) -> Callable[..., AbstractContextManager[Any]]:
     from app.main import create_app
 
     def make(**overrides: Any) -> AbstractContextManager[Any]:
-        values: dict[str, Any] = {"database_url": db_url, "now": NOW, "log_json": False}
+        values: dict[str, Any] = {"database_url": db_url, "now": NOW, "log_json": False,
+                                  "plan_sample": False}
         values.update(overrides)
         return TestClient(create_app(Settings(**values)), raise_server_exceptions=False)
 
