@@ -129,3 +129,13 @@ def test_no_factory_yet(make_client: Callable[..., AbstractContextManager[Any]])
         assert "PUT /factory" in body["detail"]
         r = c.put("/factory", json={k: SAMPLE[k] for k in KEYS})
         assert r.status_code == 201 and r.json()["version"] == 1
+
+
+def test_openapi_example_factory_is_accepted(client: Any) -> None:
+    """The factory example shown in /docs is a valid factory (a new version)."""
+    from app.schemas.factory import EXAMPLE
+
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["FactoryIn"]
+    assert schema["examples"] == [EXAMPLE]
+    r = client.put("/factory", json=EXAMPLE)
+    assert r.status_code == 201, r.text
