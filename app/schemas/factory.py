@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from solver.problem import Product, Resource, Site
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "sites": [{
         "id": "HOU", "name": "Houston, TX", "timezone": "America/Chicago",
         "shifts": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "06:00",
