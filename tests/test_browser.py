@@ -343,6 +343,25 @@ def test_upload_form_lists_bad_rows_and_checks_good_files(
     assert "valid" in ok.inner_text() and "1 created" in ok.inner_text()
 
 
+def test_front_page_exports_and_publishes(served: Served, page: Any) -> None:
+    """Export CSV downloads the plan's steps (one line per bar plus the header); Publish
+    makes it the published plan and the button then says so."""
+    page.goto(f"{served.base}/")
+    wait_ready(page)
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    download = dl.value
+    assert download.suggested_filename.endswith(".csv")
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert len(text.strip().splitlines()) == len(served.schedule["items"]) + 1
+    page.click("#publish")
+    page.wait_for_selector("#plan-msg .msg.ok", timeout=10000)
+    page.wait_for_function("document.querySelector('#publish').textContent === 'Published'")
+    assert page.is_disabled("#publish")
+    with urllib.request.urlopen(f"{served.base}/schedules/published") as r:
+        assert json.load(r)["publication"]["job_id"] == served.job_id
+
+
 def test_new_plan_button_solves_and_shows_the_new_plan(served: Served, page: Any) -> None:
     """'New plan' starts a solve with the chosen time limit; when it is done the front page
     draws the new plan (run last: it adds a job)."""

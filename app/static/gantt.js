@@ -136,6 +136,7 @@ const RackGantt = (() => {
     }
 
     async reload() {
+      const seq = (this.seq = (this.seq || 0) + 1);  // a later reload wins over slower ones
       this.root.dataset.ready = "0";
       const p = this.query();
       this.onChange(this.filters);
@@ -148,12 +149,14 @@ const RackGantt = (() => {
           data = await rp.api(`/schedules/${encodeURIComponent(this.jobId)}/gantt` +
             (qs ? `?${qs}` : ""));
         } catch (err) {
+          if (seq !== this.seq) return;
           rp.show(this.msg, rp.errorBox(err));
           this.root.dataset.ready = "error";
           this.root.dataset.error = String(err.status || "");
           return;
         }
       }
+      if (seq !== this.seq) return;
       this.msg.replaceChildren();
       this.setData(data);
     }

@@ -91,11 +91,13 @@
     try {
       ov = await rp.api("/overview");
     } catch (err) {
-      rp.show($("plan-msg"), rp.errorBox(err));
+      const box = rp.errorBox(err);
+      box.classList.add("overview-error");
+      rp.show($("plan-msg"), box);
       if (err.status !== 401 && err.status !== 403) timer = setTimeout(refresh, 10000);
       return;
     }
-    $("plan-msg").replaceChildren();
+    for (const el of $("plan-msg").querySelectorAll(".overview-error")) el.remove();
     rp.show($("active"), ...ov.active.map(progressLine));
     rp.show($("recent"), recentTable(ov.recent, ov.published));
     if (ov.latest) {
