@@ -12,6 +12,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from solver.solve import SolveParams, solve
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOW = "2026-11-30T00:00:00Z"
+VIEWER_KEY = "viewer-key-0123456789"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
@@ -49,15 +51,20 @@ def _free_port() -> int:
         return port
 
 
-def _prepare(db_url: str) -> tuple[str, dict[str, Any]]:
-    """Load the sample (through the app's own start-up) and add a done job with a 2-second
-    schedule of it."""
+@pytest.fixture(scope="module")
+def solved() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The sample problem and a 2-second schedule of it (made once for the module)."""
+    problem = json.loads((ROOT / "data" / "sample.json").read_text(encoding="utf-8"))
+    return problem, solve(load_problem(problem), SolveParams(time_limit=2, workers=1))
+
+
+def _prepare(db_url: str, problem: dict[str, Any], schedule: dict[str, Any]) -> str:
+    """Load the sample (through the app's own start-up) and add a done job holding
+    `schedule`; returns the job id."""
     from fastapi.testclient import TestClient
 
     from app.main import create_app
 
-    problem = json.loads((ROOT / "data" / "sample.json").read_text(encoding="utf-8"))
-    schedule = solve(load_problem(problem), SolveParams(time_limit=2, workers=1))
     # as the job runner records jobs: wall-clock times, ids that sort by creation
     job_id = f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
     now = stamp(datetime.now(UTC))
@@ -69,47 +76,57 @@ def _prepare(db_url: str) -> tuple[str, dict[str, Any]]:
                       started_at=now, finished_at=now, params={"time_limit": 2},
                       factory_version=1, problem=problem, schedule=schedule, progress=None,
                       error=None, valid=True))
-    return job_id, schedule
+    return job_id
+
+
+@contextmanager
+def _serve(folder: Path, solved: tuple[dict[str, Any], dict[str, Any]], api_keys: str = ""
+           ) -> Iterator[Served]:
+    """`rackplan serve` in a subprocess on a free port, on a fresh SQLite file in
+    `folder` holding the sample and a done job."""
+    db = folder / "rackplan.db"
+    db_url = f"sqlite:///{db}"
+    job_id = _prepare(db_url, *solved)
+    port = _free_port()
+    env = {**os.environ, "RACKPLAN_DATABASE_URL": db_url, "RACKPLAN_NOW": NOW,
+           "RACKPLAN_API_KEYS": api_keys, "RACKPLAN_LOG_JSON": "false"}
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
+             "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("the service did not start:\n" +
+                                log_path.read_text(errors="replace"))
+                time.sleep(0.2)
+            yield Served(base, job_id, solved[1])
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`rackplan serve` in a subprocess on a free port, on a fresh SQLite file."""
-    db = tmp_path_factory.mktemp("browser") / "rackplan.db"
-    db_url = f"sqlite:///{db}"
-    job_id, schedule = _prepare(db_url)
-    port = _free_port()
-    env = {**os.environ, "RACKPLAN_DATABASE_URL": db_url, "RACKPLAN_NOW": NOW,
-           "RACKPLAN_API_KEYS": "", "RACKPLAN_LOG_JSON": "false"}
-    log = (db.parent / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
-         "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("the service did not start:\n" +
-                            (db.parent / "server.log").read_text(errors="replace"))
-            time.sleep(0.2)
-        yield Served(base, job_id, schedule)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+def served(tmp_path_factory: pytest.TempPathFactory,
+           solved: tuple[dict[str, Any], dict[str, Any]]) -> Iterator[Served]:
+    """The service in local mode (no keys)."""
+    with _serve(tmp_path_factory.mktemp("browser"), solved) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +394,22 @@ def test_new_plan_button_solves_and_shows_the_new_plan(served: Served, page: Any
         "document.querySelector('#gantt').dataset.ready === '1'", timeout=90000)
     assert attr(page, "items") == len(served.schedule["items"])  # every unit, every step
     assert new_id in page.inner_text("#recent-table")
+
+
+def test_with_keys_the_page_asks_for_one_and_keeps_it(
+    tmp_path: Path, solved: tuple[dict[str, Any], dict[str, Any]], page: Any,
+    expected_http: list[tuple[int, str]],
+) -> None:
+    """With API keys set, the page itself loads, the data answers 401 and the key input
+    opens; the key typed there is kept (localStorage) and sent, and the bars appear."""
+    with _serve(tmp_path, solved, api_keys=f"{VIEWER_KEY}:viewer") as srv:
+        expected_http.append((401, f"/schedules/{srv.job_id}/gantt"))
+        page.goto(f"{srv.base}/schedules/{srv.job_id}/view")
+        page.wait_for_selector('#gantt[data-ready="error"]')
+        assert page.get_attribute("#gantt", "data-error") == "401"
+        page.wait_for_selector("#api-key", state="visible")
+        page.fill("#api-key", VIEWER_KEY)
+        page.click("#api-key-save")
+        wait_ready(page)
+        assert attr(page, "items") == len(srv.schedule["items"])
+        assert page.evaluate("localStorage.getItem('rackplan.apiKey')") == VIEWER_KEY
