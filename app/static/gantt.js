@@ -153,6 +153,8 @@ const RackGantt = (() => {
           rp.show(this.msg, rp.errorBox(err));
           this.root.dataset.ready = "error";
           this.root.dataset.error = String(err.status || "");
+          // no schedule yet (the solve is running): look again in a moment
+          if (err.status === 409) setTimeout(() => { if (seq === this.seq) this.reload(); }, 2000);
           return;
         }
       }
