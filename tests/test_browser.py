@@ -68,7 +68,8 @@ def _prepare(db_url: str, problem: dict[str, Any], schedule: dict[str, Any]) -> 
     # as the job runner records jobs: wall-clock times, ids that sort by creation
     job_id = f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
     now = stamp(datetime.now(UTC))
-    settings = Settings(database_url=db_url, now=NOW, log_json=False)  # type: ignore[arg-type]
+    settings = Settings(database_url=db_url, now=NOW, log_json=False,  # type: ignore[arg-type]
+                        plan_sample=False)
     with TestClient(create_app(settings)) as client:
         sessions = client.app.state.rackplan.sessions  # type: ignore[attr-defined]
         with transaction(sessions) as s:
