@@ -32,8 +32,12 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # take the write lock at the start: no lost updates between read and write
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a unit of work takes the write lock at the start: no lost updates between its
+            # reads and its writes; a read-only one (see `reading`) runs beside writers
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -42,6 +46,19 @@ def make_engine(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+READ_ONLY = "rackplan_read_only"
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only transaction: one consistent snapshot that never waits for writers
+    (SQLite WAL readers run beside the writer); nothing in it may write."""
+    with factory() as session, session.begin():
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+        session.rollback()
 
 
 @contextmanager

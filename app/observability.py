@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db import reading
 from app.deps import Reader
 from app.errors import problem_response
 from app.tables import Job, JobStatus
@@ -126,7 +127,7 @@ class JobCollector(Collector):
         if state is None:  # not started yet
             return
         try:
-            with state.sessions() as s:
+            with reading(state.sessions) as s:
                 rows = s.execute(select(Job.status, func.count()).group_by(Job.status)).all()
             counts = {str(status): int(n) for status, n in rows}
         except SQLAlchemyError:

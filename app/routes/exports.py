@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.db import transaction
+from app.db import reading
 from app.deps import AppState, Reader
 from app.errors import problem_responses
 from app.services import exports as svc
@@ -37,7 +37,7 @@ def export_csv(job_id: str, state: AppState, _: Reader) -> Response:
     """The schedule as CSV: one row per step with order, unit, step, product, site,
     resource, local times (ISO with the site's offset; zone in `timezone`), UTC times and
     duration in minutes."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         problem, schedule = svc.load_schedule(s, job_id)
     return _attachment(svc.to_csv(problem, schedule), CSV, svc.filename(job_id, "csv"))
 
@@ -52,6 +52,6 @@ def export_xlsx(job_id: str, state: AppState, _: Reader) -> Response:
     """The schedule as an Excel workbook: sheet `steps` (one row per step, as in the CSV,
     times as date-time cells) and sheet `orders` (due, delivery, tardiness in minutes, on
     time, sites)."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         problem, schedule = svc.load_schedule(s, job_id)
     return _attachment(svc.to_xlsx(problem, schedule), XLSX, svc.filename(job_id, "xlsx"))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from app.db import transaction
+from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
 from app.errors import ApiError, problem_responses
 from app.schemas.factory import FactoryIn, FactoryOut
@@ -36,7 +36,7 @@ def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response
 @router.get("", response_model=FactoryOut, responses=problem_responses(409))
 def get_factory(state: AppState, _: Reader) -> FactoryOut:
     """The current factory model."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         return _out(svc.require_latest(s))
 
 
@@ -46,7 +46,7 @@ def get_factory_version(
     version: Annotated[int, Path(ge=1, le=2_147_483_647)], state: AppState, _: Reader
 ) -> FactoryOut:
     """One earlier factory version (schedules name the version they were made from)."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         fv = s.get(FactoryVersion, version)
         if fv is None:
             raise ApiError(404, f"factory version {version} does not exist")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from app.db import transaction
+from app.db import reading, transaction
 from app.deps import AppState, OrderWriter, Reader
 from app.errors import ApiError, problem_responses
 from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
@@ -68,7 +68,7 @@ def list_orders(
                            errors=[{"field": name, "message": "time has no UTC offset"}])
     q = svc.query(status=status, product=product, customer=customer,
                   due_before=due_before, due_after=due_after)
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         rows, total = svc.page(s, q, limit, offset)
         return OrderPage(items=[out(r) for r in rows], total=total, limit=limit, offset=offset)
 
@@ -76,7 +76,7 @@ def list_orders(
 @router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
 def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
     """One order."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         return out(svc.get(s, order_id))
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse
 
-from app.db import transaction
+from app.db import reading
 from app.deps import AppState, Reader
 from app.errors import ApiError
 from app.schemas.gantt import GanttOut, Overview
@@ -69,7 +69,7 @@ def gantt(
 def overview(state: AppState, _: Reader) -> Overview:
     """What the front page shows: the newest done schedule, solves under way with their
     progress, the published job and the ten newest jobs."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         return Overview.model_validate(svc.overview(s))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.db import transaction
+from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
 from app.errors import ApiError
 from app.schemas.schedules import (
@@ -81,7 +81,7 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobPage:
     """Solve jobs, newest first, without their schedules."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         rows, total = svc.page(s, status, limit, offset)
         current = svc.latest_publication(s)
         items = [JobSummary.model_validate(_summary(j, current)) for j in rows]
@@ -98,7 +98,7 @@ def get_published(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """The schedule the floor follows (the latest publish), with its ETag."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         pub = svc.latest_publication(s)
         if pub is None:
             raise ApiError(404, "no schedule has been published yet")
@@ -115,14 +115,14 @@ def get_published(
 @router.get("/{job_id}", response_model=JobOut, responses=JOB_RESPONSES)
 def get_job(job_id: str, state: AppState, _: Reader) -> JobOut:
     """A job: status; progress while running; the full SPEC schedule once finished."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         return _job_out(svc.get_job(s, job_id), svc.latest_publication(s))
 
 
 @router.get("/{job_id}/problem", response_model=dict[str, Any], responses=JOB_RESPONSES)
 def get_problem(job_id: str, state: AppState, _: Reader) -> dict[str, Any]:
     """The exact SPEC section 1 problem the job solves (re-check or re-run it anywhere)."""
-    with transaction(state.sessions) as s:
+    with reading(state.sessions) as s:
         return svc.get_job(s, job_id).problem
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only, sessionmaker
 
-from app.db import transaction
+from app.db import reading
 from app.errors import ApiError
 from app.tables import Job, JobStatus, Publication
 from solver.calendar import minutes_between, site_windows
@@ -277,7 +277,7 @@ def load(sessions: sessionmaker[Session], cache: GanttCache, job_id: str) -> Gan
 
     Each database read is its own short transaction and parsing runs outside any, so a
     first request for a large schedule never holds a database lock while it parses."""
-    with transaction(sessions) as s:
+    with reading(sessions) as s:
         row = s.execute(
             select(Job.status, Job.finished_at, Job.error).where(Job.id == job_id)
         ).first()
@@ -302,7 +302,7 @@ def load(sessions: sessionmaker[Session], cache: GanttCache, job_id: str) -> Gan
 def _read(sessions: sessionmaker[Session], job_id: str, status: str, error: str | None
           ) -> GanttData:
     """Load and parse a job's schedule; 409 when it has none."""
-    with transaction(sessions) as s:
+    with reading(sessions) as s:
         body = s.execute(select(Job.schedule, Job.problem).where(Job.id == job_id)).first()
     schedule = body[0] if body is not None else None
     if not schedule:
