@@ -14,7 +14,7 @@ from app.auth import KeyStore
 from app.config import Settings, get_settings
 from app.db import make_engine, session_factory, transaction
 from app.deps import State
-from app.routes import diff, exports, factory, health, orders, pages, schedules, uploads
+from app.routes import diff, events, exports, factory, health, orders, pages, schedules, uploads
 from app.services import jobs
 from app.services.seed import seed_if_empty
 from app.tables import SCHEMA_VERSION, Base, Meta
@@ -85,6 +85,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
-    for module in (health, factory, uploads, orders, diff, schedules, exports, pages):
+    for module in (health, factory, uploads, orders, diff, schedules, exports, pages, events):
         app.include_router(module.router)
     return app

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):
@@ -91,3 +91,44 @@ class Publication(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     published_at: Mapped[str] = mapped_column(String(20))
+
+
+class Event(Base):
+    """A floor event as received (`POST /events`); `event_id` makes MES retries harmless."""
+
+    __tablename__ = "events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[str] = mapped_column(String(20), index=True)
+
+
+class StepState(Base):
+    """The floor state of one step of one unit: running (no completed_at) or done."""
+
+    __tablename__ = "step_states"
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    unit: Mapped[int] = mapped_column(Integer, primary_key=True)
+    op: Mapped[str] = mapped_column(String(200), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(200), index=True)
+    started_at: Mapped[str] = mapped_column(String(20))
+    completed_at: Mapped[str | None] = mapped_column(String(20))
+
+
+class ResourceDowntime(Base):
+    """A resource reported down from `start` until `end` (None: until a resource_up)."""
+
+    __tablename__ = "resource_downtimes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource: Mapped[str] = mapped_column(String(200), index=True)
+    start: Mapped[str] = mapped_column(String(20))
+    end: Mapped[str | None] = mapped_column(String(20))
+
+
+class OrderRelease(Base):
+    """When an order's parts arrived on the floor (order_released); the latest report wins."""
+
+    __tablename__ = "order_releases"
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    released_at: Mapped[str] = mapped_column(String(20))

@@ -11,6 +11,7 @@ from app.db import reading, transaction
 from app.deps import AppState, OrderWriter, Reader
 from app.errors import ApiError, problem_responses
 from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
+from app.services import events as events_svc
 from app.services import factory as factory_svc
 from app.services import orders as svc
 from app.tables import Order, OrderStatus
@@ -75,9 +76,10 @@ def list_orders(
 
 @router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
 def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
-    """One order."""
+    """One order, with each unit's progress on the floor."""
     with reading(state.sessions) as s:
-        return out(svc.get(s, order_id))
+        row = svc.get(s, order_id)
+        return out(row).model_copy(update={"progress": events_svc.progress(s, row)})
 
 
 @router.delete("/{order_id}", response_model=OrderOut, responses=problem_responses(404))

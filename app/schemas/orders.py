@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.events import UnitProgress
 from solver.problem import Order as SpecOrder
 
 
@@ -17,8 +16,9 @@ class OrderOut(SpecOrder):
     status: str = Field(description="open or cancelled")
     created_at: str
     updated_at: str
-    progress: list[dict[str, Any]] | None = Field(
-        default=None, description="per unit: the steps done or running (from floor events)"
+    progress: list[UnitProgress] | None = Field(
+        default=None, description="per unit: each step pending, running or done (from floor "
+        "events); given by GET /orders/{id}"
     )
 
 

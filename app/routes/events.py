@@ -1,0 +1,51 @@
+"""`POST /events` (floor events from MES) and `GET /events`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from app.db import reading, transaction
+from app.deps import AppState, EventWriter, Reader
+from app.errors import problem_responses
+from app.schemas.events import EventBatchResult, EventPage, FloorEvent, StoredEvent
+from app.services import events as svc
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+EXAMPLE = [
+    {"event_id": "mes-0001", "type": "step_started", "order": "SO-1002", "unit": 1,
+     "op": "assembly", "resource": "HOU-ASM-01", "at": "2026-11-29T08:00:00Z"},
+    {"event_id": "mes-0002", "type": "step_completed", "order": "SO-1002", "unit": 1,
+     "op": "assembly", "at": "2026-11-29T16:00:00Z"},
+    {"event_id": "mes-0003", "type": "resource_down", "resource": "HOU-TST-01",
+     "start": "2026-11-29T18:00:00Z", "end": "2026-11-29T22:00:00Z"},
+]
+
+
+@router.post("", response_model=EventBatchResult, responses=problem_responses(409))
+def post_events(
+    events: Annotated[list[FloorEvent], Body(examples=[EXAMPLE])],
+    state: AppState,
+    _: EventWriter,
+) -> EventBatchResult:
+    """Record a batch of floor events, applied in list order, all or nothing; an event_id
+    already received with the same content is ignored (MES retries are safe)."""
+    with transaction(state.sessions) as s:
+        return svc.record(s, events, state.settings.clock())
+
+
+@router.get("", response_model=EventPage)
+def list_events(
+    state: AppState,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
+) -> EventPage:
+    """Stored floor events, newest first, one page at a time."""
+    with reading(state.sessions) as s:
+        rows, total = svc.page(s, limit, offset)
+        items = [StoredEvent(seq=r.seq, event_id=r.event_id, type=r.type, payload=r.payload,
+                             received_at=r.received_at) for r in rows]
+        return EventPage(items=items, total=total, limit=limit, offset=offset)

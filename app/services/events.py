@@ -1,0 +1,277 @@
+"""Floor events: checked against the factory, the orders and the floor state, applied in
+list order, stored with the state they derive (step_states, resource_downtimes,
+order_releases) in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.clock import stamp
+from app.errors import ApiError
+from app.schemas.events import (
+    EventBatchResult,
+    FloorEvent,
+    OrderReleased,
+    ResourceDown,
+    ResourceUp,
+    StepCompleted,
+    StepProgress,
+    StepStarted,
+    UnitProgress,
+)
+from app.services import factory as factory_svc
+from app.tables import (
+    Event,
+    Order,
+    OrderRelease,
+    OrderStatus,
+    ResourceDowntime,
+    StepState,
+)
+from solver.problem import Problem, Product, eligible
+
+
+class Refused(Exception):
+    """One event is nonsense: the field at fault and why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def payload(ev: FloorEvent) -> dict[str, Any]:
+    """The event's content in normal form (times as UTC stamps), without id and type."""
+    out: dict[str, Any] = {}
+    for k, v in ev.model_dump(exclude={"event_id", "type"}).items():
+        out[k] = stamp(v) if isinstance(v, datetime) else v
+    return out
+
+
+class _Floor:
+    """The factory and database as one batch sees them, with the checks and writes."""
+
+    def __init__(self, session: Session, factory: dict[str, Any], now: datetime) -> None:
+        self.s = session
+        self.now = now
+        self.problem = Problem.model_validate(
+            {**factory, "horizon_start": stamp(now.replace(second=0, microsecond=0)),
+             "orders": []})
+        self.resources = {r.id: r for r in self.problem.resources}
+
+    # ---- lookups ------------------------------------------------------------------------
+    def not_future(self, field: str, t: datetime) -> str:
+        if t > self.now:
+            raise Refused(field, f"{stamp(t)} is in the future (now is {stamp(self.now)})")
+        return stamp(t)
+
+    def order(self, order_id: str) -> Order:
+        row = self.s.get(Order, order_id)
+        if row is None:
+            raise Refused("order", f"order '{order_id}' does not exist")
+        if row.status == OrderStatus.CANCELLED:
+            raise Refused("order", f"order '{order_id}' is cancelled")
+        return row
+
+    def step(self, ev: StepStarted | StepCompleted) -> tuple[Order, Product, int]:
+        """The order, its product and the index of `ev.op` in the routing."""
+        order = self.order(ev.order)
+        if ev.unit > order.quantity:
+            raise Refused("unit", f"unit {ev.unit} is not in 1..{order.quantity} "
+                                  f"(order '{order.id}' has {order.quantity} units)")
+        product = next((p for p in self.problem.products if p.id == order.product), None)
+        if product is None:
+            raise Refused("order", f"order '{order.id}': product '{order.product}' is not "
+                                   "in the current factory")
+        ops = [st.op for st in product.routing]
+        if ev.op not in ops:
+            raise Refused("op", f"op '{ev.op}' is not in the routing of {product.id} "
+                                f"({', '.join(ops)})")
+        return order, product, ops.index(ev.op)
+
+    def resource(self, resource_id: str) -> None:
+        if resource_id not in self.resources:
+            raise Refused("resource", f"resource '{resource_id}' does not exist")
+
+    def state(self, order_id: str, unit: int, op: str) -> StepState | None:
+        return self.s.get(StepState, (order_id, unit, op))
+
+    # ---- the events ---------------------------------------------------------------------
+    def started(self, ev: StepStarted) -> None:
+        order, product, i = self.step(ev)
+        self.resource(ev.resource)
+        step = product.routing[i]
+        if ev.resource not in {r.id for r, _ in eligible(self.problem, product, step)}:
+            raise Refused("resource", f"resource '{ev.resource}' cannot run {ev.op} of "
+                                      f"{product.id}")
+        site = self.resources[ev.resource].site
+        if order.allowed_sites is not None and site not in order.allowed_sites:
+            raise Refused("resource", f"resource '{ev.resource}' is at site {site}, not "
+                                      f"allowed for order '{order.id}'")
+        at = self.not_future("at", ev.at)
+        if i > 0:
+            prev = product.routing[i - 1].op
+            before = self.state(order.id, ev.unit, prev)
+            if before is None:
+                raise Refused("op", f"unit {ev.unit} of '{order.id}': {ev.op} cannot start "
+                                    f"before {prev} has started")
+            if at < before.started_at:
+                raise Refused("at", f"unit {ev.unit} of '{order.id}': {ev.op} cannot start "
+                                    f"at {at}, before {prev} started ({before.started_at})")
+        now = self.state(order.id, ev.unit, ev.op)
+        if now is not None:
+            if now.resource != ev.resource:
+                raise Refused("resource", f"unit {ev.unit} of '{order.id}': {ev.op} already "
+                                          f"started on {now.resource} at {now.started_at}")
+            return  # the same start reported again: the first report stands
+        self.s.add(StepState(order_id=order.id, unit=ev.unit, op=ev.op, resource=ev.resource,
+                             started_at=at, completed_at=None))
+        self.s.flush()
+
+    def completed(self, ev: StepCompleted) -> None:
+        order, _, _ = self.step(ev)
+        at = self.not_future("at", ev.at)
+        st = self.state(order.id, ev.unit, ev.op)
+        if st is None:
+            raise Refused("op", f"unit {ev.unit} of '{order.id}': {ev.op} was never started")
+        if at < st.started_at:
+            raise Refused("at", f"unit {ev.unit} of '{order.id}': {ev.op} cannot complete at "
+                                f"{at}, before it started ({st.started_at})")
+        if st.completed_at is not None and st.completed_at != at:
+            raise Refused("at", f"unit {ev.unit} of '{order.id}': {ev.op} already completed "
+                                f"at {st.completed_at}")
+        st.completed_at = at
+        self.s.flush()
+
+    def open_downtime(self, resource: str, at: str) -> ResourceDowntime | None:
+        """The downtime of `resource` covering `at`, if any."""
+        rows = self.s.scalars(select(ResourceDowntime).where(
+            ResourceDowntime.resource == resource, ResourceDowntime.start <= at)).all()
+        return next((d for d in rows if d.end is None or d.end > at), None)
+
+    def down(self, ev: ResourceDown) -> None:
+        self.resource(ev.resource)
+        start = self.not_future("start", ev.start)
+        end = stamp(ev.end) if ev.end is not None else None
+        if end is not None and end <= start:
+            raise Refused("end", f"end {end} is not after start {start}")
+        current = self.open_downtime(ev.resource, start)
+        if current is not None:
+            raise Refused("start", f"resource '{ev.resource}' is already down since "
+                                   f"{current.start}")
+        self.s.add(ResourceDowntime(resource=ev.resource, start=start, end=end))
+        self.s.flush()
+
+    def up(self, ev: ResourceUp) -> None:
+        self.resource(ev.resource)
+        at = self.not_future("at", ev.at)
+        current = self.open_downtime(ev.resource, at)
+        if current is None:
+            raise Refused("at", f"resource '{ev.resource}' is not down at {at} "
+                                "(no matching resource_down)")
+        current.end = at
+        self.s.flush()
+
+    def released(self, ev: OrderReleased) -> None:
+        order = self.order(ev.order)
+        at = self.not_future("at", ev.at)
+        row = self.s.get(OrderRelease, order.id)
+        if row is None:
+            self.s.add(OrderRelease(order_id=order.id, released_at=at))
+        else:
+            row.released_at = at
+        self.s.flush()
+
+    def apply(self, ev: FloorEvent) -> None:
+        if isinstance(ev, StepStarted):
+            self.started(ev)
+        elif isinstance(ev, StepCompleted):
+            self.completed(ev)
+        elif isinstance(ev, ResourceDown):
+            self.down(ev)
+        elif isinstance(ev, ResourceUp):
+            self.up(ev)
+        else:
+            self.released(ev)
+
+
+def _lock(session: Session) -> None:
+    """Serialize event batches (SQLite's BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(5150001)"))
+
+
+def record(session: Session, events: Sequence[FloorEvent], now: datetime) -> EventBatchResult:
+    """Check and apply `events` in list order; raise ApiError (nothing to be written) on
+    the first bad one. A stored event_id with the same content is ignored."""
+    _lock(session)
+    fv = factory_svc.require_latest(session)
+    floor = _Floor(session, fv.data, now)
+    accepted: list[str] = []
+    ignored: list[str] = []
+    for i, ev in enumerate(events):
+        content = payload(ev)
+        seen = session.scalars(select(Event).where(Event.event_id == ev.event_id)).first()
+        if seen is not None:
+            if seen.type != ev.type or seen.payload != content:
+                raise ApiError(
+                    409, f"[{i}] event '{ev.event_id}' was already received with different "
+                         "content", title="Event id reused",
+                    errors=[{"index": i, "event_id": ev.event_id, "field": f"[{i}].event_id",
+                             "message": "already received with different content"}])
+            ignored.append(ev.event_id)
+            continue
+        try:
+            floor.apply(ev)
+        except Refused as r:
+            raise ApiError(
+                422, f"[{i}] event '{ev.event_id}' ({ev.type}): {r.field}: {r.message}",
+                title="Event refused",
+                errors=[{"index": i, "event_id": ev.event_id, "field": f"[{i}].{r.field}",
+                         "message": r.message}]) from None
+        session.add(Event(event_id=ev.event_id, type=ev.type, payload=content,
+                          received_at=stamp(now)))
+        session.flush()
+        accepted.append(ev.event_id)
+    return EventBatchResult(accepted=accepted, ignored=ignored)
+
+
+def page(session: Session, limit: int, offset: int) -> tuple[list[Event], int]:
+    """Stored events, newest first, and how many there are."""
+    total = session.scalar(select(func.count()).select_from(Event)) or 0
+    rows = session.scalars(select(Event).order_by(Event.seq.desc())
+                           .limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def progress(session: Session, order: Order) -> list[UnitProgress]:
+    """Each unit's steps in routing order: pending, running or done (from floor events)."""
+    states = session.scalars(select(StepState).where(StepState.order_id == order.id)).all()
+    by_key = {(st.unit, st.op): st for st in states}
+    fv = factory_svc.latest(session)
+    product = next((p for p in (fv.data.get("products", []) if fv else [])
+                    if p.get("id") == order.product), None)
+    ops = [st["op"] for st in product["routing"]] if product else []
+    for st in states:  # steps a factory change has since removed still show
+        if st.op not in ops:
+            ops.append(st.op)
+    out: list[UnitProgress] = []
+    for unit in range(1, order.quantity + 1):
+        steps: list[StepProgress] = []
+        for op in ops:
+            row = by_key.get((unit, op))
+            if row is None:
+                steps.append(StepProgress(op=op, state="pending"))
+            else:
+                steps.append(StepProgress(
+                    op=op, state="done" if row.completed_at else "running",
+                    resource=row.resource, started_at=row.started_at,
+                    completed_at=row.completed_at))
+        out.append(UnitProgress(unit=unit, steps=steps))
+    return out
+
