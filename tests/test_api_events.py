@@ -267,3 +267,12 @@ def test_roles(make_client: Callable[..., AbstractContextManager[Any]]) -> None:
         assert r.status_code == 200, r.text
         r = c.get("/events", headers={"X-API-Key": VIEWER})
         assert r.json()["total"] == 2
+
+
+def test_out_of_range_time_is_a_422(client: Any) -> None:
+    """A time that leaves the calendar in UTC is a 422 naming its field, not a 500."""
+    r = client.post("/events", json=[start("b", 1, "assembly", "HOU-ASM-01",
+                                          "0001-01-01T00:00:00+01:00")])
+    body = problem(r, 422)
+    assert body["errors"][0]["field"].endswith(".at")
+    assert "out of range" in body["errors"][0]["message"]

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from solver.problem import Id
+
+
+def _utc(t: datetime) -> datetime:
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range") from None
+
+
+# a time with a UTC offset, held in UTC
+Time = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class _Event(BaseModel):
@@ -24,7 +36,7 @@ class StepStarted(_Event):
     unit: Annotated[int, Field(ge=1)]
     op: Id
     resource: Id
-    at: AwareDatetime
+    at: Time
 
 
 class StepCompleted(_Event):
@@ -34,7 +46,7 @@ class StepCompleted(_Event):
     order: Id
     unit: Annotated[int, Field(ge=1)]
     op: Id
-    at: AwareDatetime
+    at: Time
 
 
 class ResourceDown(_Event):
@@ -42,8 +54,8 @@ class ResourceDown(_Event):
 
     type: Literal["resource_down"]
     resource: Id
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: Time
+    end: Time | None = None
 
 
 class ResourceUp(_Event):
@@ -51,7 +63,7 @@ class ResourceUp(_Event):
 
     type: Literal["resource_up"]
     resource: Id
-    at: AwareDatetime
+    at: Time
 
 
 class OrderReleased(_Event):
@@ -59,7 +71,7 @@ class OrderReleased(_Event):
 
     type: Literal["order_released"]
     order: Id
-    at: AwareDatetime
+    at: Time
 
 
 FloorEvent = Annotated[
