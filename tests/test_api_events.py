@@ -89,7 +89,7 @@ def test_events_listed_newest_first(client: Any) -> None:
 
 def test_same_batch_twice_is_ignored(client: Any) -> None:
     """A retried batch is answered with every id ignored and changes nothing; a batch
-    mixing old and new ids applies only the new."""
+    mixing old and new ids applies only the new; an id repeated within a batch counts once."""
     batch = [start("e1", 1, "assembly", "HOU-ASM-01", "2026-11-29T08:00:00Z"),
              done("e2", 1, "assembly", "2026-11-29T16:00:00Z")]
     assert client.post("/events", json=batch).json()["accepted"] == ["e1", "e2"]
@@ -103,6 +103,10 @@ def test_same_batch_twice_is_ignored(client: Any) -> None:
                                                      "2026-11-29T17:00:00Z")])
     assert r.json() == {"accepted": ["e3"], "ignored": ["e2"]}
     assert client.get("/events").json()["total"] == 3
+    twice = ev("e4", "order_released", order="SO-1003", at="2026-11-29T12:00:00Z")
+    r = client.post("/events", json=[twice, twice])
+    assert r.json() == {"accepted": ["e4"], "ignored": ["e4"]}
+    assert client.get("/events").json()["total"] == 4
 
 
 def test_same_id_different_content_is_a_conflict(client: Any) -> None:
