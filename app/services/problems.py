@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,10 @@ from sqlalchemy.orm import Session
 from app.clock import stamp
 from app.errors import ApiError
 from app.services import orders as orders_svc
+from app.services.floor import apply_floor_state
 from app.tables import FactoryVersion
+
+log = logging.getLogger("rackplan.problems")
 
 
 def build_problem(
@@ -23,7 +27,8 @@ def build_problem(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The problem document for the open orders (all, or `order_ids`), starting at
-    `horizon_start` floored to the minute."""
+    `horizon_start` floored to the minute, with the floor's state up to then as facts
+    (`app.services.floor`)."""
     rows = orders_svc.open_orders(session, order_ids)
     if order_ids is not None:
         missing = sorted(set(order_ids) - {r.id for r in rows})
@@ -36,10 +41,15 @@ def build_problem(
     if not rows:
         raise ApiError(409, "there are no open orders to plan")
     start = horizon_start.replace(second=0, microsecond=0)
-    return {
+    problem = {
         "name": name or f"plan-{stamp(start)}",
         "horizon_start": stamp(start),
         **factory.data,
         "orders": [orders_svc.spec_dict(r) for r in rows],
         "objective": objective,
     }
+    # what happened on the floor up to the horizon's start is a fact of the plan
+    problem, notes = apply_floor_state(session, problem, horizon_start)
+    for note in notes:
+        log.warning("%s", note)
+    return problem
