@@ -105,7 +105,9 @@ const rp = (() => {
   function formatter(tz, opts) {
     const k = tz + JSON.stringify(opts);
     if (!fmtCache.has(k)) {
-      fmtCache.set(k, new Intl.DateTimeFormat("en-GB", { timeZone: tz, ...opts }));
+      const f = new Intl.DateTimeFormat("en-GB", { timeZone: tz, ...opts });
+      // a time not known yet (NaN while a page is still loading) reads "–", never throws
+      fmtCache.set(k, { format: (d) => (Number.isFinite(+d) ? f.format(+d) : "–") });
     }
     return fmtCache.get(k);
   }
