@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def stamp(t: datetime) -> str:
@@ -13,3 +13,14 @@ def stamp(t: datetime) -> str:
 def parse_stamp(text: str) -> datetime:
     """The inverse of `stamp`."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def floor_minute(t: datetime) -> datetime:
+    """`t` without its seconds (SPEC times are whole minutes)."""
+    return t.replace(second=0, microsecond=0)
+
+
+def ceil_minute(t: datetime) -> datetime:
+    """The first whole minute at or after `t`."""
+    down = floor_minute(t)
+    return down if down == t else down + timedelta(minutes=1)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.clock import stamp
+from app.clock import floor_minute, stamp
 from app.errors import ApiError
 from app.schemas.events import (
     EventBatchResult,
@@ -60,7 +60,7 @@ class _Floor:
         self.s = session
         self.now = now
         self.problem = Problem.model_validate(
-            {**factory, "horizon_start": stamp(now.replace(second=0, microsecond=0)),
+            {**factory, "horizon_start": stamp(floor_minute(now)),
              "orders": []})
         self.resources = {r.id: r for r in self.problem.resources}
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import stamp
+from app.clock import floor_minute, stamp
 from app.errors import ApiError
 from app.schemas.factory import FactoryIn
 from app.tables import FactoryVersion
@@ -17,7 +17,7 @@ from solver.problem import load_problem
 
 def check_factory(data: dict[str, Any], now: datetime) -> None:
     """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1)."""
-    load_problem({**data, "horizon_start": stamp(now.replace(second=0, microsecond=0)),
+    load_problem({**data, "horizon_start": stamp(floor_minute(now)),
                   "orders": []})
 
 

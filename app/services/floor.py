@@ -16,20 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import parse_stamp, stamp
+from app.clock import ceil_minute, floor_minute, parse_stamp, stamp
 from app.tables import OrderRelease, ResourceDowntime, StepState
 
 # a window "until it is reported up" reaches past any horizon a plan looks at
 OPEN_ENDED = timedelta(days=3 * 365)
-
-
-def _floor_minute(t: datetime) -> datetime:
-    return t.replace(second=0, microsecond=0)
-
-
-def _ceil_minute(t: datetime) -> datetime:
-    down = _floor_minute(t)
-    return down if down == t else down + timedelta(minutes=1)
 
 
 def _duration(problem: dict[str, Any], product: str, op: str, resource: str) -> int | None:
@@ -55,7 +46,7 @@ def apply_floor_state(
     notes: list[str] = []
     orders = {o["id"]: o for o in out["orders"]}
     fixed: list[dict[str, Any]] = list(problem.get("fixed", []))
-    now_up = _ceil_minute(now)
+    now_up = ceil_minute(now)
     ids = list(orders)
     states = list(session.scalars(
         select(StepState).where(StepState.order_id.in_(ids))
@@ -68,9 +59,9 @@ def apply_floor_state(
             notes.append(f"floor state of {st.order_id}/{st.unit}/{st.op} ignored: the order "
                          "no longer has that unit or step")
             continue
-        start = _floor_minute(parse_stamp(st.started_at))
+        start = floor_minute(parse_stamp(st.started_at))
         if st.completed_at is not None:
-            end = max(_ceil_minute(parse_stamp(st.completed_at)), start + timedelta(minutes=1))
+            end = max(ceil_minute(parse_stamp(st.completed_at)), start + timedelta(minutes=1))
         else:
             end = max(start + timedelta(minutes=minutes), now_up)
         fixed.append({"order": st.order_id, "unit": st.unit, "op": st.op,
@@ -83,14 +74,14 @@ def apply_floor_state(
         r = res.get(d.resource)
         if r is None:
             continue
-        start = _floor_minute(parse_stamp(d.start))
-        end = (_ceil_minute(parse_stamp(d.end)) if d.end is not None
-               else _ceil_minute(now) + OPEN_ENDED)
-        if end <= _floor_minute(now) - timedelta(days=1) or end <= start:
+        start = floor_minute(parse_stamp(d.start))
+        end = (ceil_minute(parse_stamp(d.end)) if d.end is not None
+               else ceil_minute(now) + OPEN_ENDED)
+        if end <= floor_minute(now) - timedelta(days=1) or end <= start:
             continue  # long over: nothing to plan around
         r["downtime"] = [*r.get("downtime", []), {"start": stamp(start), "end": stamp(end)}]
 
     for rel in session.scalars(select(OrderRelease).where(OrderRelease.order_id.in_(ids))):
-        orders[rel.order_id]["release"] = stamp(_floor_minute(parse_stamp(rel.released_at)))
+        orders[rel.order_id]["release"] = stamp(floor_minute(parse_stamp(rel.released_at)))
     return out, notes
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.clock import stamp
+from app.clock import floor_minute, stamp
 from app.errors import ApiError
 from app.services import orders as orders_svc
 from app.services.floor import apply_floor_state
@@ -40,7 +40,7 @@ def build_problem(
             )
     if not rows:
         raise ApiError(409, "there are no open orders to plan")
-    start = horizon_start.replace(second=0, microsecond=0)
+    start = floor_minute(horizon_start)
     problem = {
         "name": name or f"plan-{stamp(start)}",
         "horizon_start": stamp(start),
