@@ -8,10 +8,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from jobwait import wait
 from sqlalchemy import update
 
 from app import worker
@@ -23,25 +24,9 @@ from solver.problem import load_problem
 from solver.validate import validate
 
 SMALL = ["SO-1006", "SO-1009"]  # one rack each: solved in milliseconds
-FINISHED = ("done", "failed", "cancelled")
 PLANNER_KEY = "planner-key-0123456789"
 VIEWER_KEY = "viewer-key-0123456789"
 MakeClient = Callable[..., AbstractContextManager[Any]]
-
-
-def wait(client: Any, job_id: str, until: Collection[str] = FINISHED,
-         timeout: float = 60.0, check: Callable[[dict[str, Any]], bool] | None = None,
-         ) -> dict[str, Any]:
-    """Poll a job until its status is in `until` (and `check` holds); the job."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = client.get(f"/schedules/{job_id}")
-        assert r.status_code == 200, r.text
-        job: dict[str, Any] = r.json()
-        if job["status"] in until and (check is None or check(job)):
-            return job
-        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}: {job}"
-        time.sleep(0.1)
 
 
 def post(client: Any, **body: Any) -> dict[str, Any]:

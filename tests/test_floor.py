@@ -3,8 +3,9 @@ orders start from their release, nothing new starts before now."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from jobwait import wait
 
 from solver.problem import load_problem
 from solver.validate import validate
@@ -29,14 +30,7 @@ EVENTS = [
 def _solve(client: Any, body: dict[str, Any]) -> dict[str, Any]:
     r = client.post("/schedules", json=body)
     assert r.status_code == 202, r.text
-    job_id = r.json()["id"]
-    t_end = time.monotonic() + 120
-    while time.monotonic() < t_end:
-        job: dict[str, Any] = client.get(f"/schedules/{job_id}").json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.3)
-    raise AssertionError("the solve did not finish")
+    return wait(client, r.json()["id"], timeout=120)
 
 
 def test_plan_keeps_the_floor_state(client: Any) -> None:

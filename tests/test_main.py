@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from jobwait import wait
 from sqlalchemy import update
 
 from app.db import make_engine, session_factory, transaction
@@ -26,12 +26,7 @@ def test_first_start_loads_the_sample_and_plans_it(make_client: Make) -> None:
         jobs = c.get("/schedules").json()["items"]
         assert len(jobs) == 1
         job_id = jobs[0]["id"]
-        t_end = time.monotonic() + 90
-        while time.monotonic() < t_end:
-            job = c.get(f"/schedules/{job_id}").json()
-            if job["status"] not in ("queued", "running"):
-                break
-            time.sleep(0.5)
+        job = wait(c, job_id, timeout=90)
         assert job["status"] == "done", job
         problem = c.get(f"/schedules/{job_id}/problem").json()
         assert len(problem["orders"]) == 39
