@@ -70,15 +70,21 @@ def apply_floor_state(
         out["fixed"] = fixed
 
     res = {r["id"]: r for r in out["resources"]}
-    for d in session.scalars(select(ResourceDowntime).order_by(ResourceDowntime.id)):
+    # windows that ended over a day ago are history: left in the database, not read
+    recent = stamp(floor_minute(now) - timedelta(days=1))
+    for d in session.scalars(
+        select(ResourceDowntime)
+        .where(ResourceDowntime.end.is_(None) | (ResourceDowntime.end > recent))
+        .order_by(ResourceDowntime.id)
+    ):
         r = res.get(d.resource)
         if r is None:
             continue
         start = floor_minute(parse_stamp(d.start))
         end = (ceil_minute(parse_stamp(d.end)) if d.end is not None
                else ceil_minute(now) + OPEN_ENDED)
-        if end <= floor_minute(now) - timedelta(days=1) or end <= start:
-            continue  # long over: nothing to plan around
+        if end <= start:
+            continue
         r["downtime"] = [*r.get("downtime", []), {"start": stamp(start), "end": stamp(end)}]
 
     for rel in session.scalars(select(OrderRelease).where(OrderRelease.order_id.in_(ids))):
