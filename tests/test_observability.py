@@ -161,6 +161,7 @@ def test_metrics_count_requests_by_route_template(client: Any) -> None:
 def test_metrics_job_gauges_read_from_the_table(client: Any) -> None:
     """Solve jobs by status and the queue depth come from the jobs table at scrape time."""
     state = client.app.state.rackplan
+    state.runner.stop()  # else its poll may claim a queued row before the scrape
     with transaction(state.sessions) as s:
         version = s.scalar(select(func.max(FactoryVersion.version)))
         for n, status in enumerate([JobStatus.QUEUED, JobStatus.QUEUED, JobStatus.RUNNING,
