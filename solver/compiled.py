@@ -10,9 +10,13 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+from typing import TYPE_CHECKING
 
 from solver.calendar import Interval, minutes_between, resource_windows
 from solver.problem import Objective, Problem, ProblemError, eligible
+
+if TYPE_CHECKING:
+    from solver.stability import Reference
 
 DAY = 1440
 
@@ -56,6 +60,8 @@ class Compiled:
     op_power: list[int]
     op_modes: list[list[Mode]]
     op_fixed: list[tuple[int, int, int] | None]
+    # a schedule to stay close to (a reschedule): moving away from it costs (solver.stability)
+    reference: Reference | None = None
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
 
     @property

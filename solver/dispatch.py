@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from solver.compiled import Compiled, Mode
 from solver.problem import Objective
+from solver.stability import UNIT, move_cost
 
 INF = 1 << 60
 
@@ -218,14 +219,45 @@ def rule_keys(c: Compiled, rule: str, rng: random.Random | None = None) -> list[
 # ---- the scheme ---------------------------------------------------------------------------
 
 
-def dispatch(c: Compiled, keys: Sequence[tuple[float, ...]] | None = None) -> Assignment:
+def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
+    """Priority keys that replay the reference schedule: its steps in their old start
+    order (phase 0), then steps it does not have (new orders or units) by latest start
+    (due date less the work left), among the reference's steps that could not keep
+    their place (phase 1, see `dispatch`)."""
+    ref = c.reference
+    assert ref is not None
+    rem = _remaining(c)
+    keys: list[tuple[float, ...]] = []
+    for o in range(c.n_ops):
+        if ref.res[o] >= 0:
+            keys.append((0, ref.start[o], o))
+        else:
+            keys.append((1, c.order_due[c.unit_order[c.op_unit[o]]] - rem[o], o))
+    return keys
+
+
+def dispatch(
+    c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
+    patience: int | None = INF,
+) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
+
+    With `repair` (and a reference schedule on `c`, keys from `repair_keys`), the steps
+    that can keep their reference resource and start are placed first, in reference
+    order; a step that cannot (its slot is taken or down, its previous step ends too
+    late) waits for phase 1, where it goes back to its resource as soon after its old
+    start as possible or else to its earliest finish, among the new steps. Only the
+    steps a change really hits move, not everything behind them. With a finite
+    `patience` (minutes), such a step waits only for the steps planned up to that long
+    after its old start, then takes the next place it can; with None it takes it at once
+    (a right-shift repair: more steps move, by less).
 
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
     """
     if keys is None:
         keys = rule_keys(c, "edd")
+    ref = c.reference if repair else None
     n = c.n_ops
     a = Assignment([-1] * n, [0] * n, [0] * n)
     tl = Timeline(c)
@@ -258,14 +290,31 @@ def dispatch(c: Compiled, keys: Sequence[tuple[float, ...]] | None = None) -> As
             heapq.heappush(heap, (keys[first], first))
     op_pos = {o: j for ops in c.unit_ops for j, o in enumerate(ops)}
     while heap:
-        _, o = heapq.heappop(heap)
+        key, o = heapq.heappop(heap)
         u = c.op_unit[o]
         ops = c.unit_ops[u]
         j = op_pos[o]
         est = _ready_time(c, a, u, j)
+        rr = ref.res[o] if ref is not None else -1
         if unit_site[u] < 0:
-            unit_site[u] = _choose_site(c, tl, u, est)
-        s, e, r, lane = _best_mode(c, tl, o, unit_site[u], est)
+            if rr >= 0 and c.res_site[rr] in c.unit_sites[u]:
+                unit_site[u] = c.res_site[rr]
+            else:
+                unit_site[u] = _choose_site(c, tl, u, est)
+        got = None
+        if ref is not None and rr >= 0:
+            same_site = c.res_site[rr] == unit_site[u]
+            if key[0] == 0 and len(key) == 3 and patience is not None:
+                # phase 0: its old place exactly, or wait
+                rs = ref.start[o]
+                got = _reference_mode(c, tl, o, rr, rs) if same_site and est <= rs else None
+                if got is None:
+                    later = (1, rs, o) if patience >= INF else (0, rs + patience, o, 1)
+                    heapq.heappush(heap, (later, o))
+                    continue
+            elif same_site:
+                got = _reference_mode(c, tl, o, rr, max(est, ref.start[o]))
+        s, e, r, lane = got or _best_mode(c, tl, o, unit_site[u], est)
         nxt_fixed = next((c.op_fixed[x] for x in ops[j + 1:] if c.op_fixed[x] is not None), None)
         if nxt_fixed is not None and e > nxt_fixed[1]:
             raise DispatchFailed(
@@ -303,6 +352,19 @@ def _best_mode(c: Compiled, tl: Timeline, o: int, site: int, est: int) -> tuple[
     if best is None:
         raise HorizonTooShort(_op_label(c, o))
     return best
+
+
+def _reference_mode(
+    c: Compiled, tl: Timeline, o: int, r: int, est: int
+) -> tuple[int, int, int, int] | None:
+    """The op on resource `r` exactly at `est` (its reference start or later), if free."""
+    m = next((m for m in c.op_modes[o] if m.resource == r), None)
+    if m is None:
+        return None
+    got = tl.earliest(o, m, est)
+    if got is None or got[0] != est:
+        return None
+    return est, est + m.duration, r, got[1]
 
 
 def _choose_site(c: Compiled, tl: Timeline, u: int, est: int) -> int:
@@ -356,8 +418,13 @@ def evaluate(c: Compiled, a: Assignment) -> tuple[int, int]:
 
 
 def score(c: Compiled, a: Assignment) -> tuple[int, int]:
-    """Lexicographic key of the objective: smaller is better."""
+    """Lexicographic key of the objective: smaller is better. With a reference schedule
+    the primary figure also pays for the moves (`solver.stability`)."""
     wt, mk = evaluate(c, a)
+    tardiness = c.objective == Objective.TARDINESS
+    if c.reference is not None:
+        primary, secondary = (wt, mk) if tardiness else (mk, wt)
+        return (UNIT * primary + move_cost(c, a), secondary)
     return (wt, mk) if c.objective == Objective.TARDINESS else (mk, wt)
 
 

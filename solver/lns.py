@@ -21,6 +21,7 @@ from solver.compiled import Compiled
 from solver.cpsat.model import Built, ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import Assignment, order_tardiness, score, unit_delivery
 from solver.problem import Objective
+from solver.stability import moved_ops
 
 
 @dataclass
@@ -41,8 +42,13 @@ def _stopped(params: LnsParams) -> bool:
 
 
 def canonical(c: Compiled, a: Assignment) -> Assignment:
-    """Relabel identical units of each order so they start in unit order (same schedule)."""
+    """Relabel identical units of each order so they start in unit order (same schedule).
+
+    Not with a reference schedule: there a unit's number is the rack the floor knows, and
+    relabelling would count as moves."""
     out = a.copy()
+    if c.reference is not None:
+        return out
     for units in c.order_units:
         free = [u for u in units if all(c.op_fixed[o] is None for o in c.unit_ops[u])]
         if len(free) < 2:
@@ -97,6 +103,10 @@ def _neighbourhood(
     late = [x for x in late if x[0] > 0]
     roll = rng.random()
     chosen: set[int] = set()
+    if c.reference is not None and rng.random() < 0.5:
+        moved = moved_ops(c, a)
+        if moved:
+            return _around_move(c, a, rng.choice(moved), k)
     if late and roll < 0.6:
         # a late order's latest units, and the units competing for the time they need
         oi = rng.choices([o for _, o in late], weights=[w for w, _ in late])[0]
@@ -124,6 +134,23 @@ def _neighbourhood(
     else:
         chosen.update(rng.sample(range(n), min(k, n)))
     return sorted(chosen)
+
+
+def _around_move(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
+    """The unit of a moved op and the units with a step at its old site nearest its old
+    start: the sub-model weighs putting it back against what that would push away."""
+    ref = c.reference
+    assert ref is not None
+    site, t = c.res_site[ref.res[o]], ref.start[o]
+    dist: dict[int, int] = {}
+    for x in range(c.n_ops):
+        if c.op_fixed[x] is None and c.res_site[a.res[x]] == site:
+            u = c.op_unit[x]
+            d = min(abs(a.start[x] - t), abs(a.end[x] - t))
+            if d < dist.get(u, 1 << 60):
+                dist[u] = d
+    near = sorted(dist, key=lambda u: dist[u])[: max(1, k - 1)]
+    return sorted({c.op_unit[o], *near})
 
 
 def _step(

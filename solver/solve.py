@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -21,20 +21,28 @@ from solver.bounds import lower_bound, order_bounds
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import (
+    INF,
     Assignment,
     DispatchFailed,
     HorizonTooShort,
     best_dispatch,
+    dispatch,
     evaluate,
     order_tardiness,
+    repair_keys,
+    rule_keys,
     score,
 )
 from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Objective, Problem, ProblemError
 from solver.schedule import Status, build_schedule, empty_schedule
+from solver.stability import MoveCosts, compile_reference
 from solver.validate import validate
 
 MAX_HORIZON_GROWTH = 5
+# how long (minutes) a step that lost its place waits for the reference's later steps in
+# the repairs tried (None: not at all, a right shift; INF: until they are all placed)
+PATIENCE: tuple[int | None, ...] = (INF, None)
 
 
 @dataclass
@@ -64,6 +72,10 @@ class SolveParams:
     log: bool = False
     # polled about every 0.2 s: True stops the search and returns the best schedule so far
     stop: Callable[[], bool] | None = None
+    # a schedule to stay close to (SPEC section 3, e.g. the published one): it is the
+    # starting point, and moving a step away from it costs `move_costs` (solver.stability)
+    reference: Mapping[str, Any] | None = None
+    move_costs: MoveCosts = field(default_factory=MoveCosts)
 
     def stopped(self) -> bool:
         """Whether the caller has asked the search to stop."""
@@ -84,6 +96,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     horizon = default_horizon(problem)
     c: Compiled | None = None
     start: Assignment | None = None
+    start_plain: Assignment | None = None  # the best priority rule's schedule
     failed: DispatchFailed | None = None
     tried = horizon
     for attempt in range(MAX_HORIZON_GROWTH):
@@ -97,11 +110,15 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         conflicts = fixed_conflicts(c)
         if conflicts:
             return empty_schedule(problem, Status.INFEASIBLE, conflicts, elapsed())
+        if params.reference is not None:
+            c.reference = compile_reference(c, params.reference, params.move_costs)
         tried = horizon
         try:
             # one pass costs seconds at thousands of racks: try every rule only when small
             rules = ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
-            start = best_dispatch(c, rules, seed=params.seed)
+            start = start_plain = best_dispatch(c, rules, seed=params.seed)
+            if c.reference is not None:
+                start = min(_repair(c), start, key=lambda a: score(c, a))
             break
         except HorizonTooShort:
             horizon *= 2
@@ -163,9 +180,12 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     share = params.full_model_share
     if share is None:
         share = 0.3 if tardiness else 0.5
+    # with a reference, CP-SAT's objective includes the moves: its bound and its proof of
+    # optimality say nothing about the primary figure alone
+    plain = c.reference is None
     if n_pairs <= limit and remaining > 0.5 and not params.stopped():
         got, bound, optimal, _ = _full_model(c, best, remaining * share, params, report)
-        if c.exact:  # CP-SAT's bound is on the scaled figures: only exact ones are bounds
+        if c.exact and plain:  # CP-SAT's bound is on the scaled figures: only exact ones
             lb = max(lb, bound)
         if got is not None and score(c, got) <= score(c, best):
             best, source = got, "cp-sat"
@@ -173,19 +193,27 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
 
     # 3. large-neighbourhood search for the rest of the time
     remaining = params.time_limit - elapsed()
-    if not proven and remaining > 0.5 and not params.stopped() and not _at_bound(c, best, lb):
+    done = proven or (plain and _at_bound(c, best, lb))
+    if not done and remaining > 0.5 and not params.stopped():
         small = n_pairs <= limit
         search = relaxed_lns if small else lns
         improved = search(
             c, best,
             LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
-                      sub_time=0.5 if small else 2.0, stop=params.stop),
+                      sub_time=0.5 if small else 1.0 if c.reference else 2.0,
+                      stop=params.stop),
             on_improve=lambda a: report(a, lb, "lns"),
         )
         if score(c, improved) < score(c, best):
             best, source = improved, "lns"
 
-    if source == "dispatch":
+    if c.reference is not None and source == "dispatch" and best is not start_plain:
+        source = "repair"
+        notes.append(
+            "no better trade-off between due dates and moves was found: this is the "
+            "reference schedule repaired to the problem's facts."
+        )
+    elif source == "dispatch":
         notes.append(
             "CP-SAT found no better schedule within the time limit: this is the dispatch "
             "heuristic's schedule."
@@ -193,7 +221,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     if params.stopped():
         notes.append("the solve was stopped on request: this is the best schedule found so far")
     at_bound = c.exact and _at_bound(c, best, lb, both=True)
-    status = Status.OPTIMAL if proven or at_bound else Status.FEASIBLE
+    status = Status.OPTIMAL if (proven and plain) or at_bound else Status.FEASIBLE
     out = build_schedule(
         c, best, status=status, lower_bound=lb, solve_seconds=elapsed(), source=source,
         notes=notes,
@@ -213,6 +241,18 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         )
     report(best, lb, "done")
     return out
+
+
+def _repair(c: Compiled) -> Assignment:
+    """The reference schedule replayed on the current problem: the best of three ways
+    (`dispatch` with `repair`) — in reference order, deferring the steps that lost their
+    place or shifting them right, and in due-date order, each step back at its reference
+    resource and time when free."""
+    keys = repair_keys(c)
+    edd = [(1, *k) for k in rule_keys(c, "edd")]
+    tries = [dispatch(c, keys, repair=True, patience=p) for p in PATIENCE]
+    tries.append(dispatch(c, edd, repair=True, patience=None))
+    return min(tries, key=lambda a: score(c, a))
 
 
 def _figure(c: Compiled, a: Assignment) -> float:
@@ -260,9 +300,15 @@ def _full_model(
     tard = c.objective == Objective.TARDINESS
 
     def to_figure(v: float) -> float:
+        if c.reference is not None:
+            return 0.0  # the objective includes the moves: no bound on the figure
         return (v // b.weight) / c.weight_scale if tard else v
 
-    cb = _Callback(lambda v, bd: report(None, to_figure(bd), "cp-sat"))
+    def on_solution(_: float, bd: float) -> None:
+        if c.reference is None:
+            report(None, to_figure(bd), "cp-sat")
+
+    cb = _Callback(on_solution)
     done = threading.Event()
 
     def watch() -> None:
@@ -281,7 +327,7 @@ def _full_model(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, 0.0, False, status == cp_model.INFEASIBLE
     bound = solver.best_objective_bound
-    fig_bound = (bound // b.weight) / c.weight_scale if tard else bound
+    fig_bound = to_figure(bound)
     base = hint or Assignment([-1] * c.n_ops, [0] * c.n_ops, [0] * c.n_ops)
     for o, f in enumerate(c.op_fixed):
         if f is not None:

@@ -23,6 +23,7 @@ from ortools.sat.python import cp_model
 from solver.compiled import Compiled
 from solver.dispatch import Assignment, order_tardiness
 from solver.problem import Objective
+from solver.stability import UNIT
 
 
 @dataclass
@@ -44,6 +45,9 @@ class Built:
     site_lits: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     order_t: dict[int, cp_model.IntVar] = field(default_factory=dict)
     domains: dict[int, list[list[int]]] = field(default_factory=dict)
+    # with a reference schedule: the cost of the moves, and (stay, shift, op) to hint
+    moves: cp_model.LinearExpr | None = None
+    move_vars: list[tuple[cp_model.IntVar, cp_model.IntVar, int]] = field(default_factory=list)
 
 
 class ModelBuilder:
@@ -294,8 +298,12 @@ class ModelBuilder:
                 m.add(self.ops[x].end <= self.ops[y].start)
 
     def _add_symmetry_breaking(self) -> None:
-        """Identical wholly-free units of one order start in unit order (incumbent sorted)."""
+        """Identical wholly-free units of one order start in unit order (incumbent sorted).
+
+        Not with a reference schedule, where units are racks the floor knows by number."""
         c, m = self.c, self.m
+        if c.reference is not None:
+            return
         for units in c.order_units:
             prev: int | None = None
             for u in units:
@@ -364,7 +372,66 @@ class ModelBuilder:
             order_t[oi] = t
         tard = sum(w * t for w, t in terms) if terms else 0
         weight = max(self.hi, const_mk, 1) + 1
-        return Built(m, self.ops, tard, mk, weight, self.site_lits, order_t, self.domains)
+        built = Built(m, self.ops, tard, mk, weight, self.site_lits, order_t, self.domains)
+        if c.reference is not None:
+            self._add_moves(built)
+        return built
+
+    def _add_moves(self, b: Built) -> None:
+        """Stability: the cost of each free op's move away from the reference schedule,
+        `site` / `resource` / `time` by the worst change plus a cost per minute of shift
+        (`solver.stability`)."""
+        c, m = self.c, self.m
+        ref = c.reference
+        assert ref is not None
+        coefs: list[int] = []
+        terms: list[cp_model.IntVar] = []
+        const = 0
+        for o, ov in self.ops.items():
+            rr = ref.res[o]
+            if rr < 0 or not ov.modes:
+                continue
+            rs = ref.start[o]
+            u = c.op_unit[o]
+            ref_site = c.res_site[rr]
+            # site_same, x_ref: 1 / 0 constants or literals
+            site_same: int | cp_model.IntVar
+            if u in self.unit_site:
+                site_same = int(self.unit_site[u] == ref_site)
+            else:
+                site_same = self.site_lits.get((u, ref_site), 0)
+            x_ref: int | cp_model.IntVar = 0
+            for r, _, lit, _ in ov.modes:
+                if r == rr:
+                    x_ref = 1 if lit is None else lit
+            stay = m.new_bool_var(f"stay{o}")
+            m.add(ov.start == rs).only_enforce_if(stay)
+            if isinstance(x_ref, int):
+                if x_ref == 0:
+                    m.add(stay == 0)
+            else:
+                m.add_implication(stay, x_ref)
+            # site_cost * (1 - site_same) + res_cost * (site_same - x_ref)
+            #   + time_cost * (x_ref - stay) + minute_cost * |start - rs|
+            const += ref.site_cost
+            for value, coef in ((site_same, ref.res_cost - ref.site_cost),
+                                (x_ref, ref.time_cost - ref.res_cost)):
+                if isinstance(value, int):
+                    const += coef * value
+                else:
+                    terms.append(value)
+                    coefs.append(coef)
+            terms.append(stay)
+            coefs.append(-ref.time_cost)
+            span = max(abs(self.lo - rs), abs(self.hi - rs))
+            shift = m.new_int_var(0, span, f"shift{o}")
+            m.add(shift >= ov.start - rs)
+            m.add(shift >= rs - ov.start)
+            if ref.minute_cost:
+                terms.append(shift)
+                coefs.append(ref.minute_cost)
+            b.move_vars.append((stay, shift, o))
+        b.moves = cp_model.LinearExpr.weighted_sum(terms, coefs) + const
 
     # ---- assembly ---------------------------------------------------------------------------
 
@@ -389,8 +456,12 @@ class ModelBuilder:
 
 
 def set_objective(b: Built, objective: Objective, secondary: bool = True) -> None:
-    """Minimise weighted tardiness then makespan, or makespan alone."""
-    if objective == Objective.TARDINESS:
+    """Minimise weighted tardiness then makespan, or makespan alone; with a reference
+    schedule, `UNIT` times the primary figure plus the cost of the moves."""
+    if b.moves is not None:
+        primary = b.tardiness_expr if objective == Objective.TARDINESS else b.makespan
+        b.model.minimize(UNIT * primary + b.moves)
+    elif objective == Objective.TARDINESS:
         b.model.minimize(b.weight * b.tardiness_expr + (b.makespan if secondary else 0))
     else:
         b.model.minimize(b.makespan)
@@ -412,6 +483,11 @@ def add_hint(b: Built, c: Compiled, a: Assignment) -> None:
     for oi, t in b.order_t.items():
         m.add_hint(t, order_tardiness(c, a, oi))
     m.add_hint(b.makespan, max(a.end, default=0))
+    ref = c.reference
+    for stay, shift, o in b.move_vars:
+        assert ref is not None
+        m.add_hint(stay, a.res[o] == ref.res[o] and a.start[o] == ref.start[o])
+        m.add_hint(shift, abs(a.start[o] - ref.start[o]))
 
 
 def read_back(b: Built, solver: cp_model.CpSolver, a: Assignment) -> Assignment:
