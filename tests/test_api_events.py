@@ -168,14 +168,17 @@ REFUSED: list[tuple[list[dict[str, Any]], int, str, str]] = [
      1, "[1].end", "end 2026-11-29T09:00:00Z is not after start"),
     ([OK, ev("b", "resource_down", resource="NOPE", start="2026-11-29T10:00:00Z")],
      1, "[1].resource", "resource 'NOPE' does not exist"),
+    ([OK, ev("dn", "resource_down", resource="HOU-ASM-03", start="2026-11-29T07:00:00Z"),
+      start("b", 3, "assembly", "HOU-ASM-03", "2026-11-29T08:00:00Z")],
+     2, "[2].resource", "resource 'HOU-ASM-03' is down at 2026-11-29T08:00:00Z"),
 ]
 
 
 def test_each_refusal_names_the_event_and_writes_nothing(client: Any) -> None:
     """Unknown order/unit/op/resource, an ineligible resource or site, completion never
     started or before its start, a second start elsewhere, a start before the previous
-    step, a future time, an up without a down: each refuses the whole batch with a 422
-    naming index, event_id and field."""
+    step, a future time, an up without a down, a start on a resource down: each refuses the
+    whole batch with a 422 naming index, event_id and field."""
     assert client.post("/events", json=PRIOR).status_code == 200
     before = client.get("/orders/SO-1002").json()
     for batch, index, field, words in REFUSED:
@@ -280,3 +283,94 @@ def test_out_of_range_time_is_a_422(client: Any) -> None:
     body = problem(r, 422)
     assert body["errors"][0]["field"].endswith(".at")
     assert "out of range" in body["errors"][0]["message"]
+
+
+def down(event_id: str, resource: str, start_: str, end: str | None = None) -> dict[str, Any]:
+    return ev(event_id, "resource_down", resource=resource, start=start_, end=end)
+
+
+def up(event_id: str, resource: str, at: str) -> dict[str, Any]:
+    return ev(event_id, "resource_up", resource=resource, at=at)
+
+
+def test_no_start_on_a_resource_that_is_down(client: Any) -> None:
+    """A start inside a stored downtime window (open, or before its end) is refused naming
+    the event and `resource`, nothing of the batch written; before the window or from its
+    end on (the end is exclusive) it is accepted."""
+    r = client.post("/events", json=[
+        down("d1", "HOU-ASM-03", "2026-11-29T10:00:00Z"),
+        down("d2", "HOU-ASM-02", "2026-11-29T10:00:00Z", "2026-11-29T12:00:00Z"),
+    ])
+    assert r.status_code == 200, r.text
+    before = client.get("/orders/SO-1002").json()
+    cases = [(start("b", 1, "assembly", "HOU-ASM-03", "2026-11-29T23:00:00Z"),
+              "resource 'HOU-ASM-03' is down at 2026-11-29T23:00:00Z (reported down from "
+              "2026-11-29T10:00:00Z, no resource_up since)"),
+             (start("b", 1, "assembly", "HOU-ASM-02", "2026-11-29T10:00:00Z"),
+              "resource 'HOU-ASM-02' is down at 2026-11-29T10:00:00Z (reported down from "
+              "2026-11-29T10:00:00Z, until 2026-11-29T12:00:00Z)"),
+             (start("b", 1, "assembly", "HOU-ASM-02", "2026-11-29T11:59:59Z"), "is down at")]
+    for bad, words in cases:
+        r = client.post("/events", json=[OK, bad])
+        body = problem(r, 422)
+        (err,) = body["errors"]
+        assert (err["index"], err["event_id"], err["field"]) == (1, "b", "[1].resource"), body
+        assert words in err["message"], body
+        assert client.get("/events").json()["total"] == 2
+        assert client.get("/orders/SO-1002").json() == before
+    r = client.post("/events", json=[
+        start("s1", 1, "assembly", "HOU-ASM-02", "2026-11-29T12:00:00Z"),
+        start("s2", 2, "assembly", "HOU-ASM-03", "2026-11-29T09:59:00Z"),
+    ])
+    assert r.status_code == 200, r.text
+    assert steps(client)["assembly"]["resource"] == "HOU-ASM-02"
+    assert steps(client, unit=2)["assembly"]["state"] == "running"
+
+
+def test_downtime_within_a_batch_applies_in_order(client: Any) -> None:
+    """A down then a start on that resource in one batch is refused at the start; a down,
+    an up, then a start after the up is accepted; so is a start before the down."""
+    r = client.post("/events", json=[
+        OK, down("d1", "HOU-ASM-01", "2026-11-29T08:00:00Z"),
+        start("b", 1, "assembly", "HOU-ASM-01", "2026-11-29T09:00:00Z"),
+    ])
+    (err,) = problem(r, 422)["errors"]
+    assert (err["index"], err["event_id"], err["field"]) == (2, "b", "[2].resource")
+    assert client.get("/events").json()["total"] == 0
+    r = client.post("/events", json=[
+        down("d1", "HOU-ASM-01", "2026-11-29T08:00:00Z"),
+        up("u1", "HOU-ASM-01", "2026-11-29T09:00:00Z"),
+        start("s1", 1, "assembly", "HOU-ASM-01", "2026-11-29T09:00:00Z"),
+    ])
+    assert r.status_code == 200, r.text
+    assert steps(client)["assembly"]["state"] == "running"
+
+
+def test_down_over_a_running_step_is_accepted(client: Any, db_url: str) -> None:
+    """A resource going down while a step runs on it is a floor fact: accepted, the step
+    stays running, and it may complete inside the window (completions ignore downtime). A
+    late report of a window that began before a recorded start is accepted too."""
+    r = client.post("/events", json=[
+        start("s1", 1, "assembly", "HOU-ASM-01", "2026-11-29T08:00:00Z"),
+        start("s2", 2, "assembly", "HOU-ASM-02", "2026-11-29T08:00:00Z"),
+    ])
+    assert r.status_code == 200, r.text
+    r = client.post("/events", json=[
+        down("d1", "HOU-ASM-01", "2026-11-29T09:00:00Z"),
+        down("d2", "HOU-ASM-02", "2026-11-29T07:00:00Z", "2026-11-29T20:00:00Z"),
+    ])
+    assert r.status_code == 200, r.text
+    assert steps(client)["assembly"]["state"] == "running"
+    assert steps(client, unit=2)["assembly"]["state"] == "running"
+    r = client.post("/events", json=[done("c1", 1, "assembly", "2026-11-29T10:00:00Z"),
+                                      done("c2", 2, "assembly", "2026-11-29T11:00:00Z")])
+    assert r.status_code == 200, r.text
+    assert steps(client)["assembly"]["completed_at"] == "2026-11-29T10:00:00Z"
+    assert steps(client, unit=2)["assembly"]["state"] == "done"
+    engine = make_engine(db_url)
+    try:
+        with transaction(session_factory(engine)) as s:
+            n = len(s.scalars(select(ResourceDowntime)).all())
+    finally:
+        engine.dispose()
+    assert n == 2

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE: list[dict[str, Any]] = json.loads((ROOT / "data" / "sample.json").read_text())["orders"]
 NEW = [
@@ -216,3 +219,57 @@ def test_racing_batches_create_each_order_once(client: Any) -> None:
     assert results["first"]["created"] == ["SO-2001", "SO-2002"]
     assert results["second"] == {"created": [], "updated": [], "unchanged": ["SO-2001",
                                                                              "SO-2002"]}
+
+
+def started(event_id: str, order: str, unit: int, resource: str, at: str) -> dict[str, Any]:
+    return {"event_id": event_id, "type": "step_started", "order": order, "unit": unit,
+            "op": "assembly", "resource": resource, "at": at}
+
+
+def test_list_shows_each_orders_progress(client: Any) -> None:
+    """GET /orders gives each order's progress, the same as GET /orders/{id}: floor events
+    show on their orders, every other unit is all pending, one entry per unit."""
+    r = client.post("/events", json=[
+        started("e1", "SO-1002", 1, "HOU-ASM-01", "2026-11-29T08:00:00Z"),
+        {"event_id": "e2", "type": "step_completed", "order": "SO-1002", "unit": 1,
+         "op": "assembly", "at": "2026-11-29T16:00:00Z"},
+        started("e3", "SO-1002", 3, "HOU-ASM-02", "2026-11-29T09:00:00Z"),
+        started("e4", "SO-1007", 2, "HOU-ASM-03", "2026-11-29T10:00:00Z"),
+    ])
+    assert r.status_code == 200, r.text
+    items = {o["id"]: o for o in client.get("/orders", params={"limit": 1000}).json()["items"]}
+    assert set(items) == {o["id"] for o in SAMPLE}
+    for oid in ("SO-1002", "SO-1007", "SO-1001"):
+        assert items[oid]["progress"] == client.get(f"/orders/{oid}").json()["progress"]
+    states = {oid: [[s["state"] for s in u["steps"]] for u in o["progress"]]
+              for oid, o in items.items()}
+    assert states["SO-1002"] == [["done", "pending", "pending"], ["pending"] * 3,
+                                 ["running", "pending", "pending"], ["pending"] * 3]
+    assert states["SO-1007"][1] == ["running", "pending", "pending"]
+    assert items["SO-1007"]["progress"][1]["steps"][0]["resource"] == "HOU-ASM-03"
+    quantity = {o["id"]: o["quantity"] for o in SAMPLE}
+    for oid, units in states.items():
+        assert len(units) == quantity[oid], oid
+        if oid not in ("SO-1002", "SO-1007"):
+            assert all(s == "pending" for u in units for s in u), oid
+    page = client.get("/orders", params={"limit": 2, "product": "GB200-NVL72"}).json()
+    assert all(len(o["progress"]) == o["quantity"] for o in page["items"])
+
+
+def test_list_progress_reads_step_states_once(client: Any) -> None:
+    """The list reads the floor state of a whole page in one query, not one per order."""
+    client.post("/events", json=[started("e1", "SO-1002", 1, "HOU-ASM-01",
+                                         "2026-11-29T08:00:00Z")])
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "step_states" in statement:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        r = client.get("/orders", params={"limit": 1000})
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert r.status_code == 200 and len(r.json()["items"]) == len(SAMPLE)
+    assert len(seen) == 1, seen

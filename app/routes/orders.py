@@ -62,7 +62,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> OrderPage:
-    """Orders by due date, filtered, one page at a time."""
+    """Orders by due date, filtered, one page at a time, each with its units' progress."""
     for name, t in (("due_before", due_before), ("due_after", due_after)):
         if t is not None and t.tzinfo is None:
             raise ApiError(422, f"{name}: time has no UTC offset",
@@ -71,7 +71,9 @@ def list_orders(
                   due_before=due_before, due_after=due_after)
     with reading(state.sessions) as s:
         rows, total = svc.page(s, q, limit, offset)
-        return OrderPage(items=[out(r) for r in rows], total=total, limit=limit, offset=offset)
+        progress = events_svc.progress_many(s, rows)
+        items = [out(r).model_copy(update={"progress": progress[r.id]}) for r in rows]
+        return OrderPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(404))

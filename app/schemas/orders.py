@@ -18,7 +18,7 @@ class OrderOut(SpecOrder):
     updated_at: str
     progress: list[UnitProgress] | None = Field(
         default=None, description="per unit: each step pending, running or done (from floor "
-        "events); given by GET /orders/{id}"
+        "events); given by GET /orders and GET /orders/{id}"
     )
 
 

@@ -1,6 +1,13 @@
 """Floor events: checked against the factory, the orders and the floor state, applied in
 list order, stored with the state they derive (step_states, resource_downtimes,
-order_releases) in one transaction."""
+order_releases) in one transaction.
+
+Downtime and steps: a step cannot start on a resource the floor has reported down at that
+moment (a window with `start <= at < end`, or with no end yet). A `resource_down` over a
+step already running on that resource is accepted all the same: the line going down is a
+fact, and so is the rack on it; the running step stays running (the planner keeps it fixed,
+and fixed steps are exempt from windows). A completion is never checked against downtime.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
@@ -25,6 +32,7 @@ from app.schemas.events import (
     UnitProgress,
 )
 from app.services import factory as factory_svc
+from app.services.orders import LOOKUP_CHUNK
 from app.tables import (
     Event,
     Order,
@@ -129,6 +137,7 @@ class _Floor:
                 raise Refused("resource", f"unit {ev.unit} of '{order.id}': {ev.op} already "
                                           f"started on {now.resource} at {now.started_at}")
             return  # the same start reported again: the first report stands
+        self.not_down(ev.resource, at)
         self.s.add(StepState(order_id=order.id, unit=ev.unit, op=ev.op, resource=ev.resource,
                              started_at=at, completed_at=None))
         self.s.flush()
@@ -149,12 +158,24 @@ class _Floor:
         self.s.flush()
 
     def open_downtime(self, resource: str, at: str) -> ResourceDowntime | None:
-        """The downtime of `resource` covering `at`, if any."""
-        rows = self.s.scalars(select(ResourceDowntime).where(
-            ResourceDowntime.resource == resource, ResourceDowntime.start <= at)).all()
-        return next((d for d in rows if d.end is None or d.end > at), None)
+        """The downtime of `resource` covering `at` (`start <= at < end`), if any; earlier
+        events of the batch are flushed, so they count."""
+        return self.s.scalars(
+            select(ResourceDowntime)
+            .where(ResourceDowntime.resource == resource, ResourceDowntime.start <= at,
+                   or_(ResourceDowntime.end.is_(None), ResourceDowntime.end > at))
+            .order_by(ResourceDowntime.start).limit(1)).first()
+
+    def not_down(self, resource: str, at: str) -> None:
+        """A step cannot start on a resource reported down at that moment."""
+        d = self.open_downtime(resource, at)
+        if d is not None:
+            until = f"until {d.end}" if d.end is not None else "no resource_up since"
+            raise Refused("resource", f"resource '{resource}' is down at {at} (reported down "
+                                      f"from {d.start}, {until})")
 
     def down(self, ev: ResourceDown) -> None:
+        """Open a window; steps running on the resource stay running (a floor fact)."""
         self.resource(ev.resource)
         start = self.not_future("start", ev.start)
         end = stamp(ev.end) if ev.end is not None else None
@@ -249,14 +270,17 @@ def page(session: Session, limit: int, offset: int) -> tuple[list[Event], int]:
     return list(rows), total
 
 
-def progress(session: Session, order: Order) -> list[UnitProgress]:
-    """Each unit's steps in routing order: pending, running or done (from floor events)."""
-    states = session.scalars(select(StepState).where(StepState.order_id == order.id)).all()
-    by_key = {(st.unit, st.op): st for st in states}
+def _routings(session: Session) -> dict[str, list[str]]:
+    """Each product's ops in routing order, from the current factory."""
     fv = factory_svc.latest(session)
-    product = next((p for p in (fv.data.get("products", []) if fv else [])
-                    if p.get("id") == order.product), None)
-    ops = [st["op"] for st in product["routing"]] if product else []
+    return {p["id"]: [st["op"] for st in p.get("routing", [])]
+            for p in (fv.data.get("products", []) if fv else [])}
+
+
+def _units(order: Order, routing: list[str], states: Sequence[StepState]) -> list[UnitProgress]:
+    """The order's units with their steps from `states` (the order's step states)."""
+    by_key = {(st.unit, st.op): st for st in states}
+    ops = list(routing)
     for st in states:  # steps a factory change has since removed still show
         if st.op not in ops:
             ops.append(st.op)
@@ -275,3 +299,21 @@ def progress(session: Session, order: Order) -> list[UnitProgress]:
         out.append(UnitProgress(unit=unit, steps=steps))
     return out
 
+
+def progress(session: Session, order: Order) -> list[UnitProgress]:
+    """Each unit's steps in routing order: pending, running or done (from floor events)."""
+    return progress_many(session, [order])[order.id]
+
+
+def progress_many(session: Session, orders: Sequence[Order]) -> dict[str, list[UnitProgress]]:
+    """`progress` of many orders (a page of GET /orders) by id, reading their step states
+    in one query per LOOKUP_CHUNK orders and the factory once."""
+    ids = [o.id for o in orders]
+    states: dict[str, list[StepState]] = {i: [] for i in ids}
+    for k in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
+        for st in session.scalars(select(StepState).where(
+                StepState.order_id.in_(ids[k:k + LOOKUP_CHUNK]))
+                .order_by(StepState.started_at, StepState.unit, StepState.op)):
+            states[st.order_id].append(st)
+    routings = _routings(session)
+    return {o.id: _units(o, routings.get(o.product, []), states[o.id]) for o in orders}
