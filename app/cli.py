@@ -1,15 +1,24 @@
-"""The ``rackplan`` command: the solver's commands plus ``serve``."""
+"""The ``rackplan`` command: the solver's commands plus ``serve`` and ``reschedule``."""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
 import sys
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from solver import cli as solver_cli
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.config import Settings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
@@ -27,6 +36,51 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="do not load the sample factory and orders into an empty database",
     )
     serve.set_defaults(run=_cmd_serve)
+
+    resched = sub.add_parser(
+        "reschedule",
+        help="replan the open orders from the floor's state, close to the published plan "
+             "(nightly, from cron); the database is RACKPLAN_DATABASE_URL",
+    )
+    resched.add_argument("--time-limit", type=_positive, metavar="S",
+                         help="solver time limit in seconds (default: the setting)")
+    resched.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="CP-SAT search workers (default: the setting)")
+    resched.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+                         help="CP-SAT random seed (0)")
+    resched.add_argument("--frozen-hours", type=_non_negative, metavar="H",
+                         help="keep published steps starting within H hours where they are "
+                              "(default: RACKPLAN_FROZEN_HOURS, 24)")
+    resched.add_argument("--publish", action="store_true",
+                         help="publish the new plan unless someone published another one "
+                              "meanwhile")
+    resched.set_defaults(run=_cmd_reschedule)
+
+
+def _number(text: str, kind: type[float] | type[int], ok: Any, what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not {what}") from None
+    if value != value or value in (float("inf"), float("-inf")) or not ok(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not {what}")
+    return value
+
+
+def _positive(text: str) -> float:
+    return float(_number(text, float, lambda v: v > 0, "a positive number"))
+
+
+def _non_negative(text: str) -> float:
+    return float(_number(text, float, lambda v: v >= 0, "a number >= 0"))
+
+
+def _positive_int(text: str) -> int:
+    return int(_number(text, int, lambda v: v >= 1, "a whole number >= 1"))
+
+
+def _non_negative_int(text: str) -> int:
+    return int(_number(text, int, lambda v: 0 <= v < 2**31, "a whole number >= 0"))
 
 
 def _is_loopback(host: str) -> bool:
@@ -76,3 +130,235 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
                 access_log=False)
     return 0
+
+
+# ---- rackplan reschedule -------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """A setting or the database makes the run impossible (exit 2)."""
+
+
+def _err(message: str) -> None:
+    print(f"rackplan: error: {message}", file=sys.stderr)
+
+
+def _cmd_reschedule(args: argparse.Namespace) -> int:
+    """Reschedule once (README "Nightly reschedule"): lock, plan, report, maybe publish.
+
+    0: a valid schedule (published, with --publish); 1: another run holds the lock, no
+    valid schedule, or it could not be published; 2: bad settings or database, no factory,
+    no open orders."""
+    import logging
+
+    from app.config import Settings
+    from app.observability import configure_logging
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        _err(f"bad configuration: {exc}")
+        return EXIT_INVALID
+    configure_logging(json_lines=settings.log_json, level=logging.WARNING)
+    try:
+        engine, sessions = open_database(settings.database_url)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_INVALID
+    try:
+        return reschedule_once(sessions, settings, args)
+    finally:
+        engine.dispose()
+
+
+def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """An engine on the service's existing database, its schema upgraded when older;
+    ConfigError when the URL is bad, the database cannot be reached or holds no rackplan
+    schema (a mistyped SQLite path is not created)."""
+    from pathlib import Path
+
+    from sqlalchemy import inspect, select
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from app.db import make_engine, reading, session_factory
+    from app.main import SchemaError, upgrade_schema
+    from app.tables import Meta
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"RACKPLAN_DATABASE_URL '{url}' is not a database URL") from None
+    shown = u.render_as_string(hide_password=True)
+    if u.get_backend_name() == "sqlite" and (
+        not u.database or u.database == ":memory:" or not Path(u.database).is_file()
+    ):
+        raise ConfigError(f"no database file at {shown} (RACKPLAN_DATABASE_URL)")
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use the database {shown}: {exc}") from None
+    sessions = session_factory(engine)
+    try:
+        if not inspect(engine).has_table("meta"):
+            raise ConfigError(f"the database {shown} holds no rackplan data (no schema): "
+                              "is RACKPLAN_DATABASE_URL the service's database?")
+        with reading(sessions) as s:
+            row = s.scalars(select(Meta).where(Meta.key == "schema_version")).first()
+        if row is None:
+            raise ConfigError(f"the database {shown} has no rackplan schema version")
+        upgrade_schema(engine, sessions)
+    except SchemaError as exc:
+        engine.dispose()
+        raise ConfigError(str(exc)) from None
+    except ConfigError:
+        engine.dispose()
+        raise
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ConfigError(f"cannot open the database {shown}: {why}") from None
+    return engine, sessions
+
+
+def reschedule_once(
+    sessions: sessionmaker[Session], settings: Settings, args: argparse.Namespace
+) -> int:
+    """Hold the reschedule lock, run one reschedule job in this process, print the
+    summary and publish when asked; the exit code."""
+    from datetime import timedelta
+
+    from app.services import locks
+
+    limit = args.time_limit if args.time_limit is not None else settings.default_time_limit
+    holder = locks.new_holder()
+    # long enough for any run; a killed run's lock is taken over after it
+    ttl = timedelta(seconds=2 * limit + 900)
+    if not locks.acquire(sessions, locks.RESCHEDULE, holder, ttl):
+        got = locks.current(sessions, locks.RESCHEDULE)
+        who = f" ({got.holder}, until {got.expires_at})" if got else ""
+        _err(f"another reschedule is running{who}; nothing done")
+        return EXIT_FAILED
+    try:
+        return _run_locked(sessions, settings, args)
+    finally:
+        locks.release(sessions, locks.RESCHEDULE, holder)
+
+
+def _run_locked(
+    sessions: sessionmaker[Session], settings: Settings, args: argparse.Namespace
+) -> int:
+    from app.db import reading, transaction
+    from app.errors import ApiError
+    from app.services import jobs
+    from app.tables import JobStatus
+    from app.worker import run
+    from solver.problem import ProblemError
+
+    now = settings.clock()
+    try:
+        with transaction(sessions) as s:
+            job = jobs.submit_reschedule(
+                s, now=now, time_limit=args.time_limit,
+                default_time_limit=settings.default_time_limit,
+                max_time_limit=settings.max_time_limit,
+                frozen_hours=(settings.frozen_hours if args.frozen_hours is None
+                              else args.frozen_hours),
+                seed=args.seed, workers=args.workers or settings.workers, queued=False,
+            )
+            job_id, publication = job.id, job.params["publication"]
+    except ApiError as exc:
+        _err(exc.detail)
+        return EXIT_INVALID
+    except ProblemError as exc:
+        _err("the factory and orders do not make a valid problem: " + "; ".join(exc.errors[:5]))
+        return EXIT_INVALID
+    try:
+        run(sessions, job_id, watch_parent=False)
+    except BaseException:  # e.g. Ctrl-C: the job must not stay "running"
+        jobs.fail(sessions, job_id, "interrupted: rackplan reschedule was stopped")
+        raise
+    with reading(sessions) as s:
+        job = jobs.get_job(s, job_id)
+        ok = jobs.publishable(job)
+        lines = summary(job)
+        why = f"{job.status}: {job.error or 'the schedule is not a plan'}"
+        cancelled = job.status == JobStatus.CANCELLED
+    print("\n".join(lines))
+    if not ok:
+        _err(f"job {job_id} has no valid schedule ({why})")
+        print("published: no (no valid schedule)")
+        return EXIT_FAILED
+    if not args.publish:
+        print("published: no (run with --publish to publish)")
+        return EXIT_OK
+    if cancelled:  # someone stopped it through the API: not the plan to follow
+        print("published: no (the job was cancelled)")
+        _err(f"job {job_id} was cancelled: its schedule is not published")
+        return EXIT_FAILED
+    done, message = publish_step(sessions, job_id, publication)
+    print(message)
+    if not done:
+        _err(message)
+    return EXIT_OK if done else EXIT_FAILED
+
+
+def publish_step(
+    sessions: sessionmaker[Session], job_id: str, publication: int | None
+) -> tuple[bool, str]:
+    """Publish the job's schedule only while `publication` (the one the run started from;
+    None: nothing was published) is still the current one: (published, the line to
+    print). A plan published meanwhile by someone else is never overwritten."""
+    from app.errors import ApiError
+    from app.services import jobs
+
+    try:
+        if publication is None:
+            pub = jobs.publish(sessions, job_id, None, jobs.utc_now(), if_none=True)
+        else:
+            pub = jobs.publish(sessions, job_id, f'"{publication}"', jobs.utc_now())
+    except ApiError as exc:
+        if exc.status == 412:
+            return False, (f"published: no (another plan was published while this one was "
+                           f"computed: {exc.detail}); run again")
+        return False, f"published: no ({exc.detail})"
+    return True, f"published: yes, publication {pub.id} (ETag {jobs.etag(pub)})"
+
+
+def _figure(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def summary(job: Any) -> list[str]:
+    """The run's outcome in a few `name: value` lines (job, KPIs before and after, moves,
+    frozen steps)."""
+    schedule = job.schedule or {}
+    section = schedule.get("reschedule") or {}
+    kpis = schedule.get("kpis") or {}
+    d = (section.get("diff") or {}).get("summary") or {}
+    state = f"{job.status} ({schedule.get('status', 'no schedule')})"
+    lines = [f"job: {job.id} {state}, {'valid' if job.valid else 'NOT valid'}"]
+    ref = job.params.get("reference")
+    lines.append(f"from: publication {job.params.get('publication')} (job {ref})" if ref
+                 else "from: nothing published: planned from scratch")
+    if not schedule.get("items"):
+        return lines
+    total = kpis.get("orders")
+    of = f" of {total}" if total is not None else ""
+    lines.append(f"on-time orders: {_figure(d.get('on_time_before'))} -> "
+                 f"{_figure(kpis.get('on_time'))}{of}")
+    lines.append(f"weighted tardiness (min): {_figure(d.get('weighted_tardiness_before'))} -> "
+                 f"{_figure(kpis.get('total_weighted_tardiness_min'))}")
+    if d:
+        lines.append(
+            f"steps moved: {d['steps_moved']} (site {d['site_changes']}, resource "
+            f"{d['resource_changes']}, time {d['time_shifts']}); added {d['steps_added']}, "
+            f"removed {d['steps_removed']}")
+    lines.append(f"frozen steps: {len(section.get('kept') or [])} kept, "
+                 f"{len(section.get('released') or [])} released "
+                 f"(window {_figure(section.get('frozen_hours'))} h)")
+    return lines

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     default_time_limit: float = Field(default=30.0, gt=0, description="solve time limit, s")
     max_time_limit: float = Field(default=3600.0, gt=0, description="largest allowed limit, s")
     workers: int = Field(default=2, ge=1, description="CP-SAT workers per solve job")
+    frozen_hours: float = Field(
+        default=24.0, ge=0, allow_inf_nan=False,
+        description="a reschedule keeps the published steps starting within this many hours",
+    )
     now: datetime | None = Field(
         default=None, description="the clock: an ISO time replaces the wall clock (replays)"
     )

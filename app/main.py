@@ -7,14 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import errors, observability
 from app.auth import KeyStore
 from app.config import Settings, get_settings
 from app.db import make_engine, session_factory, transaction
 from app.deps import State
-from app.routes import diff, events, exports, factory, health, orders, pages, schedules, uploads
+from app.routes import (
+    diff,
+    events,
+    exports,
+    factory,
+    health,
+    orders,
+    pages,
+    reschedule,
+    schedules,
+    uploads,
+)
 from app.services import jobs
 from app.services.seed import seed_if_empty
 from app.tables import SCHEMA_VERSION, Base, Meta
@@ -28,8 +40,14 @@ class SchemaError(RuntimeError):
 
 def init_schema(state: State) -> None:
     """Create missing tables and record the schema version (refuse a newer one)."""
-    Base.metadata.create_all(state.engine)
-    with transaction(state.sessions) as s:
+    upgrade_schema(state.engine, state.sessions)
+
+
+def upgrade_schema(engine: Engine, sessions: sessionmaker[Session]) -> None:
+    """`init_schema` for a caller without the app's state (`rackplan reschedule`): an
+    older schema gets the tables it lacks (version 2 -> 3 adds `locks`)."""
+    Base.metadata.create_all(engine)
+    with transaction(sessions) as s:
         row = s.scalars(select(Meta).where(Meta.key == "schema_version")).first()
         if row is None:
             s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
@@ -85,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
-    for module in (health, factory, uploads, orders, diff, schedules, exports, pages, events):
+    for module in (health, factory, uploads, orders, diff, schedules, reschedule, exports, pages,
+                   events):
         app.include_router(module.router)
     return app

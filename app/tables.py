@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: locks
 
 
 class Base(DeclarativeBase):
@@ -132,3 +132,14 @@ class OrderRelease(Base):
     __tablename__ = "order_releases"
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
     released_at: Mapped[str] = mapped_column(String(20))
+
+
+class Lock(Base):
+    """A named lock between processes (e.g. one nightly reschedule at a time); a row is
+    held by `holder` until `expires_at`, after which anyone may take it over."""
+
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[str] = mapped_column(String(20))

@@ -1,10 +1,12 @@
 """What runs in a worker process: solve one job and store the outcome in the database.
 
 The runner (`app.services.jobs.JobRunner`) has already claimed the job (status running).
-The worker opens its own engine, solves with `solver.solve.solve`, reports progress and
+The worker opens its own engine, solves with `solver.solve.solve` (a reschedule job with
+`solver.reschedule.reschedule`, from its reference job's schedule), reports progress and
 polls for a cancel through a heartbeat thread (a few small transactions a second), checks
 the schedule with the independent validator and stores schedule, verdict and status in
-one transaction.
+one transaction (a reschedule's problem too: the frozen steps became fixed steps).
+`rackplan reschedule` runs `run` in its own process the same way.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, session_factory, transaction
 from app.observability import configure_logging
 from app.services import jobs
 from app.tables import Job, JobStatus
-from solver.problem import ProblemError, load_problem
+from solver.problem import Problem, ProblemError, load_problem
+from solver.reschedule import DEFAULT_FROZEN_HOURS, reschedule
 from solver.solve import Progress, SolveParams, solve
 from solver.validate import validate
 
@@ -38,7 +42,8 @@ class Heartbeat:
     request in the database into the solver's `stop` flag. It also stops the search when
     the server process that started the worker is gone (`orphaned`)."""
 
-    def __init__(self, sessions: sessionmaker[Session], job_id: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], job_id: str,
+                 watch_parent: bool = True) -> None:
         self.sessions = sessions
         self.job_id = job_id
         self.t0 = time.monotonic()
@@ -47,7 +52,7 @@ class Heartbeat:
         self._cancel = threading.Event()
         self._closed = threading.Event()
         self._last_write = 0.0
-        self._parent = os.getppid()
+        self._parent = os.getppid() if watch_parent else None
         self.orphaned = False
         self._thread = threading.Thread(target=self._run, name="rackplan-heartbeat",
                                         daemon=True)
@@ -77,7 +82,7 @@ class Heartbeat:
 
     def beat(self) -> None:
         """One heartbeat: write progress when due, read the cancel flag, watch the parent."""
-        if os.getppid() != self._parent:
+        if self._parent is not None and os.getppid() != self._parent:
             self.orphaned = True
             self._cancel.set()
             return
@@ -101,30 +106,56 @@ class Heartbeat:
         self._thread.join()
 
 
-def run(sessions: sessionmaker[Session], job_id: str) -> str | None:
+def _solve(
+    problem: Problem, data: dict[str, Any], kind: str, reference: dict[str, Any] | None,
+    params: dict[str, Any], heartbeat: Heartbeat,
+) -> tuple[dict[str, Any], Problem, dict[str, Any] | None]:
+    """Solve (or reschedule) the job: the schedule, the problem it must pass and, when that
+    is not the stored one, the problem to store instead."""
+    solve_params = SolveParams(
+        time_limit=float(params["time_limit"]), workers=int(params["workers"]),
+        seed=int(params.get("seed", 0)), progress=heartbeat.report,
+        stop=heartbeat.stop_requested,
+    )
+    if kind != jobs.RESCHEDULE:
+        return solve(problem, solve_params), problem, None
+    hours = float(params.get("frozen_hours", DEFAULT_FROZEN_HOURS))
+    r = reschedule(problem, reference, solve_params, hours)
+    solved = {**data, "fixed": [f.model_dump(mode="json") for f in r.problem.fixed]}
+    return r.schedule, r.problem, solved
+
+
+def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = True
+        ) -> str | None:
     """Solve a claimed (running) job and store the result; the status written, or None
-    when the job was not running."""
+    when the job was not running. `watch_parent=False` when the caller is not a runner
+    whose exit should stop the search (`rackplan reschedule` runs it in-process)."""
     with transaction(sessions) as s:
         job = s.get(Job, job_id)
         if job is None or job.status != JobStatus.RUNNING:
             log.warning("job %s: not running (%s); nothing to do", job_id,
                         job.status if job else "unknown")
             return None
-        data, params = job.problem, job.params
-    heartbeat = Heartbeat(sessions, job_id)
+        data, params, kind = job.problem, job.params, job.kind
+        ref = params.get("reference") if kind == jobs.RESCHEDULE else None
+        reference = s.scalar(select(Job.schedule).where(Job.id == ref)) if ref else None
+    if ref is not None and reference is None:  # a published job always has one
+        msg = f"the reference job '{ref}' has no schedule to reschedule from"
+        log.warning("job %s: %s", job_id, msg)
+        jobs.fail(sessions, job_id, msg)
+        return JobStatus.FAILED
+    heartbeat = Heartbeat(sessions, job_id, watch_parent)
     try:
         problem = load_problem(data)
         heartbeat.beat()  # a cancel sent before the worker started stops the search at once
         heartbeat.start()
         try:
-            schedule = solve(problem, SolveParams(
-                time_limit=float(params["time_limit"]), workers=int(params["workers"]),
-                seed=int(params.get("seed", 0)), progress=heartbeat.report,
-                stop=heartbeat.stop_requested,
-            ))
+            schedule, solved, store = _solve(problem, data, kind, reference, params, heartbeat)
         finally:
             heartbeat.close()
-        faults = validate(problem, schedule)
+        faults = validate(solved, schedule)
+        if store is not None and not faults:  # what GET .../problem and publish will read
+            faults = validate(load_problem(store), schedule)
     except ProblemError as exc:
         msg = "the problem cannot be solved: " + "; ".join(exc.errors[:5])
         log.warning("job %s: %s", job_id, msg)
@@ -140,7 +171,8 @@ def run(sessions: sessionmaker[Session], job_id: str) -> str | None:
         return JobStatus.FAILED
     if faults:
         log.error("job %s: schedule failed validation: %s", job_id, faults[:5])
-    status = jobs.store_result(sessions, job_id, schedule, faults, heartbeat.snapshot())
+    status = jobs.store_result(sessions, job_id, schedule, faults, heartbeat.snapshot(),
+                               store)
     log.info("job %s: %s (%s, objective %s)", job_id, status, schedule.get("status"),
              schedule.get("objective_value"))
     return status

@@ -39,6 +39,7 @@ FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 PLAN_STATUSES = ("OPTIMAL", "FEASIBLE")
 RESTART_REASON = "interrupted by a server restart"
 SHUTDOWN_REASON = "interrupted: the server shut down while the job was running"
+RESCHEDULE = "reschedule"  # Job.kind of a reschedule (else "solve")
 
 
 def utc_now() -> datetime:
@@ -60,18 +61,25 @@ def create_job(
     factory_version: int,
     params: dict[str, Any],
     kind: str = "solve",
+    *,
+    queued: bool = True,
 ) -> Job:
     """Queue a job for `problem` (a SPEC section 1 document), checked first: a bad
     problem raises `ProblemError` naming every fault and nothing is written.
 
     `params` needs `time_limit`, `workers` and `seed`; the caller wakes the runner after
-    the transaction commits."""
+    the transaction commits. With `queued=False` the job starts out running, for a caller
+    that runs it in its own process (`rackplan reschedule`)."""
     load_problem(problem)
     job = Job(
         id=new_job_id(), kind=kind, status=JobStatus.QUEUED, created_at=stamp(utc_now()),
         params=params, factory_version=factory_version, problem=problem,
         cancel_requested=False, valid=False,
     )
+    if not queued:  # the caller runs it itself: no runner may claim it
+        job.status = JobStatus.RUNNING
+        job.started_at = job.created_at
+        job.progress = {"elapsed": 0.0, "objective": None, "bound": None, "phase": "starting"}
     session.add(job)
     session.flush()
     return job
@@ -92,10 +100,7 @@ def submit(
     name: str | None = None,
 ) -> Job:
     """Build the exact problem now (latest factory version + open orders) and queue it."""
-    limit = default_time_limit if time_limit is None else time_limit
-    if limit > max_time_limit:
-        msg = f"time_limit {limit:g} s exceeds the server's maximum of {max_time_limit:g} s"
-        raise ApiError(422, msg, errors=[{"field": "time_limit", "message": msg}])
+    limit = _check_limit(time_limit, default_time_limit, max_time_limit)
     fv = factory_svc.require_latest(session)
     start = horizon_start or now
     obj = objective or Objective.TARDINESS
@@ -106,6 +111,48 @@ def submit(
         "horizon_start": problem["horizon_start"],
     }
     return create_job(session, problem, fv.version, params)
+
+
+def _check_limit(time_limit: float | None, default: float, maximum: float) -> float:
+    limit = default if time_limit is None else time_limit
+    if limit > maximum:
+        msg = f"time_limit {limit:g} s exceeds the server's maximum of {maximum:g} s"
+        raise ApiError(422, msg, errors=[{"field": "time_limit", "message": msg}])
+    return limit
+
+
+def submit_reschedule(
+    session: Session,
+    *,
+    now: datetime,
+    time_limit: float | None,
+    default_time_limit: float,
+    max_time_limit: float,
+    frozen_hours: float,
+    seed: int,
+    workers: int,
+    queued: bool = True,
+) -> Job:
+    """Queue a reschedule (`solver.reschedule`): every open order from `now` with the floor
+    state, starting from the published schedule (`params["reference"]`, its job; None
+    when nothing is published: the worker then plans from scratch). The objective is the
+    published plan's."""
+    limit = _check_limit(time_limit, default_time_limit, max_time_limit)
+    fv = factory_svc.require_latest(session)
+    pub = latest_publication(session)
+    objective = Objective.TARDINESS.value
+    if pub is not None:
+        ref = session.scalar(select(Job.params).where(Job.id == pub.job_id))
+        objective = str((ref or {}).get("objective") or objective)
+    problem = build_problem(session, fv, now, objective)
+    problem["name"] = f"reschedule-{problem['horizon_start']}"
+    params = {
+        "objective": objective, "time_limit": limit, "workers": workers, "seed": seed,
+        "orders": None, "horizon_start": problem["horizon_start"],
+        "reference": pub.job_id if pub else None, "publication": pub.id if pub else None,
+        "frozen_hours": frozen_hours,
+    }
+    return create_job(session, problem, fv.version, params, kind=RESCHEDULE, queued=queued)
 
 
 def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
@@ -226,14 +273,19 @@ def store_result(
     schedule: dict[str, Any],
     faults: Sequence[str],
     progress: dict[str, Any] | None,
+    problem: dict[str, Any] | None = None,
 ) -> str | None:
     """Store a finished solve in one transaction: the schedule, the validator's verdict and
-    the status (cancelled when a cancel was asked for, else done). None when the job is no
-    longer running (e.g. failed by a shutdown), else the status written."""
+    the status (cancelled when a cancel was asked for, else done), and `problem` when the
+    solve changed it (a reschedule's frozen steps), so that the job's problem is the one
+    the schedule was checked against. None when the job is no longer running (e.g. failed
+    by a shutdown), else the status written."""
     with transaction(sessions) as s:
         job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.status != JobStatus.RUNNING:
             return None
+        if problem is not None:
+            job.problem = problem
         job.status = JobStatus.CANCELLED if job.cancel_requested else JobStatus.DONE
         job.schedule = schedule
         job.valid = not faults
@@ -288,11 +340,13 @@ def _refuse(job_id: str, message: str) -> ApiError:
 
 
 def publish(
-    sessions: sessionmaker[Session], job_id: str, if_match: str | None, now: datetime
+    sessions: sessionmaker[Session], job_id: str, if_match: str | None, now: datetime,
+    *, if_none: bool = False,
 ) -> Publication:
     """Publish a job's schedule: only a finished job whose schedule is a plan that passes
     the validator (checked again here). With `if_match`, only while the publication it
-    names is still the current one (412 otherwise); check and insert are atomic."""
+    names is still the current one; with `if_none`, only while nothing is published (412
+    otherwise); check and insert are atomic."""
     with transaction(sessions) as s:
         job = get_job(s, job_id)
         if job.status not in (JobStatus.DONE, JobStatus.CANCELLED):
@@ -314,6 +368,12 @@ def publish(
     with transaction(sessions) as s:
         _lock_publications(s)
         current = latest_publication(s)
+        if if_none and current is not None:
+            raise ApiError(
+                412, f"a schedule has been published meanwhile ({etag(current)})",
+                title="Precondition Failed",
+                errors=[{"field": "If-None-Match", "message": f"{etag(current)} is current"}],
+            )
         if if_match is not None and not _etag_matches(if_match, current):
             now_is = f"the current one is {etag(current)}" if current else "nothing is published"
             raise ApiError(
