@@ -44,7 +44,10 @@ def plans() -> tuple[Solved, Solved]:
 
 def insert_job(client: Any, job_id: str, problem: dict[str, Any],
                schedule: dict[str, Any] | None, status: str = JobStatus.DONE) -> None:
-    """A job row as the job runner leaves it."""
+    """A job row as the job runner leaves it (a queued one stops the runner: its poll would
+    claim it)."""
+    if status == JobStatus.QUEUED:
+        client.app.state.rackplan.runner.stop()
     with transaction(client.app.state.rackplan.sessions) as s:
         s.add(Job(id=job_id, kind="solve", status=status, created_at="2026-11-30T00:00:00Z",
                   params={"time_limit": 1}, factory_version=1, problem=problem,

@@ -50,8 +50,11 @@ def solved() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def insert_job(c: Any, job_id: str, problem: dict[str, Any], schedule: dict[str, Any] | None,
                status: str = JobStatus.DONE) -> None:
-    """A job row as the job runner leaves it."""
+    """A job row as the job runner leaves it (a queued one stops the runner: its poll would
+    claim it)."""
     state = c.app.state.rackplan
+    if status == JobStatus.QUEUED:
+        state.runner.stop()
     with transaction(state.sessions) as s:
         version = s.scalar(select(func.max(FactoryVersion.version)))
         assert version is not None
