@@ -213,7 +213,7 @@ def test_reschedule_moves_far_fewer_steps_than_a_solve_from_scratch() -> None:
     tardiness at most 10 % above it (stated tolerance; the benchmark holds 5 % at scale)."""
     data = generate(60, 4)
     pub = solve(load_problem(data), params(5.0))
-    disturbed, _ = disturb(data, pub, day=4, late_share=0.05, max_late=240,
+    disturbed, _ = disturb(data, pub, day=4, late_share=0.05, max_late=240, drift_days=4,
                            down_hours=8, seed=4)
     p = load_problem(disturbed)
     r = reschedule(p, pub, params(5.0))
