@@ -10,6 +10,7 @@ sub-models are solved to optimality quickly and shrinks when they time out.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from bisect import bisect_left
 from collections.abc import Callable
@@ -157,7 +158,7 @@ def _step(
     c: Compiled, b: Built, cur: Assignment, seed: int, time_limit: float, workers: int
 ) -> tuple[Assignment | None, bool, float]:
     """Solve one sub-model hinted with the incumbent: (its answer, proven optimal, seconds)."""
-    set_objective(b, c.objective)
+    set_objective(b, c.objective, compact=True)
     add_hint(b, c, cur)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
@@ -170,6 +171,113 @@ def _step(
     return new, status == cp_model.OPTIMAL, solver.wall_time
 
 
+#: what a neighbourhood proposes: the sub-model (None: nothing to try this time) and the
+#: CP-SAT time limit for it
+Proposal = tuple[Built | None, float]
+
+
+class _Search:
+    """The loop shared by `lns` and `relaxed_lns`: propose a sub-model around the
+    incumbent, solve it, keep the answer when it is no worse, adapt the size `k`.
+
+    With `workers` > 1, as many threads each solve their own sub-model on one CP-SAT
+    worker (the solver releases the GIL while it searches): small sub-models gain nothing
+    from a second worker, so this doubles the steps per second on 2 cores. Every answer
+    is a whole schedule, so one built on an incumbent that another thread has replaced
+    since is kept only when it is strictly better. One worker runs in the caller's thread
+    and is deterministic for a seed."""
+
+    def __init__(
+        self,
+        c: Compiled,
+        start: Assignment,
+        params: LnsParams,
+        k: int,
+        on_improve: Callable[[Assignment], None] | None,
+    ) -> None:
+        self.c = c
+        self.params = params
+        self.on_improve = on_improve
+        self.t_end = time.monotonic() + params.time_limit
+        self.lock = threading.Lock()
+        self.cur = canonical(c, start)
+        self.key = score(c, self.cur)
+        self.version = 0
+        self.k = k
+        self.it = 0
+        self.errors: list[BaseException] = []
+
+    def left(self) -> float:
+        return self.t_end - time.monotonic()
+
+    def run(
+        self,
+        propose: Callable[[Assignment, int, random.Random], Proposal],
+        adapt: Callable[[int, bool, float, float], int],
+    ) -> Assignment:
+        """Search until the time limit; `propose(incumbent, k, rng)` gives a sub-model,
+        `adapt(k, optimal, seconds, limit)` the next size."""
+        n = max(1, self.params.workers)
+        if n == 1:
+            self._loop(propose, adapt, random.Random(self.params.seed), 1)
+        else:
+            threads = [
+                threading.Thread(
+                    target=self._loop, name=f"rackplan-lns-{i}", daemon=True,
+                    args=(propose, adapt, random.Random(self.params.seed + 7919 * i), 1),
+                )
+                for i in range(n)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if self.errors:
+                raise self.errors[0]
+        return self.cur
+
+    def _loop(
+        self,
+        propose: Callable[[Assignment, int, random.Random], Proposal],
+        adapt: Callable[[int, bool, float, float], int],
+        rng: random.Random,
+        workers: int,
+    ) -> None:
+        c, params = self.c, self.params
+        idle = 0
+        try:
+            while idle < 50:
+                left = self.left()
+                if left < 0.2 or _stopped(params):
+                    return
+                with self.lock:
+                    cur, version, k = self.cur, self.version, self.k
+                    self.it += 1
+                    seed = params.seed + self.it
+                b, limit = propose(cur, k, rng)
+                if b is None:
+                    idle += 1
+                    continue
+                idle = 0
+                limit = max(0.05, min(self.left(), limit))
+                new, optimal, secs = _step(c, b, cur, seed, limit, workers)
+                key = score(c, new) if new is not None else None
+                with self.lock:
+                    if new is not None and key is not None and (
+                        key < self.key or (key == self.key and version == self.version)
+                    ):
+                        better = key < self.key
+                        self.cur, self.key = canonical(c, new), key
+                        self.version += 1
+                        if better and self.on_improve is not None:
+                            self.on_improve(self.cur)
+                    self.k = adapt(self.k, optimal, secs, limit)
+        except BaseException as exc:  # re-raised by `run` in the caller's thread
+            self.errors.append(exc)
+            if threading.current_thread() is threading.main_thread():
+                raise
+
+
 def lns(
     c: Compiled,
     start: Assignment,
@@ -177,47 +285,38 @@ def lns(
     on_improve: Callable[[Assignment], None] | None = None,
 ) -> Assignment:
     """Improve `start` by large-neighbourhood search until the time limit."""
-    t_end = time.monotonic() + params.time_limit
-    rng = random.Random(params.seed)
-    cur = canonical(c, start)
-    cur_key = score(c, cur)
     n_units = len(c.unit_ops)
-    k = min(params.start_units, n_units)
-    idx = _Index(c, cur)
+    search = _Search(c, start, params, min(params.start_units, n_units), on_improve)
     max_dur = max((m.duration for ms in c.op_modes for m in ms), default=1)
-    it = 0
-    while True:
-        left = t_end - time.monotonic()
-        if left < 0.2 or _stopped(params):
-            break
-        it += 1
-        units = _neighbourhood(c, cur, idx, k, rng)
-        if not units:
-            break
+    slack = max(1440, 2 * max_dur)
+    indexed: list[tuple[Assignment, _Index]] = []  # the last incumbent and its index
+
+    def index(cur: Assignment) -> _Index:
+        with search.lock:
+            if not indexed or indexed[0][0] is not cur:
+                indexed[:] = [(cur, _Index(c, cur))]
+            return indexed[0][1]
+
+    def propose(cur: Assignment, k: int, rng: random.Random) -> Proposal:
+        units = _neighbourhood(c, cur, index(cur), k, rng)
         free = {u: _first_free(c, u) for u in units}
         free = {u: j for u, j in free.items() if j < len(c.unit_ops[u])}
         if not free:
-            continue
+            return None, 0.0
         lo = min(cur.start[c.unit_ops[u][j]] for u, j in free.items())
         hi = max(cur.end[c.unit_ops[u][-1]] for u in free)
-        slack = max(1440, 2 * max_dur)
         window = (max(0, lo - slack), min(c.horizon, hi + slack))
         keep = set(free) if rng.random() < params.keep_site_share else None
-        b = ModelBuilder(c, cur, free, window, keep_site=keep).build()
-        new, optimal, secs = _step(
-            c, b, cur, params.seed + it, min(left, params.sub_time), params.workers
-        )
-        if new is not None and (key := score(c, new)) <= cur_key:
-            better = key < cur_key
-            cur, cur_key = canonical(c, new), key
-            idx = _Index(c, cur)
-            if better and on_improve is not None:
-                on_improve(cur)
-        if optimal and secs < params.sub_time / 2:
-            k = min(params.max_units, n_units, int(k * 1.2) + 1)
-        elif not optimal:
-            k = max(params.min_units, int(k * 0.8))
-    return cur
+        return ModelBuilder(c, cur, free, window, keep_site=keep).build(), params.sub_time
+
+    def adapt(k: int, optimal: bool, secs: float, limit: float) -> int:
+        if optimal and secs < limit / 2:
+            return min(params.max_units, n_units, int(k * 1.2) + 1)
+        if not optimal:
+            return max(params.min_units, int(k * 0.8))
+        return k
+
+    return search.run(propose, adapt)
 
 
 def relaxed_lns(
@@ -228,30 +327,21 @@ def relaxed_lns(
 ) -> Assignment:
     """LNS over the whole model for small problems: a few ops are free, the others keep
     their resource and their order on each line, but their times float."""
-    t_end = time.monotonic() + params.time_limit
-    rng = random.Random(params.seed)
-    cur = canonical(c, start)
-    cur_key = score(c, cur)
     movable = [o for o in range(c.n_ops) if c.op_fixed[o] is None]
     if not movable:
-        return cur
-    k = max(4, len(movable) // 8)
-    it = 0
-    while time.monotonic() < t_end - 0.2 and not _stopped(params):
-        it += 1
+        return canonical(c, start)
+    search = _Search(c, start, params, max(4, len(movable) // 8), on_improve)
+
+    def propose(cur: Assignment, k: int, rng: random.Random) -> Proposal:
         free_ops = _pick_ops(c, cur, movable, k, rng)
         pinned = set(movable) - free_ops
         hi = max(cur.end) if c.objective == Objective.MAKESPAN else c.horizon
-        b = ModelBuilder(c, cur, None, (0, hi), pinned=pinned).build()
-        left = max(0.05, min(t_end - time.monotonic(), params.sub_time))
-        new, optimal, _ = _step(c, b, cur, params.seed + it, left, params.workers)
-        if new is not None and (key := score(c, new)) <= cur_key:
-            better = key < cur_key
-            cur, cur_key = canonical(c, new), key
-            if better and on_improve is not None:
-                on_improve(cur)
-        k = min(len(movable), int(k * 1.1) + 1) if optimal else max(4, int(k * 0.9))
-    return cur
+        return ModelBuilder(c, cur, None, (0, hi), pinned=pinned).build(), params.sub_time
+
+    def adapt(k: int, optimal: bool, secs: float, limit: float) -> int:
+        return min(len(movable), int(k * 1.1) + 1) if optimal else max(4, int(k * 0.9))
+
+    return search.run(propose, adapt)
 
 
 def _pick_ops(

@@ -179,7 +179,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         limit = 600 if tardiness else 3000
     share = params.full_model_share
     if share is None:
-        share = 0.3 if tardiness else 0.5
+        share = 0.3 if tardiness else 0.25
     # with a reference, CP-SAT's objective includes the moves: its bound and its proof of
     # optimality say nothing about the primary figure alone
     plain = c.reference is None

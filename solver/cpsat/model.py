@@ -455,14 +455,26 @@ class ModelBuilder:
         return self._add_objective()
 
 
-def set_objective(b: Built, objective: Objective, secondary: bool = True) -> None:
+def set_objective(
+    b: Built, objective: Objective, secondary: bool = True, compact: bool = False
+) -> None:
     """Minimise weighted tardiness then makespan, or makespan alone; with a reference
-    schedule, `UNIT` times the primary figure plus the cost of the moves."""
+    schedule, `UNIT` times the primary figure plus the cost of the moves.
+
+    `compact` (makespan only, for LNS sub-models): then the sum of the ends of the ops in
+    the model, so that a step that cannot shorten the schedule still leaves it tighter:
+    the next step starts from a schedule with more room (without it the search stalls on
+    plateaus of equal makespan). Not for a model whose bound is reported: the objective is
+    then not the makespan."""
     if b.moves is not None:
         primary = b.tardiness_expr if objective == Objective.TARDINESS else b.makespan
         b.model.minimize(UNIT * primary + b.moves)
     elif objective == Objective.TARDINESS:
         b.model.minimize(b.weight * b.tardiness_expr + (b.makespan if secondary else 0))
+    elif compact and b.ops:
+        ends = [ov.end for ov in b.ops.values()]
+        # every end is below `weight`: the sum never outweighs one minute of makespan
+        b.model.minimize(len(ends) * b.weight * b.makespan + sum(ends))
     else:
         b.model.minimize(b.makespan)
 
