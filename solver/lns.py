@@ -15,6 +15,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
@@ -347,8 +348,13 @@ def relaxed_lns(
 def _pick_ops(
     c: Compiled, a: Assignment, movable: list[int], k: int, rng: random.Random
 ) -> set[int]:
-    """About `k` ops: around a random time, on a few random resources, or at random."""
+    """About `k` ops: around the critical path (makespan), around a random time, on a
+    few random resources, or at random."""
     roll = rng.random()
+    if c.objective == Objective.MAKESPAN and c.reference is None:
+        if roll < 0.4:
+            return _around_critical(c, a, movable, k, rng)
+        roll = rng.random()
     if roll < 0.45:
         t = rng.choice([a.start[o] for o in movable])
         return set(sorted(movable, key=lambda o: abs(a.start[o] - t))[:k])
@@ -362,6 +368,58 @@ def _pick_ops(
                 break
         return out
     return set(rng.sample(movable, min(k, len(movable))))
+
+
+def critical_path(c: Compiled, a: Assignment, rng: random.Random) -> list[int]:
+    """Ops of one critical path of `a`, last first: from an op ending at the makespan,
+    back through the unit's previous step or the resource's previous op whenever it ends
+    exactly when the op starts (ties broken at random). Only these can shorten it."""
+    if not a.end:
+        return []
+    prev_on: dict[int, int] = {}
+    per_res: dict[int, list[int]] = {}
+    for o in range(c.n_ops):
+        per_res.setdefault(a.res[o], []).append(o)
+    for r, ops in per_res.items():
+        if c.res_cap[r] != 1:
+            continue
+        ops.sort(key=lambda o: a.start[o])
+        for x, y in pairwise(ops):
+            prev_on[y] = x
+    mk = max(a.end)
+    o = rng.choice([x for x in range(c.n_ops) if a.end[x] == mk])
+    path = [o]
+    while True:
+        unit_ops = c.unit_ops[c.op_unit[o]]
+        j = unit_ops.index(o)
+        cands = [p for p in (unit_ops[j - 1] if j else None, prev_on.get(o))
+                 if p is not None and a.end[p] == a.start[o]]
+        if not cands:
+            return path
+        o = rng.choice(cands)
+        path.append(o)
+
+
+def _around_critical(
+    c: Compiled, a: Assignment, movable: list[int], k: int, rng: random.Random
+) -> set[int]:
+    """A stretch of a critical path and, up to `k` ops, the ops nearest it in time on
+    the resources its ops could run on."""
+    path = [o for o in critical_path(c, a, rng) if c.op_fixed[o] is None]
+    if not path:
+        return set(rng.sample(movable, min(k, len(movable))))
+    length = max(1, min(len(path), k // 3))
+    i = rng.randrange(len(path) - length + 1)
+    chosen = set(path[i:i + length])
+    res = {m.resource for o in chosen for m in c.op_modes[o]}
+    lo = min(a.start[o] for o in chosen)
+    hi = max(a.end[o] for o in chosen)
+    near = sorted(
+        (o for o in movable if o not in chosen and a.res[o] in res),
+        key=lambda o: max(lo - a.end[o], a.start[o] - hi, 0),
+    )
+    chosen.update(near[: max(0, k - len(chosen))])
+    return chosen
 
 
 def _first_free(c: Compiled, u: int) -> int:
