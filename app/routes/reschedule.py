@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Response
 from app.db import transaction
 from app.deps import AppState, Planner
 from app.errors import problem_responses
-from app.routes.schedules import _job_out
+from app.routes.schedules import job_out
 from app.schemas.reschedule import RescheduleRequest
 from app.schemas.schedules import JobOut
 from app.services import jobs as svc
@@ -41,7 +41,7 @@ def reschedule(
             frozen_hours=st.frozen_hours if body.frozen_hours is None else body.frozen_hours,
             seed=body.seed, workers=body.workers or st.workers,
         )
-        out = _job_out(job, None)
+        out = job_out(job, None)
     if state.runner is not None:
         state.runner.wake()
     response.headers["Location"] = f"/schedules/{job.id}"

@@ -41,7 +41,7 @@ def _summary(job: Job, current: Publication | None) -> dict[str, Any]:
     }
 
 
-def _job_out(job: Job, current: Publication | None) -> JobOut:
+def job_out(job: Job, current: Publication | None) -> JobOut:
     return JobOut.model_validate({**_summary(job, current), "schedule": job.schedule,
                                   "publishable": svc.publishable(job)})
 
@@ -65,7 +65,7 @@ def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) 
             orders=body.orders, horizon_start=body.horizon_start, seed=body.seed,
             workers=body.workers or st.workers, name=body.name,
         )
-        out = _job_out(job, None)
+        out = job_out(job, None)
     if state.runner is not None:
         state.runner.wake()
     response.headers["Location"] = f"/schedules/{job.id}"
@@ -116,7 +116,7 @@ def get_published(
 def get_job(job_id: str, state: AppState, _: Reader) -> JobOut:
     """A job: status; progress while running; the full SPEC schedule once finished."""
     with reading(state.sessions) as s:
-        return _job_out(svc.get_job(s, job_id), svc.latest_publication(s))
+        return job_out(svc.get_job(s, job_id), svc.latest_publication(s))
 
 
 @router.get("/{job_id}/problem", response_model=dict[str, Any], responses=JOB_RESPONSES)
@@ -134,7 +134,7 @@ def cancel_job(job_id: str, state: AppState, _: Planner, response: Response) -> 
     schedule found so far (202, poll the job); a finished job gives 409."""
     with transaction(state.sessions) as s:
         job = svc.cancel(s, job_id, svc.utc_now())
-        out = _job_out(job, svc.latest_publication(s))
+        out = job_out(job, svc.latest_publication(s))
     response.status_code = 202 if out.status == JobStatus.RUNNING else 200
     return out
 
