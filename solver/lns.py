@@ -220,12 +220,12 @@ class _Search:
         `adapt(k, optimal, seconds, limit)` the next size."""
         n = max(1, self.params.workers)
         if n == 1:
-            self._loop(propose, adapt, random.Random(self.params.seed), 1)
+            self._loop(propose, adapt, random.Random(self.params.seed))
         else:
             threads = [
                 threading.Thread(
-                    target=self._loop, name=f"rackplan-lns-{i}", daemon=True,
-                    args=(propose, adapt, random.Random(self.params.seed + 7919 * i), 1),
+                    target=self._thread, name=f"rackplan-lns-{i}", daemon=True,
+                    args=(propose, adapt, random.Random(self.params.seed + 7919 * i)),
                 )
                 for i in range(n)
             ]
@@ -237,46 +237,51 @@ class _Search:
                 raise self.errors[0]
         return self.cur
 
+    def _thread(
+        self,
+        propose: Callable[[Assignment, int, random.Random], Proposal],
+        adapt: Callable[[int, bool, float, float], int],
+        rng: random.Random,
+    ) -> None:
+        try:
+            self._loop(propose, adapt, rng)
+        except BaseException as exc:  # re-raised by `run` in the caller's thread
+            self.errors.append(exc)
+
     def _loop(
         self,
         propose: Callable[[Assignment, int, random.Random], Proposal],
         adapt: Callable[[int, bool, float, float], int],
         rng: random.Random,
-        workers: int,
     ) -> None:
+        """Steps on one CP-SAT worker until the time limit, a stop request, or 50
+        proposals in a row with nothing to try."""
         c, params = self.c, self.params
         idle = 0
-        try:
-            while idle < 50:
-                left = self.left()
-                if left < 0.2 or _stopped(params):
-                    return
-                with self.lock:
-                    cur, version, k = self.cur, self.version, self.k
-                    self.it += 1
-                    seed = params.seed + self.it
-                b, limit = propose(cur, k, rng)
-                if b is None:
-                    idle += 1
-                    continue
-                idle = 0
-                limit = max(0.05, min(self.left(), limit))
-                new, optimal, secs = _step(c, b, cur, seed, limit, workers)
-                key = score(c, new) if new is not None else None
-                with self.lock:
-                    if new is not None and key is not None and (
-                        key < self.key or (key == self.key and version == self.version)
-                    ):
-                        better = key < self.key
-                        self.cur, self.key = canonical(c, new), key
-                        self.version += 1
-                        if better and self.on_improve is not None:
-                            self.on_improve(self.cur)
-                    self.k = adapt(self.k, optimal, secs, limit)
-        except BaseException as exc:  # re-raised by `run` in the caller's thread
-            self.errors.append(exc)
-            if threading.current_thread() is threading.main_thread():
-                raise
+        while idle < 50 and self.left() >= 0.2 and not _stopped(params):
+            with self.lock:
+                cur, version, k = self.cur, self.version, self.k
+                self.it += 1
+                seed = params.seed + self.it
+            b, limit = propose(cur, k, rng)
+            if b is None:
+                idle += 1
+                continue
+            idle = 0
+            limit = max(0.05, min(self.left(), limit))
+            new, optimal, secs = _step(c, b, cur, seed, limit, 1)
+            key = score(c, new) if new is not None else None
+            with self.lock:
+                if key is not None and (
+                    key < self.key or (key == self.key and version == self.version)
+                ):
+                    assert new is not None
+                    better = key < self.key
+                    self.cur, self.key = canonical(c, new), key
+                    self.version += 1
+                    if better and self.on_improve is not None:
+                        self.on_improve(self.cur)
+                self.k = adapt(self.k, optimal, secs, limit)
 
 
 def lns(
@@ -370,7 +375,7 @@ def _pick_ops(
     return set(rng.sample(movable, min(k, len(movable))))
 
 
-def critical_path(c: Compiled, a: Assignment, rng: random.Random) -> list[int]:
+def _critical_path(c: Compiled, a: Assignment, rng: random.Random) -> list[int]:
     """Ops of one critical path of `a`, last first: from an op ending at the makespan,
     back through the unit's previous step or the resource's previous op whenever it ends
     exactly when the op starts (ties broken at random). Only these can shorten it."""
@@ -405,7 +410,7 @@ def _around_critical(
 ) -> set[int]:
     """A stretch of a critical path and, up to `k` ops, the ops nearest it in time on
     the resources its ops could run on."""
-    path = [o for o in critical_path(c, a, rng) if c.op_fixed[o] is None]
+    path = [o for o in _critical_path(c, a, rng) if c.op_fixed[o] is None]
     if not path:
         return set(rng.sample(movable, min(k, len(movable))))
     length = max(1, min(len(path), k // 3))
