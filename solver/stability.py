@@ -7,7 +7,9 @@ in minutes of weighted tardiness (minutes of makespan for objective `makespan`):
 - `site` when its unit moved to another site (worst: parts and people travel);
 - else `resource` when it moved to another resource of the same site;
 - else `time` when it starts at another time on the same resource;
-- plus `per_hour` for each hour its start moved (any of the above).
+- plus `per_hour` for each hour its start moved, a started hour counting whole (any of
+  the above). Hours, not minutes: priced per minute, CP-SAT improves a shifted step one
+  minute at a time, a solution per minute, and a sub-model's time goes to sliding.
 
 The search minimises ``60 * primary + moves`` in integers (`UNIT` objective units per
 minute of the primary figure), so one minute of weighted tardiness outweighs a move of up
@@ -62,7 +64,7 @@ class Reference:
     site_cost: int
     res_cost: int
     time_cost: int
-    minute_cost: int  # per minute of start shift
+    hour_cost: int  # per started hour of start shift
 
     def placed(self, o: int) -> bool:
         return self.res[o] >= 0
@@ -81,7 +83,12 @@ class Reference:
             kind = self.time_cost
         else:
             return 0
-        return kind + self.minute_cost * abs(s - rs)
+        return kind + self.hour_cost * hours(abs(s - rs))
+
+
+def hours(minutes: int) -> int:
+    """Started hours in `minutes` (>= 0): what a shift of the start is priced by."""
+    return -(-minutes // 60)
 
 
 def compile_reference(c: Compiled, schedule: Mapping[str, Any], costs: MoveCosts) -> Reference:
@@ -124,7 +131,7 @@ def compile_reference(c: Compiled, schedule: Mapping[str, Any], costs: MoveCosts
     return Reference(
         res=res, start=start,
         site_cost=round(costs.site * scale), res_cost=round(costs.resource * scale),
-        time_cost=round(costs.time * scale), minute_cost=round(costs.per_hour * scale / 60),
+        time_cost=round(costs.time * scale), hour_cost=round(costs.per_hour * scale),
     )
 
 
@@ -145,4 +152,4 @@ def moved_ops(c: Compiled, a: Assignment) -> list[int]:
             if ref.res[o] >= 0 and (a.res[o] != ref.res[o] or a.start[o] != ref.start[o])]
 
 
-__all__ = ["UNIT", "MoveCosts", "Reference", "compile_reference", "move_cost", "moved_ops"]
+__all__ = ["UNIT", "MoveCosts", "Reference", "compile_reference", "hours", "move_cost", "moved_ops"]

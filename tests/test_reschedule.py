@@ -21,11 +21,12 @@ from test_solve import at, item, make, order
 
 from bench.instances import generate
 from bench.reschedule import disturb
+from solver.compiled import compile_problem, default_horizon
 from solver.diff import diff
 from solver.problem import Problem, load_problem
 from solver.reschedule import freeze, reschedule
 from solver.solve import SolveParams, solve
-from solver.stability import MoveCosts
+from solver.stability import UNIT, MoveCosts, compile_reference
 from solver.validate import validate
 
 TWO_STEPS = [{"op": "a", "kind": "line", "duration_min": 100},
@@ -158,7 +159,8 @@ def test_a_cancelled_order_and_a_new_one() -> None:
 def swap_case(weight_a: float) -> tuple[Problem, dict[str, Any]]:
     """One line, A and B due at 100, 100 minutes each; the reference runs B first, so A
     is 100 minutes late. Swapping them makes B 100 minutes late instead and moves both
-    steps by 100 minutes: 2 x (15 + 100/60) = 33.3 minutes of weighted tardiness."""
+    steps by 100 minutes: 2 x (15 + 2 started hours x 1) = 34 minutes of weighted
+    tardiness."""
     orders = [order("A", 100, weight=weight_a), order("B", 100)]
     ref = plan(orders, [fixed("B", "x", "L", 0, 100), fixed("A", "x", "L", 100, 200)])
     return make(orders=orders), ref
@@ -167,12 +169,27 @@ def swap_case(weight_a: float) -> tuple[Problem, dict[str, Any]]:
 @pytest.mark.parametrize(("weight_a", "swapped"), [(1.0, False), (1.3, False), (1.5, True),
                                                    (3.0, True)])
 def test_a_move_is_made_when_it_saves_more_than_it_costs(weight_a: float, swapped: bool) -> None:
-    """Gain (w_A - 1) x 100: 30 at w_A 1.3 (less than 33.3: keep), 50 at 1.5 (swap)."""
+    """Gain (w_A - 1) x 100: 30 at w_A 1.3 (less than 34: keep), 50 at 1.5 (swap)."""
     p, ref = swap_case(weight_a)
     s = solve(p, params(reference=ref))
     assert validate(p, s) == []
     assert (item(s, "A/1/x")["start_min"] == 0) is swapped
     assert diff(ref, s)["summary"]["steps_moved"] == (2 if swapped else 0)
+
+
+def test_a_shift_is_priced_per_started_hour() -> None:
+    """A time move costs `time` plus `per_hour` for each started hour of shift, either
+    way: 1 minute and 60 minutes cost one hour, 61 minutes two."""
+    p, ref = swap_case(1.0)
+    c = compile_problem(p, default_horizon(p))
+    r = compile_reference(c, ref, MoveCosts(site=120, resource=30, time=15, per_hour=2))
+    o = next(x for x in range(c.n_ops)
+             if r.placed(x) and c.order_ids[c.unit_order[c.op_unit[x]]] == "A")
+    line, at_ref = r.res[o], r.start[o]
+    unit = UNIT * c.weight_scale
+    assert r.op_cost(c, o, line, at_ref) == 0
+    for shift, hours in ((1, 1), (-1, 1), (60, 1), (61, 2), (-120, 2), (121, 3)):
+        assert r.op_cost(c, o, line, at_ref + shift) == (15 + 2 * hours) * unit
 
 
 def test_without_move_costs_the_due_dates_alone_decide() -> None:

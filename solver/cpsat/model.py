@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 from solver.compiled import Compiled
 from solver.dispatch import Assignment, order_tardiness
 from solver.problem import Objective
-from solver.stability import UNIT
+from solver.stability import UNIT, hours
 
 
 @dataclass
@@ -412,7 +412,7 @@ class ModelBuilder:
             else:
                 m.add_implication(stay, x_ref)
             # site_cost * (1 - site_same) + res_cost * (site_same - x_ref)
-            #   + time_cost * (x_ref - stay) + minute_cost * |start - rs|
+            #   + time_cost * (x_ref - stay) + hour_cost * ceil(|start - rs| / 60)
             const += ref.site_cost
             for value, coef in ((site_same, ref.res_cost - ref.site_cost),
                                 (x_ref, ref.time_cost - ref.res_cost)):
@@ -424,12 +424,12 @@ class ModelBuilder:
             terms.append(stay)
             coefs.append(-ref.time_cost)
             span = max(abs(self.lo - rs), abs(self.hi - rs))
-            shift = m.new_int_var(0, span, f"shift{o}")
-            m.add(shift >= ov.start - rs)
-            m.add(shift >= rs - ov.start)
-            if ref.minute_cost:
+            shift = m.new_int_var(0, hours(span), f"shift{o}")  # in started hours
+            m.add(60 * shift >= ov.start - rs)
+            m.add(60 * shift >= rs - ov.start)
+            if ref.hour_cost:
                 terms.append(shift)
-                coefs.append(ref.minute_cost)
+                coefs.append(ref.hour_cost)
             b.move_vars.append((stay, shift, o))
         b.moves = cp_model.LinearExpr.weighted_sum(terms, coefs) + const
 
@@ -499,7 +499,7 @@ def add_hint(b: Built, c: Compiled, a: Assignment) -> None:
     for stay, shift, o in b.move_vars:
         assert ref is not None
         m.add_hint(stay, a.res[o] == ref.res[o] and a.start[o] == ref.start[o])
-        m.add_hint(shift, abs(a.start[o] - ref.start[o]))
+        m.add_hint(shift, hours(abs(a.start[o] - ref.start[o])))
 
 
 def read_back(b: Built, solver: cp_model.CpSolver, a: Assignment) -> Assignment:
