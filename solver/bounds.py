@@ -56,7 +56,7 @@ def lower_bound(c: Compiled, order_lb: dict[int, int] | None = None) -> float:
     ends: list[int] = []
     total = 0.0
     for oi, units in enumerate(c.order_units):
-        latest = 0
+        latest: int | None = None  # deliveries may lie before now (a reschedule)
         for u in units:
             if any(c.op_fixed[o] is not None for o in c.unit_ops[u]):
                 e, d = unit_earliest(c, u)
@@ -65,7 +65,9 @@ def lower_bound(c: Compiled, order_lb: dict[int, int] | None = None) -> float:
                     cache[oi] = unit_earliest(c, u)
                 e, d = cache[oi]
             ends.append(e)
-            latest = max(latest, d)
+            latest = d if latest is None else max(latest, d)
+        if latest is None:
+            continue
         tard = max(0, latest - c.order_due[oi], (order_lb or {}).get(oi, 0))
         total += c.problem.orders[oi].weight * tard
     if c.objective == Objective.MAKESPAN:

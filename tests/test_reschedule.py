@@ -21,6 +21,7 @@ from test_solve import at, item, make, order
 
 from bench.instances import generate
 from bench.reschedule import disturb
+from solver.bounds import lower_bound
 from solver.compiled import compile_problem, default_horizon
 from solver.diff import diff
 from solver.problem import Problem, load_problem
@@ -220,6 +221,19 @@ def test_a_site_change_costs_more_than_a_resource_change() -> None:
     assert item(s, "A/1/x")["group"] == "L2"
     scratch = solve(p, params())
     assert item(scratch, "A/1/x")["group"] == "M"
+
+
+def test_an_order_delivered_on_time_before_now_adds_nothing_to_the_bound() -> None:
+    """X was due at 300 and done by 200; seen at 1000, its delivery and due date both lie
+    before now. It is on time: the lower bound stays 0 (it once read a delivery before now
+    as delivered now, X 700 minutes late, and stopped the search on a false optimum)."""
+    orders = [order("X", 300), order("Y", 1200)]
+    data = two_lines(orders, fixed=[fixed("X", "a", "L1", 0, 100),
+                                    fixed("X", "b", "L1", 100, 200)])
+    p = later(data, 1000)
+    assert lower_bound(compile_problem(p, default_horizon(p))) == 0
+    s = solve(p, params(1.0))
+    assert validate(p, s) == [] and s["lower_bound"] == 0
 
 
 # ---- stability against a solve from scratch -------------------------------------------------
