@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,12 +121,10 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         tried = horizon
         try:
             # one pass costs seconds at thousands of racks: try every rule only when small
-            # (with a reference the repairs below start the search: EDD is the fallback)
-            small = c.n_ops <= 6000 and c.reference is None
-            rules = ("edd", "slack", "mwkr") if small else ("edd",)
+            rules = ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
             start = start_plain = best_dispatch(c, rules, seed=params.seed)
             if c.reference is not None:
-                start = min(_repair(c), start, key=lambda a: score(c, a))
+                start = min(_repair(c, rules), start, key=lambda a: score(c, a))
             break
         except HorizonTooShort:
             horizon *= 2
@@ -253,15 +251,18 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     return out
 
 
-def _repair(c: Compiled) -> Assignment:
-    """The reference schedule replayed on the current problem: the best of three ways
+def _repair(c: Compiled, rules: Sequence[str]) -> Assignment:
+    """The reference schedule replayed on the current problem: the best of several ways
     (`dispatch` with `repair`) — in reference order, deferring the steps that lost their
-    place or shifting them right, and in due-date order, each step back at its reference
-    resource and time when free."""
+    place or shifting them right, and in each priority rule's order (due dates first),
+    each step back at its reference resource and time when free. The rules matter when
+    the floor has drifted far from the plan: then the best order for the due dates is
+    no longer the plan's, and the search starts from whichever trade-off is best."""
     keys = repair_keys(c)
-    edd = [(1, *k) for k in rule_keys(c, "edd")]
     tries = [dispatch(c, keys, repair=True, patience=p) for p in PATIENCE]
-    tries.append(dispatch(c, edd, repair=True, patience=None))
+    for rule in rules:
+        ordered = [(1, *k) for k in rule_keys(c, rule)]
+        tries.append(dispatch(c, ordered, repair=True, patience=None))
     return min(tries, key=lambda a: score(c, a))
 
 
