@@ -150,15 +150,13 @@ def _around_move(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
     ref = c.reference
     assert ref is not None
     site, t = c.res_site[ref.res[o]], ref.start[o]
-    dist: dict[int, int] = {}
-    for x in range(c.n_ops):
-        if c.op_fixed[x] is None and c.res_site[a.res[x]] == site:
-            u = c.op_unit[x]
-            d = min(abs(a.start[x] - t), abs(a.end[x] - t))
-            if d < dist.get(u, 1 << 60):
-                dist[u] = d
-    near = sorted(dist, key=lambda u: dist[u])[: max(1, k - 1)]
-    return sorted({c.op_unit[o], *near})
+
+    def distance(x: int) -> int | None:
+        if c.res_site[a.res[x]] != site:
+            return None
+        return min(abs(a.start[x] - t), abs(a.end[x] - t))
+
+    return _nearest_units(c, o, k, distance)
 
 
 def _along_resource(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
@@ -168,17 +166,27 @@ def _along_resource(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
     ref = c.reference
     assert ref is not None
     r, t = ref.res[o], ref.start[o]
+
+    def distance(x: int) -> int | None:
+        now = abs(a.start[x] - t) if a.res[x] == r else None
+        was = abs(ref.start[x] - t) if ref.res[x] == r else None
+        return min((d for d in (now, was) if d is not None), default=None)
+
+    return _nearest_units(c, o, k, distance)
+
+
+def _nearest_units(
+    c: Compiled, o: int, k: int, distance: Callable[[int], int | None]
+) -> list[int]:
+    """Op `o`'s unit and the `k - 1` units with a free op nearest by `distance` (None:
+    not a candidate)."""
     dist: dict[int, int] = {}
     for x in range(c.n_ops):
         if c.op_fixed[x] is not None:
             continue
-        d = 1 << 60
-        if a.res[x] == r:
-            d = abs(a.start[x] - t)
-        if ref.res[x] == r:
-            d = min(d, abs(ref.start[x] - t))
+        d = distance(x)
         u = c.op_unit[x]
-        if d < dist.get(u, 1 << 60):
+        if d is not None and d < dist.get(u, 1 << 60):
             dist[u] = d
     near = sorted(dist, key=lambda u: dist[u])[: max(1, k - 1)]
     return sorted({c.op_unit[o], *near})

@@ -40,14 +40,14 @@ from solver.stability import MoveCosts, compile_reference
 from solver.validate import validate
 
 MAX_HORIZON_GROWTH = 5
-# how long (minutes) a step that lost its place waits for the reference's later steps in
-# the repairs tried (None: not at all, a right shift; INF: until they are all placed)
 # CP-SAT's time limit per LNS sub-model, seconds: for large problems, and for those with a
 # reference schedule. There the move costs make a sub-model's optimum quick to find and
 # slow to prove, so many short steps do far better (bench/reschedule.py, 1,000 racks,
 # 30 s: about 280 steps moved with 0.05 s against 490 with 1 s, at lower tardiness).
 SUB_TIME_LARGE = 2.0
 SUB_TIME_REFERENCE = 0.05
+# how long (minutes) a step that lost its place waits for the reference's later steps in
+# the repairs tried (None: not at all, a right shift; INF: until they are all placed)
 PATIENCE: tuple[int | None, ...] = (INF, None)
 
 
