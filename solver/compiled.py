@@ -63,6 +63,7 @@ class Compiled:
     # a schedule to stay close to (a reschedule): moving away from it costs (solver.stability)
     reference: Reference | None = None
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
+    _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
 
     @property
     def n_ops(self) -> int:
@@ -75,6 +76,15 @@ class Compiled:
         if got is None:
             got = [(a, b - duration) for a, b in self.res_windows[resource] if b - a >= duration]
             self._starts[key] = got
+        return got
+
+    def start_bounds(self, resource: int, duration: int) -> tuple[list[int], list[int]]:
+        """`start_intervals` as two lists, their first and their last starts."""
+        key = (resource, duration)
+        got = self._bounds.get(key)
+        if got is None:
+            ivs = self.start_intervals(resource, duration)
+            got = self._bounds[key] = ([a for a, _ in ivs], [b for _, b in ivs])
         return got
 
     def earliest_start(self, resource: int, duration: int, t: int) -> int | None:

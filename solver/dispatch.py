@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from solver.compiled import Compiled, Mode
@@ -54,18 +54,23 @@ class _Lane:
         self.starts: list[int] = []
         self.ends: list[int] = []
 
-    def fit(self, t: int, d: int, cal: Callable[[int], int | None]) -> int | None:
+    def fit(self, t: int, d: int, los: list[int], his: list[int]) -> int | None:
+        """Earliest start >= `t` of a `d`-minute step on this lane whose start lies in one
+        of the closed calendar intervals [los[i], his[i]] (None: there is none)."""
         starts, ends = self.starts, self.ends
+        n, m = len(starts), len(los)
         while True:
-            nt = cal(t)
-            if nt is None:
-                return None
-            t = nt
+            k = bisect_right(los, t) - 1
+            if k < 0 or his[k] < t:
+                k += 1
+                if k >= m:
+                    return None
+                t = los[k]
             i = bisect_right(starts, t) - 1
             if i >= 0 and ends[i] > t:
                 t = ends[i]
                 continue
-            if i + 1 < len(starts) and starts[i + 1] < t + d:
+            if i + 1 < n and starts[i + 1] < t + d:
                 t = ends[i + 1]
                 continue
             return t
@@ -127,21 +132,17 @@ class Timeline:
         self.lanes = [[_Lane() for _ in range(cap)] for cap in c.res_cap]
         self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
 
-    def _cal(self, r: int, d: int) -> Callable[[int], int | None]:
-        c = self.c
-        return lambda t: c.earliest_start(r, d, t)
-
     def earliest(self, o: int, m: Mode, t: int) -> tuple[int, int] | None:
         """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon."""
         c = self.c
         r, d = m.resource, m.duration
-        cal = self._cal(r, d)
+        los, his = c.start_bounds(r, d)
         p = c.op_power[o]
         prof = self.power[c.res_site[r]] if p > 0 else None
         while True:
             best: tuple[int, int] | None = None
             for k, lane in enumerate(self.lanes[r]):
-                s = lane.fit(t, d, cal)
+                s = lane.fit(t, d, los, his)
                 if s is not None and (best is None or s < best[0]):
                     best = (s, k)
                     if s == t:
@@ -238,7 +239,7 @@ def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
 
 def dispatch(
     c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
-    patience: int | None = INF,
+    patience: int | None = INF, keep: tuple[Assignment, Collection[int]] | None = None,
 ) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
 
@@ -252,6 +253,11 @@ def dispatch(
     after its old start, then takes the next place it can; with None it takes it at once
     (a right-shift repair: more steps move, by less).
 
+    `keep` = (schedule, units): those units stay where the schedule has them, like fixed
+    steps, and only the others are placed. When the keys would have placed the kept units
+    first anyway, this gives the same schedule as a whole pass, faster (up to the lanes a
+    resource of capacity above 1 gives its steps).
+
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
     """
@@ -263,9 +269,15 @@ def dispatch(
     tl = Timeline(c)
     reasons: list[str] = []
     # fixed ops in start order: first-fit lanes then fail only when capacity truly is exceeded
-    fixed = sorted((f[1], o) for o, f in enumerate(c.op_fixed) if f is not None)
+    fixed_at = list(c.op_fixed)
+    if keep is not None:
+        for u in keep[1]:
+            for o in c.unit_ops[u]:
+                if fixed_at[o] is None:
+                    fixed_at[o] = (keep[0].res[o], keep[0].start[o], keep[0].end[o])
+    fixed = sorted((f[1], o) for o, f in enumerate(fixed_at) if f is not None)
     for _, o in fixed:
-        f = c.op_fixed[o]
+        f = fixed_at[o]
         if f is not None:
             r, s, e = f
             a.res[o], a.start[o], a.end[o] = r, s, e
@@ -280,12 +292,12 @@ def dispatch(
     unit_site: list[int] = [-1] * len(c.unit_ops)
     for u, ops in enumerate(c.unit_ops):
         for o in ops:
-            if c.op_fixed[o] is not None:
-                unit_site[u] = c.res_site[c.op_fixed[o][0]]  # type: ignore[index]
+            if fixed_at[o] is not None:
+                unit_site[u] = c.res_site[fixed_at[o][0]]  # type: ignore[index]
                 break
     heap: list[tuple[tuple[float, ...], int]] = []
     for ops in c.unit_ops:
-        first = next((o for o in ops if c.op_fixed[o] is None), None)
+        first = next((o for o in ops if fixed_at[o] is None), None)
         if first is not None:
             heapq.heappush(heap, (keys[first], first))
     op_pos = {o: j for ops in c.unit_ops for j, o in enumerate(ops)}
@@ -315,7 +327,7 @@ def dispatch(
             elif same_site:
                 got = _reference_mode(c, tl, o, rr, max(est, ref.start[o]))
         s, e, r, lane = got or _best_mode(c, tl, o, unit_site[u], est)
-        nxt_fixed = next((c.op_fixed[x] for x in ops[j + 1:] if c.op_fixed[x] is not None), None)
+        nxt_fixed = next((fixed_at[x] for x in ops[j + 1:] if fixed_at[x] is not None), None)
         if nxt_fixed is not None and e > nxt_fixed[1]:
             raise DispatchFailed(
                 [f"step {_op_label(c, o)} cannot end before the fixed step that follows it"],
@@ -324,7 +336,7 @@ def dispatch(
         tl.place(o, r, s, e, lane)
         a.res[o], a.start[o], a.end[o] = r, s, e
         for x in ops[j + 1:]:
-            if c.op_fixed[x] is None:
+            if fixed_at[x] is None:
                 heapq.heappush(heap, (keys[x], x))
                 break
     return a
@@ -375,6 +387,7 @@ def _choose_site(c: Compiled, tl: Timeline, u: int, est: int) -> int:
         t = est
         ok = True
         first_end = 0
+        transit = c.order_transit[oi][site]
         for j, o in enumerate(c.unit_ops[u]):
             try:
                 _, t, _, _ = _best_mode(c, tl, o, site, t)
@@ -383,9 +396,12 @@ def _choose_site(c: Compiled, tl: Timeline, u: int, est: int) -> int:
                 break
             if j == 0:
                 first_end = t
+            if best is not None and t + transit > best[0]:
+                ok = False  # already delivers later than the best site: cannot win
+                break
         if not ok:
             continue
-        cand = (t + c.order_transit[oi][site], first_end, site)
+        cand = (t + transit, first_end, site)
         if best is None or cand < best:
             best = cand
     if best is None:

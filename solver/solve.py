@@ -1,10 +1,12 @@
 """`solve(problem, params)`: the one entry point the CLI, the service and the benchmarks use.
 
 1. compile the problem and build a dispatch schedule (the hint and the answer of last resort);
-2. small problems: the full CP-SAT model with that hint (gives a proven bound);
-3. then, and for large problems from the start: large-neighbourhood search, each step a
+2. on due dates: search the order sequence the dispatch heuristic places orders in
+   (`solver.sequence`), for up to half the time;
+3. small problems: the full CP-SAT model with the best schedule as hint (gives a bound);
+4. then, and for large problems from the start: large-neighbourhood search, each step a
    CP-SAT sub-model over a few units with everything else fixed at the incumbent;
-4. the result is checked by the independent validator before it is returned.
+5. the result is checked by the independent validator before it is returned.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from solver.dispatch import (
 from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Objective, Problem, ProblemError
 from solver.schedule import Status, build_schedule, empty_schedule
+from solver.sequence import SequenceParams, sequence_search
 from solver.stability import MoveCosts, compile_reference
 from solver.validate import validate
 
@@ -49,6 +52,10 @@ SUB_TIME_REFERENCE = 0.05
 # how long (minutes) a step that lost its place waits for the reference's later steps in
 # the repairs tried (None: not at all, a right shift; INF: until they are all placed)
 PATIENCE: tuple[int | None, ...] = (INF, None)
+# the most of the time left that the order-sequence search may take on a tardiness
+# objective (it ends sooner when it stops finding better sequences); the rest goes to
+# CP-SAT, which polishes the placements it decodes
+SEQUENCE_SHARE = 0.5
 
 
 @dataclass
@@ -179,7 +186,19 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     n_pairs = sum(len(ms) for ms in c.op_modes)
     remaining = params.time_limit - elapsed()
 
-    # 2. the full model for small problems
+    # 2. the order-sequence search (due dates: the dispatch order is where the gain is)
+    if (c.objective == Objective.TARDINESS and remaining > 0.5 and not params.stopped()
+            and not (c.reference is None and _at_bound(c, best, lb))):
+        got = sequence_search(
+            c, best,
+            SequenceParams(remaining * SEQUENCE_SHARE, seed=params.seed, stop=params.stop),
+            on_improve=lambda a: report(a, lb, "sequence"),
+        )
+        if score(c, got) < score(c, best):
+            best, source = got, "sequence"
+        remaining = params.time_limit - elapsed()
+
+    # 3. the full model for small problems
     tardiness = c.objective == Objective.TARDINESS
     limit = params.full_model_limit
     if limit is None:
@@ -198,7 +217,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             best, source = got, "cp-sat"
         proven = optimal and c.exact
 
-    # 3. large-neighbourhood search for the rest of the time
+    # 4. large-neighbourhood search for the rest of the time
     remaining = params.time_limit - elapsed()
     done = proven or (plain and _at_bound(c, best, lb))
     if not done and remaining > 0.5 and not params.stopped():

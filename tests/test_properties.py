@@ -6,9 +6,10 @@ downtime, 1-4 resources per kind with capacity 1-2, power caps, steps by kind or
 alternatives, releases, weights, destinations, allowed sites and both objectives.
 
 Properties: every schedule `solve` returns passes the validator; so does the dispatch
-heuristic's; the solver is never worse than the dispatch; `lower_bound` never exceeds
-the objective; and on problems of at most five steps, an OPTIMAL answer equals the
-brute-force optimum of `tests/brute.py` (which is never beaten and never below the bound).
+heuristic's; the solver is never worse than the dispatch, nor are LNS and the
+order-sequence search than their start; `lower_bound` never exceeds the objective; and on
+problems of at most five steps, an OPTIMAL answer equals the brute-force optimum of
+`tests/brute.py` (which is never beaten and never below the bound).
 Every test runs on one fixed hypothesis seed and seeded solver calls, so the suite is
 repeatable, and the tests draw the same examples (each problem is solved once).
 """
@@ -36,6 +37,7 @@ from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, scor
 from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
+from solver.sequence import SequenceParams, sequence_search
 from solver.solve import SolveParams, solve
 from solver.validate import validate
 
@@ -359,6 +361,27 @@ def test_lns_keeps_every_rule_and_never_worsens(data: dict[str, Any], kind: str)
     assert score(c, a) <= score(c, start)
     s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source=kind)
+    assert validate(p, s) == []
+
+
+@settings(PROFILE, max_examples=20)
+@seed(SEED)
+@given(st.one_of(problems(max_ops=10), with_fixed(max_ops=8)))
+def test_sequence_search_keeps_every_rule_and_never_worsens(data: dict[str, Any]) -> None:
+    """The order-sequence search, started from the dispatch, returns a valid schedule no
+    worse (every sequence it tries decodes through dispatch, kept prefix included)."""
+    p = checked(data)
+    try:
+        c, d = dispatched(p)
+        start = best_dispatch(c, seed=3)
+    except DispatchFailed:
+        assume(False)
+        raise
+    assume(validate(p, d) == [])
+    a = sequence_search(c, start, SequenceParams(time_limit=5.0, seed=3, max_steps=40))
+    assert score(c, a) <= score(c, start)
+    s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
+                       source="sequence")
     assert validate(p, s) == []
 
 
