@@ -54,9 +54,12 @@ class _Lane:
         self.starts: list[int] = []
         self.ends: list[int] = []
 
-    def fit(self, t: int, d: int, los: list[int], his: list[int]) -> int | None:
+    def fit(
+        self, t: int, d: int, los: list[int], his: list[int], before: int = INF
+    ) -> int | None:
         """Earliest start >= `t` of a `d`-minute step on this lane whose start lies in one
-        of the closed calendar intervals [los[i], his[i]] (None: there is none)."""
+        of the closed calendar intervals [los[i], his[i]] (None: there is none, or none
+        before `before`)."""
         starts, ends = self.starts, self.ends
         n, m = len(starts), len(los)
         while True:
@@ -66,6 +69,8 @@ class _Lane:
                 if k >= m:
                     return None
                 t = los[k]
+            if t >= before:
+                return None
             i = bisect_right(starts, t) - 1
             if i >= 0 and ends[i] > t:
                 t = ends[i]
@@ -142,8 +147,8 @@ class Timeline:
         while True:
             best: tuple[int, int] | None = None
             for k, lane in enumerate(self.lanes[r]):
-                s = lane.fit(t, d, los, his)
-                if s is not None and (best is None or s < best[0]):
+                s = lane.fit(t, d, los, his, INF if best is None else best[0])
+                if s is not None:
                     best = (s, k)
                     if s == t:
                         break

@@ -103,19 +103,26 @@ def sequence_search(
         return best
     rng = random.Random(params.seed)
     patience = params.patience or max(300, 10 * n)
-    # the current sequence: the start's own order, or by due date when that decodes better
+    # the current sequence: the start's own order, or by due date when that decodes better;
+    # a decode is not interrupted, so none starts unless the slowest so far fits the time
     seq: list[int] | None = None
     cur: Assignment | None = None
     cur_key = None
-    firsts = [
-        order_sequence(c, start, dec.movable),
-        sorted(dec.movable, key=lambda oi: (c.order_due[oi], c.order_release[oi], oi)),
-    ]
+    slowest = 0.0
+    firsts = [order_sequence(c, start, dec.movable)]
+    by_due = sorted(dec.movable, key=lambda oi: (c.order_due[oi], c.order_release[oi], oi))
+    if by_due != firsts[0]:
+        firsts.append(by_due)
     for s in firsts:
+        if seq is not None and time.monotonic() + slowest > t_end:
+            break
+        t = time.monotonic()
         try:
             got = dec.decode(s)
         except (HorizonTooShort, DispatchFailed):  # this sequence does not fit
             continue
+        finally:
+            slowest = max(slowest, time.monotonic() - t)
         k = score(c, got)
         if cur_key is None or k < cur_key:
             seq, cur, cur_key = s, got, k
@@ -128,7 +135,7 @@ def sequence_search(
     reach = max(4, min(n // 4, 16))  # how far one step moves an order (places)
     steps = improved = idle = 0
     budget = params.max_steps if params.max_steps is not None else 1 << 60
-    while idle < patience and steps < budget and time.monotonic() < t_end:
+    while idle < patience and steps < budget and time.monotonic() + slowest < t_end:
         if params.stop is not None and params.stop():
             break
         steps += 1
@@ -138,10 +145,13 @@ def sequence_search(
             continue
         new_seq = seq[:]
         new_seq.insert(j, new_seq.pop(i))
+        t = time.monotonic()
         try:
             got = dec.decode(new_seq, cur, min(i, j))
         except (HorizonTooShort, DispatchFailed):  # this sequence does not fit
             continue
+        finally:
+            slowest = max(slowest, time.monotonic() - t)
         k = score(c, got)
         if k <= cur_key:
             if k < cur_key:

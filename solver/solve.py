@@ -55,7 +55,7 @@ PATIENCE: tuple[int | None, ...] = (INF, None)
 # the most of the time left that the order-sequence search may take on a tardiness
 # objective (it ends sooner when it stops finding better sequences); the rest goes to
 # CP-SAT, which polishes the placements it decodes
-SEQUENCE_SHARE = 0.5
+SEQUENCE_SHARE = 0.85
 
 
 @dataclass
