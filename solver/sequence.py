@@ -43,7 +43,7 @@ class SequenceParams:
     time_limit: float
     seed: int = 0
     # steps in a row without a strictly better schedule before the search gives up
-    # (None: the larger of 300 and 10 per order)
+    # (None: the larger of 300 and 10 per order, at most 4 n (n - 1) for n orders)
     patience: int | None = None
     max_steps: int | None = None  # a fixed budget of steps (repeatable, whatever the machine)
     stop: Callable[[], bool] | None = None  # asked between steps: True ends the search
@@ -102,7 +102,8 @@ def sequence_search(
     if n < 2:
         return best
     rng = random.Random(params.seed)
-    patience = params.patience or max(300, 10 * n)
+    # a few orders have few sequences: some 4 tries of each single move are enough there
+    patience = params.patience or min(max(300, 10 * n), 4 * n * (n - 1))
     # the current sequence: the start's own order, or by due date when that decodes better;
     # a decode is not interrupted, so none starts unless the slowest so far fits the time
     seq: list[int] | None = None
