@@ -1,8 +1,8 @@
 """`solve(problem, params)`: the one entry point the CLI, the service and the benchmarks use.
 
 1. compile the problem and build a dispatch schedule (the hint and the answer of last resort);
-2. on due dates: search the order sequence the dispatch heuristic places orders in
-   (`solver.sequence`), for up to half the time;
+2. on due dates, beyond the full model's size: search the order sequence the dispatch
+   heuristic places orders in (`solver.sequence`), for up to 85 % of the time;
 3. small problems: the full CP-SAT model with the best schedule as hint (gives a bound);
 4. then, and for large problems from the start: large-neighbourhood search, each step a
    CP-SAT sub-model over a few units with everything else fixed at the incumbent;
@@ -186,8 +186,14 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     n_pairs = sum(len(ms) for ms in c.op_modes)
     remaining = params.time_limit - elapsed()
 
-    # 2. the order-sequence search (due dates: the dispatch order is where the gain is)
-    if (c.objective == Objective.TARDINESS and remaining > 0.5 and not params.stopped()
+    tardiness = c.objective == Objective.TARDINESS
+    limit = params.full_model_limit
+    if limit is None:
+        limit = 600 if tardiness else 3000
+
+    # 2. the order-sequence search (due dates: the dispatch order is where the gain is);
+    # small problems go to the full model at once, which often proves its optimum soon
+    if (tardiness and n_pairs > limit and remaining > 0.5 and not params.stopped()
             and not (c.reference is None and _at_bound(c, best, lb))):
         got = sequence_search(
             c, best,
@@ -199,10 +205,6 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         remaining = params.time_limit - elapsed()
 
     # 3. the full model for small problems
-    tardiness = c.objective == Objective.TARDINESS
-    limit = params.full_model_limit
-    if limit is None:
-        limit = 600 if tardiness else 3000
     share = params.full_model_share
     if share is None:
         share = 0.3 if tardiness else 0.25
