@@ -33,7 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brute import Key, brute_force, count_free_ops
 
 from solver.compiled import Compiled, compile_problem, default_horizon
-from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, score
+from solver.dispatch import (
+    Assignment,
+    DispatchFailed,
+    HorizonTooShort,
+    best_dispatch,
+    score,
+)
 from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
@@ -341,21 +347,28 @@ def test_tiny_time_limit_still_gives_a_valid_schedule(data: dict[str, Any]) -> N
     assert s["objective_value"] == pytest.approx(d["objective_value"], abs=1e-6)
 
 
-@settings(PROFILE, max_examples=20)
-@seed(SEED)
-@given(st.one_of(problems(max_ops=10), with_fixed(max_ops=8)), st.sampled_from(["lns", "relaxed"]))
-def test_lns_keeps_every_rule_and_never_worsens(data: dict[str, Any], kind: str) -> None:
-    """Both LNS variants, started from the dispatch, return valid schedules no worse."""
-    p = checked(data)
+def _valid_start(p: Problem) -> tuple[Compiled, Assignment]:
+    """The compiled problem and the best dispatch, a start for the searches (the example
+    is skipped when dispatch gives none or an invalid one: fixed steps against routing
+    order pass through dispatch unnoticed, a known bug, see
+    test_solve.py::test_fixed_steps_out_of_routing_order_are_infeasible)."""
     try:
         c, d = dispatched(p)
         start = best_dispatch(c, seed=3)
     except DispatchFailed:
         assume(False)
         raise
-    # fixed steps against routing order pass through dispatch unnoticed (a known bug, see
-    # test_solve.py::test_fixed_steps_out_of_routing_order_are_infeasible): LNS needs a start
     assume(validate(p, d) == [])
+    return c, start
+
+
+@settings(PROFILE, max_examples=20)
+@seed(SEED)
+@given(st.one_of(problems(max_ops=10), with_fixed(max_ops=8)), st.sampled_from(["lns", "relaxed"]))
+def test_lns_keeps_every_rule_and_never_worsens(data: dict[str, Any], kind: str) -> None:
+    """Both LNS variants, started from the dispatch, return valid schedules no worse."""
+    p = checked(data)
+    c, start = _valid_start(p)
     search = lns if kind == "lns" else relaxed_lns
     a = search(c, start, LnsParams(time_limit=0.5, workers=2, seed=3, sub_time=0.2))
     assert score(c, a) <= score(c, start)
@@ -371,13 +384,7 @@ def test_sequence_search_keeps_every_rule_and_never_worsens(data: dict[str, Any]
     """The order-sequence search, started from the dispatch, returns a valid schedule no
     worse (every sequence it tries decodes through dispatch, kept prefix included)."""
     p = checked(data)
-    try:
-        c, d = dispatched(p)
-        start = best_dispatch(c, seed=3)
-    except DispatchFailed:
-        assume(False)
-        raise
-    assume(validate(p, d) == [])
+    c, start = _valid_start(p)
     a = sequence_search(c, start, SequenceParams(time_limit=5.0, seed=3, max_steps=40))
     assert score(c, a) <= score(c, start)
     s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
