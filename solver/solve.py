@@ -3,7 +3,7 @@
 1. compile the problem and build a dispatch schedule (the hint and the answer of last resort);
 2. on due dates, beyond the full model's size: search the order sequence the dispatch
    heuristic places orders in (`solver.sequence`), for up to 85 % of the time;
-3. small problems: the full CP-SAT model with the best schedule as hint (gives a bound);
+3. small problems: the full CP-SAT model with that hint (gives a proven bound);
 4. then, and for large problems from the start: large-neighbourhood search, each step a
    CP-SAT sub-model over a few units with everything else fixed at the incumbent;
 5. the result is checked by the independent validator before it is returned.
@@ -190,11 +190,14 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     limit = params.full_model_limit
     if limit is None:
         limit = 600 if tardiness else 3000
+    # with a reference, CP-SAT's objective includes the moves: its bound and its proof of
+    # optimality say nothing about the primary figure alone
+    plain = c.reference is None
 
     # 2. the order-sequence search (due dates: the dispatch order is where the gain is);
     # small problems go to the full model at once, which often proves its optimum soon
     if (tardiness and n_pairs > limit and remaining > 0.5 and not params.stopped()
-            and not (c.reference is None and _at_bound(c, best, lb))):
+            and not (plain and _at_bound(c, best, lb))):
         got = sequence_search(
             c, best,
             SequenceParams(remaining * SEQUENCE_SHARE, seed=params.seed, stop=params.stop),
@@ -208,9 +211,6 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     share = params.full_model_share
     if share is None:
         share = 0.3 if tardiness else 0.25
-    # with a reference, CP-SAT's objective includes the moves: its bound and its proof of
-    # optimality say nothing about the primary figure alone
-    plain = c.reference is None
     if n_pairs <= limit and remaining > 0.5 and not params.stopped():
         got, bound, optimal, _ = _full_model(c, best, remaining * share, params, report)
         if c.exact and plain:  # CP-SAT's bound is on the scaled figures: only exact ones
