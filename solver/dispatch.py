@@ -26,6 +26,10 @@ class HorizonTooShort(Exception):
     """Some op found no window before the end of the planning horizon."""
 
 
+class Cutoff(Exception):
+    """The schedule being built is already worse than the caller's cutoff."""
+
+
 class DispatchFailed(Exception):
     """No schedule from the heuristic; `proven` when the fixed steps themselves conflict."""
 
@@ -245,6 +249,7 @@ def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
 def dispatch(
     c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
     patience: int | None = INF, keep: tuple[Assignment, Collection[int]] | None = None,
+    cutoff: int | None = None,
 ) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
 
@@ -262,6 +267,10 @@ def dispatch(
     steps, and only the others are placed. When the keys would have placed the kept units
     first anyway, this gives the same schedule as a whole pass, faster (up to the lanes a
     resource of capacity above 1 gives its steps).
+
+    `cutoff`: a weighted tardiness (scaled): the pass gives up with `Cutoff` as soon as
+    the units placed so far make more than it (tardiness only grows as units are added,
+    so the whole schedule would too); a search uses it to drop a worse candidate early.
 
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
@@ -293,6 +302,10 @@ def dispatch(
                 )
     if reasons:
         raise DispatchFailed(reasons, proven=True)
+    late = _Lateness(c, cutoff)
+    for u, ops in enumerate(c.unit_ops):
+        if fixed_at[ops[-1]] is not None:
+            late.add(u, a)
 
     unit_site: list[int] = [-1] * len(c.unit_ops)
     for u, ops in enumerate(c.unit_ops):
@@ -340,11 +353,37 @@ def dispatch(
             )
         tl.place(o, r, s, e, lane)
         a.res[o], a.start[o], a.end[o] = r, s, e
+        if j == len(ops) - 1:
+            late.add(u, a)
         for x in ops[j + 1:]:
             if fixed_at[x] is None:
                 heapq.heappush(heap, (keys[x], x))
                 break
     return a
+
+
+class _Lateness:
+    """Running weighted tardiness of the units placed so far, against a cutoff."""
+
+    __slots__ = ("c", "cutoff", "order_late", "total")
+
+    def __init__(self, c: Compiled, cutoff: int | None) -> None:
+        self.c = c
+        self.cutoff = cutoff
+        self.order_late = [0] * len(c.order_ids)
+        self.total = 0
+
+    def add(self, u: int, a: Assignment) -> None:
+        if self.cutoff is None:
+            return
+        c = self.c
+        oi = c.unit_order[u]
+        t = unit_delivery(c, a, u) - c.order_due[oi]
+        if t > self.order_late[oi]:
+            self.total += c.order_weight[oi] * (t - self.order_late[oi])
+            self.order_late[oi] = t
+            if self.total > self.cutoff:
+                raise Cutoff
 
 
 def _ready_time(c: Compiled, a: Assignment, u: int, j: int) -> int:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from solver.compiled import Compiled
 from solver.dispatch import (
     Assignment,
+    Cutoff,
     DispatchFailed,
     HorizonTooShort,
     dispatch,
@@ -34,6 +35,7 @@ from solver.dispatch import (
     score,
     unit_delivery,
 )
+from solver.stability import UNIT
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +64,14 @@ class _Decoder:
         ]
 
     def decode(
-        self, seq: list[int], base: Assignment | None = None, first: int = 0
+        self, seq: list[int], base: Assignment | None = None, first: int = 0,
+        worse_than: tuple[int, int] | None = None,
     ) -> Assignment:
         """The schedule of `seq`; with `base` (the schedule of a sequence equal to `seq`
-        before place `first`) the orders before `first` keep their places in it."""
+        before place `first`) the orders before `first` keep their places in it.
+
+        `worse_than`: a score; raises `Cutoff` as soon as the schedule must score worse.
+        """
         c = self.c
         pos = {oi: i for i, oi in enumerate(seq)}
         late = len(seq)
@@ -76,7 +82,11 @@ class _Decoder:
         keep = None
         if base is not None and first > 0:
             keep = (base, [u for oi in seq[:first] for u in c.order_units[oi]])
-        return dispatch(c, keys, repair=self.repair, patience=None, keep=keep)
+        cutoff = None
+        if worse_than is not None:
+            # the primary figure is the weighted tardiness, plus moves (>= 0) with a reference
+            cutoff = worse_than[0] // UNIT if self.repair else worse_than[0]
+        return dispatch(c, keys, repair=self.repair, patience=None, keep=keep, cutoff=cutoff)
 
 
 def order_sequence(c: Compiled, a: Assignment, orders: list[int]) -> list[int]:
@@ -148,8 +158,8 @@ def sequence_search(
         new_seq.insert(j, new_seq.pop(i))
         t = time.monotonic()
         try:
-            got = dec.decode(new_seq, cur, min(i, j))
-        except (HorizonTooShort, DispatchFailed):  # this sequence does not fit
+            got = dec.decode(new_seq, cur, min(i, j), worse_than=cur_key)
+        except (HorizonTooShort, DispatchFailed, Cutoff):  # does not fit, or worse
             continue
         finally:
             slowest = max(slowest, time.monotonic() - t)

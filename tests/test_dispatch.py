@@ -26,6 +26,7 @@ from bench.instances import generate  # noqa: E402
 from solver.compiled import compile_problem  # noqa: E402
 from solver.dispatch import (  # noqa: E402
     Assignment,
+    Cutoff,
     DispatchFailed,
     HorizonTooShort,
     best_dispatch,
@@ -94,6 +95,20 @@ def test_dispatch_is_deterministic() -> None:
     c = compile_problem(instance("gen-3"))
     a, b = dispatch(c), dispatch(c)
     assert (a.res, a.start, a.end) == (b.res, b.start, b.end)
+
+
+def test_cutoff_stops_a_pass_worse_than_it_and_changes_nothing_else() -> None:
+    """A cutoff below the schedule's weighted tardiness raises Cutoff; at or above it the
+    pass gives the very same schedule as without one."""
+    c = compile_problem(instance("gen-1"))
+    a = dispatch(c)
+    wt = score(c, a)[0]
+    assert wt > 0  # the instance has late orders, so the cutoff is put to work
+    with pytest.raises(Cutoff):
+        dispatch(c, cutoff=wt - 1)
+    for cut in (wt, wt + 1):
+        b = dispatch(c, cutoff=cut)
+        assert (a.res, a.start, a.end) == (b.res, b.start, b.end)
 
 
 def _freeze(problem: Problem, donor: dict[str, Any], units: set[tuple[str, int]],
