@@ -11,18 +11,28 @@ and on due dates that is where most of the gain is (bench/tardiness.py).
 The search moves one order per step: a late order (chosen by its weighted tardiness)
 earlier, an early one (chosen by its slack) later, or any order a few places either way,
 and keeps the new sequence when its schedule is no worse. Only the orders from the first
-changed place on are decoded again; those before it keep their places. With a reference
+changed place on are decoded again; those before it keep their places, and a decode
+stops as soon as the orders placed so far are later than the current schedule in all.
+When many steps in a row bring nothing, the search restarts from its best sequence with
+a few orders moved at random. With more than one worker, helper processes run searches
+of their own and all go on from the best sequence every few seconds. With a reference
 schedule (a reschedule) the decoder is the repair pass, which puts each step back where
 the reference had it when that place is free, and the score includes the moves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import pickle
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from solver.compiled import Compiled
 from solver.dispatch import (
@@ -44,11 +54,13 @@ log = logging.getLogger(__name__)
 class SequenceParams:
     time_limit: float
     seed: int = 0
-    # steps in a row without a strictly better schedule before the search gives up
+    # steps in a row without a strictly better schedule before the search restarts from
+    # its best sequence with a few orders moved (at most once per order), then gives up
     # (None: the larger of 300 and 10 per order, at most 4 n (n - 1) for n orders)
     patience: int | None = None
     max_steps: int | None = None  # a fixed budget of steps (repeatable, whatever the machine)
     stop: Callable[[], bool] | None = None  # asked between steps: True ends the search
+    workers: int = 1  # searches at once (helper processes for all but one)
 
 
 class _Decoder:
@@ -104,77 +116,300 @@ def sequence_search(
     on_improve: Callable[[Assignment], None] | None = None,
 ) -> Assignment:
     """Improve `start` by searching the order sequence until the time limit, the
-    patience runs out, or a stop request; the best schedule found (`start` if none)."""
+    patience runs out, or a stop request; the best schedule found (`start` if none).
+
+    With `params.workers` > 1 (and no fixed step budget) that many searches run at once,
+    one here and the others in helper processes (`python -m solver.sequence`), each
+    from its own seed; every few seconds they all go on from the best sequence so far.
+    """
     t_end = time.monotonic() + params.time_limit
-    dec = _Decoder(c)
     best, best_key = start, score(c, start)
-    n = len(dec.movable)
-    if n < 2:
+    s = _Search(c, params.seed)
+    if len(s.dec.movable) < 2:
         return best
-    rng = random.Random(params.seed)
-    # a few orders have few sequences: some 4 tries of each single move are enough there
-    patience = params.patience or min(max(300, 10 * n), 4 * n * (n - 1))
-    # the current sequence: the start's own order, or by due date when that decodes better;
-    # a decode is not interrupted, so none starts unless the slowest so far fits the time
-    seq: list[int] | None = None
-    cur: Assignment | None = None
-    cur_key = None
-    slowest = 0.0
-    firsts = [order_sequence(c, start, dec.movable)]
-    by_due = sorted(dec.movable, key=lambda oi: (c.order_due[oi], c.order_release[oi], oi))
+    patience = params.patience or s.default_patience()
+    firsts = [order_sequence(c, start, s.dec.movable)]
+    by_due = sorted(s.dec.movable, key=lambda oi: (c.order_due[oi], c.order_release[oi], oi))
     if by_due != firsts[0]:
         firsts.append(by_due)
-    for s in firsts:
-        if seq is not None and time.monotonic() + slowest > t_end:
-            break
-        t = time.monotonic()
-        try:
-            got = dec.decode(s)
-        except (HorizonTooShort, DispatchFailed):  # this sequence does not fit
-            continue
-        finally:
-            slowest = max(slowest, time.monotonic() - t)
-        k = score(c, got)
-        if cur_key is None or k < cur_key:
-            seq, cur, cur_key = s, got, k
-    if seq is None or cur is None or cur_key is None:
+    if not s.begin(firsts, t_end):
         return best
-    if cur_key < best_key:
-        best, best_key = cur, cur_key
+    if s.best_key < best_key:
+        best, best_key = s.best, s.best_key
         if on_improve is not None:
             on_improve(best)
-    reach = max(4, min(n // 4, 16))  # how far one step moves an order (places)
-    steps = improved = idle = 0
     budget = params.max_steps if params.max_steps is not None else 1 << 60
-    while idle < patience and steps < budget and time.monotonic() + slowest < t_end:
-        if params.stop is not None and params.stop():
-            break
-        steps += 1
-        idle += 1
-        i, j = _move(c, cur, seq, reach, rng)
-        if i == j:
-            continue
-        new_seq = seq[:]
-        new_seq.insert(j, new_seq.pop(i))
+
+    def report() -> None:
+        nonlocal best, best_key
+        if s.best_key < best_key:
+            best, best_key = s.best, s.best_key
+            if on_improve is not None:
+                on_improve(best)
+
+    helpers: list[_Helper] = []
+    if params.workers > 1 and params.max_steps is None and t_end - time.monotonic() > 4.0:
+        helpers = _start_helpers(c, params, patience)
+    try:
+        if not helpers:
+            s.run(t_end, patience, budget, params.stop, report)
+        else:
+            _run_together(s, helpers, t_end, patience, params.stop, report)
+    finally:
+        for h in helpers:
+            h.close()
+    log.debug("sequence: %d steps, %d improved, %d orders, %d helpers",
+              s.steps, s.improved, len(s.dec.movable), len(helpers))
+    return best
+
+
+class _Search:
+    """One local search over the sequence: its current and best sequences and schedules."""
+
+    def __init__(self, c: Compiled, seed: int) -> None:
+        self.c = c
+        self.dec = _Decoder(c)
+        self.rng = random.Random(seed)
+        n = len(self.dec.movable)
+        self.reach = max(4, min(n // 4, 16))  # how far one step moves an order (places)
+        self.seq: list[int] = []
+        self.cur = Assignment([], [], [])
+        self.cur_key = (0, 0)
+        self.best_seq: list[int] = []
+        self.best = self.cur
+        self.best_key = self.cur_key
+        self.slowest = 0.0  # a decode is not interrupted: none starts unless this fits
+        self.idle = self.steps = self.improved = 0
+        # restarts from the best with a few orders moved, once patience runs out
+        self.kicks = n
+
+    def exhausted(self, patience: int) -> bool:
+        return self.idle >= patience and self.kicks <= 0
+
+    def default_patience(self) -> int:
+        # a few orders have few sequences: some 4 tries of each single move are enough
+        n = len(self.dec.movable)
+        return min(max(300, 10 * n), 4 * n * (n - 1))
+
+    def begin(self, firsts: list[list[int]], t_end: float) -> bool:
+        """Start from the best decoding of `firsts`; False if none decodes."""
+        found = False
+        for seq in firsts:
+            if found and time.monotonic() + self.slowest > t_end:
+                break
+            got = self._decode(seq)
+            if got is None:
+                continue
+            k = score(self.c, got)
+            if not found or k < self.cur_key:
+                self.seq, self.cur, self.cur_key, found = seq, got, k, True
+        if found:
+            self.best_seq, self.best, self.best_key = self.seq, self.cur, self.cur_key
+        return found
+
+    def adopt(self, seq: list[int], a: Assignment, key: tuple[int, int]) -> None:
+        """Go on from `seq` (decoding to `a`, scoring `key`) when it is better."""
+        if key < self.best_key:
+            self.best_seq, self.best, self.best_key = seq, a, key
+        if key < self.cur_key:
+            self.seq, self.cur, self.cur_key = seq, a, key
+            self.idle = 0
+
+    def run(
+        self, t_end: float, patience: int, budget: int = 1 << 60,
+        stop: Callable[[], bool] | None = None, on_best: Callable[[], None] | None = None,
+    ) -> None:
+        """Steps until `t_end`, `budget` steps in all, `stop()`, or `patience` steps in a
+        row without a strictly better schedule when no restart is left."""
+        c = self.c
+        while (self.idle < patience or self.kicks > 0) and self.steps < budget \
+                and time.monotonic() + self.slowest < t_end:
+            if stop is not None and stop():
+                break
+            if self.idle >= patience:
+                self._kick()
+                continue
+            self.steps += 1
+            self.idle += 1
+            i, j = _move(c, self.cur, self.seq, self.reach, self.rng)
+            if i == j:
+                continue
+            new_seq = self.seq[:]
+            new_seq.insert(j, new_seq.pop(i))
+            got = self._decode(new_seq, self.cur, min(i, j), self.cur_key)
+            if got is None:
+                continue
+            k = score(c, got)
+            if k <= self.cur_key:
+                if k < self.cur_key:
+                    self.idle = 0
+                self.seq, self.cur, self.cur_key = new_seq, got, k
+                if k < self.best_key:
+                    self.improved += 1
+                    self.best_seq, self.best, self.best_key = new_seq, got, k
+                    if on_best is not None:
+                        on_best()
+
+    def _kick(self) -> None:
+        """Out of a local optimum: go on from the best sequence with a few orders moved."""
+        self.kicks -= 1
+        seq = self.best_seq[:]
+        n = len(seq)
+        for _ in range(KICK_MOVES):
+            i = self.rng.randrange(n)
+            j = min(n - 1, max(0, i + self.rng.randint(-2 * self.reach, 2 * self.reach)))
+            seq.insert(j, seq.pop(i))
+        got = self._decode(seq)
+        if got is not None:
+            self.seq, self.cur, self.cur_key = seq, got, score(self.c, got)
+            self.idle = 0
+
+    def _decode(
+        self, seq: list[int], base: Assignment | None = None, first: int = 0,
+        worse_than: tuple[int, int] | None = None,
+    ) -> Assignment | None:
+        """The schedule of `seq`, or None when it does not fit or is worse than asked."""
         t = time.monotonic()
         try:
-            got = dec.decode(new_seq, cur, min(i, j), worse_than=cur_key)
-        except (HorizonTooShort, DispatchFailed, Cutoff):  # does not fit, or worse
-            continue
+            return self.dec.decode(seq, base, first, worse_than)
+        except (HorizonTooShort, DispatchFailed, Cutoff):
+            return None
         finally:
-            slowest = max(slowest, time.monotonic() - t)
-        k = score(c, got)
-        if k <= cur_key:
-            if k < cur_key:
-                idle = 0
-            seq, cur, cur_key = new_seq, got, k
-            if k < best_key:
-                improved += 1
-                best, best_key = got, k
-                if on_improve is not None:
-                    on_improve(best)
-    log.debug("sequence: %d steps, %d improved, %d orders", steps, improved, n)
-    return best
+            self.slowest = max(self.slowest, time.monotonic() - t)
+
+
+KICK_MOVES = 4  # orders a restart moves at random (up to twice the reach)
+
+# ---- searches in helper processes -------------------------------------------------------
+
+# a round of the searches that run together: long enough that syncing costs little
+ROUND_SECONDS = 3.0
+
+
+class _Helper:
+    """A search in a child process, driven over its stdin/stdout by pickled messages.
+
+    A plain subprocess, not `multiprocessing`: solves also run inside daemonic job
+    workers, which may not start `multiprocessing` children. The child ends when its
+    stdin closes, so it never outlives its parent by more than one round.
+    """
+
+    def __init__(self, c: Compiled, seed: int) -> None:
+        # the child imports this package from where the parent did, installed or not
+        root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "solver.sequence"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self.ok = self._send((c, seed))
+
+    def _send(self, msg: object) -> bool:
+        try:
+            pickle.dump(msg, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.stdin.flush()
+            return True
+        except OSError:
+            return False
+
+    def start_round(
+        self, seq: list[int], a: Assignment, key: tuple[int, int], seconds: float,
+        patience: int,
+    ) -> None:
+        self.ok = self.ok and self._send((seq, a, key, seconds, patience))
+
+    def result(self) -> tuple[list[int], Assignment, tuple[int, int], bool] | None:
+        """The round's (best sequence, its schedule, its score, patience spent)."""
+        if not self.ok:
+            return None
+        try:
+            got: tuple[list[int], Assignment, tuple[int, int], bool] = pickle.load(self.stdout)
+            return got
+        except (OSError, EOFError, pickle.UnpicklingError):
+            self.ok = False
+            log.warning("a sequence-search helper process failed; going on without it")
+            return None
+
+    def close(self) -> None:
+        for f in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+        try:
+            self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _start_helpers(c: Compiled, params: SequenceParams, patience: int) -> list[_Helper]:
+    helpers = []
+    for i in range(params.workers - 1):
+        try:
+            helpers.append(_Helper(c, params.seed + 1 + i))
+        except OSError as exc:  # no process to spare: search alone
+            log.warning("could not start a sequence-search helper: %s", exc)
+            break
+    return helpers
+
+
+def _run_together(
+    s: _Search, helpers: list[_Helper], t_end: float, patience: int,
+    stop: Callable[[], bool] | None, report: Callable[[], None],
+) -> None:
+    """Rounds in which this search and the helpers' run at once from the best so far."""
+    while time.monotonic() + s.slowest < t_end and not (stop is not None and stop()):
+        round_end = min(t_end, time.monotonic() + max(ROUND_SECONDS, 10 * s.slowest))
+        for h in helpers:
+            h.start_round(s.best_seq, s.best, s.best_key, round_end - time.monotonic(),
+                          patience)
+        s.run(round_end, patience, stop=stop, on_best=report)
+        if stop is not None and stop():
+            return  # close() ends the helpers: no need to wait for their rounds
+        spent = s.exhausted(patience)
+        for h in helpers:
+            got = h.result()
+            if got is None:
+                continue
+            seq, a, key, h_spent = got
+            s.adopt(seq, a, key)
+            spent = spent and h_spent
+        report()
+        if spent or not any(h.ok for h in helpers):
+            if not spent:  # the helpers failed: go on alone
+                s.run(t_end, patience, stop=stop, on_best=report)
+            return
+
+
+def _helper_main() -> None:
+    """The helper process: a search from each round's sequence, the best back."""
+    logging.basicConfig(level=logging.WARNING)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        c, seed = pickle.load(stdin)
+    except EOFError:
+        return
+    s = _Search(c, seed)
+    while True:
+        try:
+            seq, a, key, seconds, patience = pickle.load(stdin)
+        except EOFError:
+            return
+        if s.best_seq:
+            s.adopt(seq, a, key)
+        else:
+            s.seq = s.best_seq = seq
+            s.cur = s.best = a
+            s.cur_key = s.best_key = key
+        s.run(time.monotonic() + seconds, patience)
+        try:
+            pickle.dump((s.best_seq, s.best, s.best_key, s.exhausted(patience)), stdout,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            stdout.flush()
+        except OSError:  # the parent is gone (stopped or killed): so is the search
+            return
 
 
 def _move(
@@ -203,3 +438,6 @@ def _move(
 
 
 __all__ = ["SequenceParams", "order_sequence", "sequence_search"]
+
+if __name__ == "__main__":
+    _helper_main()

@@ -200,7 +200,8 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             and not (plain and _at_bound(c, best, lb))):
         got = sequence_search(
             c, best,
-            SequenceParams(remaining * SEQUENCE_SHARE, seed=params.seed, stop=params.stop),
+            SequenceParams(remaining * SEQUENCE_SHARE, seed=params.seed, stop=params.stop,
+                           workers=params.workers),
             on_improve=lambda a: report(a, lb, "sequence"),
         )
         if score(c, got) < score(c, best):

@@ -7,8 +7,12 @@ priority rule (checked by the validator, not by the search's own figures).
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -20,7 +24,13 @@ from solver.compiled import compile_problem
 from solver.dispatch import best_dispatch, dispatch, evaluate, score
 from solver.problem import load_problem
 from solver.schedule import Status, build_schedule
-from solver.sequence import SequenceParams, _Decoder, order_sequence, sequence_search
+from solver.sequence import (
+    SequenceParams,
+    _Decoder,
+    _Helper,
+    order_sequence,
+    sequence_search,
+)
 from solver.validate import validate
 
 
@@ -86,6 +96,55 @@ def test_the_search_beats_every_priority_rule_on_a_generated_instance() -> None:
     got = sequence_search(c, start, SequenceParams(time_limit=60.0, seed=1, max_steps=60))
     assert score(c, got) < score(c, start)
     assert evaluate(c, got)[0] <= 0.75 * wt0
+    s = build_schedule(c, got, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
+                       source="sequence")
+    assert validate(p, s) == []
+
+
+def test_a_helper_process_searches_a_round_and_ends_when_closed() -> None:
+    """A helper gets the problem, searches one round from a sequence and sends back a
+    sequence that decodes to the schedule it reports, no worse; closing its stdin ends it."""
+    p = load_problem(generate(300, 0))
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    seq = order_sequence(c, best_dispatch(c), dec.movable)
+    a = dec.decode(seq)
+    h = _Helper(c, seed=5)
+    try:
+        h.start_round(seq, a, score(c, a), 2.0, patience=1000)
+        got = h.result()
+    finally:
+        h.close()
+    assert got is not None
+    seq2, a2, key2, spent = got
+    assert key2 <= score(c, a) and not spent
+    assert sorted(seq2) == sorted(seq)
+    again = dec.decode(seq2)
+    assert (again.res, again.start, again.end) == (a2.res, a2.start, a2.end)
+    assert score(c, again) == key2
+    s = build_schedule(c, a2, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
+                       source="sequence")
+    assert validate(p, s) == []
+    assert h.proc.returncode == 0
+
+
+def _children() -> set[str]:
+    pid = os.getpid()
+    return set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def test_two_workers_search_together_and_leave_no_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    p = load_problem(generate(300, 0))
+    c = compile_problem(p)
+    start = best_dispatch(c)
+    before = _children()
+    with caplog.at_level(logging.DEBUG, logger="solver.sequence"):
+        got = sequence_search(c, start, SequenceParams(time_limit=6.0, seed=2, workers=2))
+    assert "1 helpers" in caplog.text
+    assert _children() == before  # the helper has ended and been waited for
+    assert score(c, got) < score(c, start)
     s = build_schedule(c, got, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source="sequence")
     assert validate(p, s) == []
