@@ -132,13 +132,6 @@ def sequence_search(
     by_due = sorted(s.dec.movable, key=lambda oi: (c.order_due[oi], c.order_release[oi], oi))
     if by_due != firsts[0]:
         firsts.append(by_due)
-    if not s.begin(firsts, t_end):
-        return best
-    if s.best_key < best_key:
-        best, best_key = s.best, s.best_key
-        if on_improve is not None:
-            on_improve(best)
-    budget = params.max_steps if params.max_steps is not None else 1 << 60
 
     def report() -> None:
         nonlocal best, best_key
@@ -147,9 +140,14 @@ def sequence_search(
             if on_improve is not None:
                 on_improve(best)
 
+    if not s.begin(firsts, t_end):
+        return best
+    report()
+    budget = params.max_steps if params.max_steps is not None else 1 << 60
+
     helpers: list[_Helper] = []
     if params.workers > 1 and params.max_steps is None and t_end - time.monotonic() > 4.0:
-        helpers = _start_helpers(c, params, patience)
+        helpers = _start_helpers(c, params)
     try:
         if not helpers:
             s.run(t_end, patience, budget, params.stop, report)
@@ -344,7 +342,7 @@ class _Helper:
             self.proc.wait()
 
 
-def _start_helpers(c: Compiled, params: SequenceParams, patience: int) -> list[_Helper]:
+def _start_helpers(c: Compiled, params: SequenceParams) -> list[_Helper]:
     helpers = []
     for i in range(params.workers - 1):
         try:
