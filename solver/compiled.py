@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from solver.stability import Reference
 
 DAY = 1440
+INF_ROUTE = 1 << 40  # min_route of a site where some step cannot run
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class Compiled:
     reference: Reference | None = None
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
     _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
+    _routes: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def n_ops(self) -> int:
@@ -85,6 +87,19 @@ class Compiled:
         if got is None:
             ivs = self.start_intervals(resource, duration)
             got = self._bounds[key] = ([a for a, _ in ivs], [b for _, b in ivs])
+        return got
+
+    def min_route(self, unit: int, site: int) -> int:
+        """The least total duration of the unit's steps at `site` (INF_ROUTE if one cannot
+        run there): no routing there ends sooner after its first start."""
+        key = (unit, site)
+        got = self._routes.get(key)
+        if got is None:
+            total = 0
+            for o in self.unit_ops[unit]:
+                ds = [m.duration for m in self.op_modes[o] if self.res_site[m.resource] == site]
+                total += min(ds) if ds else INF_ROUTE
+            got = self._routes[key] = total
         return got
 
     def earliest_start(self, resource: int, duration: int, t: int) -> int | None:

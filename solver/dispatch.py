@@ -66,23 +66,31 @@ class _Lane:
         before `before`)."""
         starts, ends = self.starts, self.ends
         n, m = len(starts), len(los)
+        # k: the last calendar interval, i: the last step, starting at or before t (both
+        # only move forward as t does: a packed lane is walked, not searched, step by step)
+        k = bisect_right(los, t) - 1
+        i = bisect_right(starts, t) - 1
         while True:
-            k = bisect_right(los, t) - 1
+            while k + 1 < m and los[k + 1] <= t:
+                k += 1
             if k < 0 or his[k] < t:
                 k += 1
                 if k >= m:
                     return None
                 t = los[k]
+                while i + 1 < n and starts[i + 1] <= t:
+                    i += 1
             if t >= before:
                 return None
-            i = bisect_right(starts, t) - 1
             if i >= 0 and ends[i] > t:
                 t = ends[i]
-                continue
-            if i + 1 < n and starts[i + 1] < t + d:
-                t = ends[i + 1]
-                continue
-            return t
+            elif i + 1 < n and starts[i + 1] < t + d:
+                i += 1
+                t = ends[i]
+            else:
+                return t
+            while i + 1 < n and starts[i + 1] <= t:
+                i += 1
 
     def free(self, s: int, e: int) -> bool:
         i = bisect_right(self.starts, s) - 1
@@ -118,6 +126,25 @@ class _Profile:
             i += 1
         return None
 
+    def earliest(self, t: int, d: int, p: int) -> int | None:
+        """Earliest s >= t where adding `p` on [s, s + d) keeps within cap (None: never)."""
+        if p > self.cap:
+            return None
+        times, vals = self.times, self.vals
+        n = len(times)
+        lim = self.cap - p
+        i = bisect_right(times, t) - 1
+        while i < n:
+            nxt = times[i + 1] if i + 1 < n else INF
+            if vals[i] > lim:
+                if nxt >= INF:
+                    return None
+                t = nxt  # the window starts after this segment at the earliest
+            elif nxt >= t + d:
+                return t
+            i += 1
+        return t
+
     def _split(self, t: int) -> int:
         i = bisect_right(self.times, t) - 1
         if self.times[i] == t:
@@ -140,6 +167,7 @@ class Timeline:
         self.c = c
         self.lanes = [[_Lane() for _ in range(cap)] for cap in c.res_cap]
         self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
+        self.placed = 0  # ops placed so far
 
     def earliest(self, o: int, m: Mode, t: int) -> tuple[int, int] | None:
         """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon."""
@@ -149,6 +177,11 @@ class Timeline:
         p = c.op_power[o]
         prof = self.power[c.res_site[r]] if p > 0 else None
         while True:
+            if prof is not None:
+                got = prof.earliest(t, d, p)  # no start before this keeps the power cap
+                if got is None:
+                    return None
+                t = got
             best: tuple[int, int] | None = None
             for k, lane in enumerate(self.lanes[r]):
                 s = lane.fit(t, d, los, his, INF if best is None else best[0])
@@ -158,16 +191,12 @@ class Timeline:
                         break
             if best is None:
                 return None
-            if prof is not None:
-                v = prof.violation(best[0], best[0] + d, p)
-                if v is not None:
-                    if v >= INF:
-                        return None
-                    t = v
-                    continue
-            return best
+            if prof is None or best[0] == t or prof.violation(best[0], best[0] + d, p) is None:
+                return best
+            t = best[0]
 
     def place(self, o: int, r: int, s: int, e: int, lane: int) -> None:
+        self.placed += 1
         self.lanes[r][lane].add(s, e)
         p = self.c.op_power[o]
         prof = self.power[self.c.res_site[r]]
@@ -319,6 +348,11 @@ def dispatch(
         if first is not None:
             heapq.heappush(heap, (keys[first], first))
     op_pos = {o: j for ops in c.unit_ops for j, o in enumerate(ops)}
+    # the chosen site's trial of a unit's routing (_choose_site), per op: the place that
+    # dispatch itself would find when it comes to that op with nothing else placed since
+    trial: dict[int, tuple[int, int, int, int]] = {}
+    trial_at = -1  # tl.placed when that trial was made
+    last_site: list[int] = [-1] * len(c.order_ids)  # the site of an order's latest unit
     while heap:
         key, o = heapq.heappop(heap)
         u = c.op_unit[o]
@@ -330,8 +364,14 @@ def dispatch(
             if rr >= 0 and c.res_site[rr] in c.unit_sites[u]:
                 unit_site[u] = c.res_site[rr]
             else:
-                unit_site[u] = _choose_site(c, tl, u, est)
+                oi = c.unit_order[u]
+                unit_site[u], plan = _choose_site(c, tl, u, est, last_site[oi])
+                last_site[oi] = unit_site[u]
+                if ref is None:
+                    trial, trial_at = _reusable(c, tl, ops, plan), tl.placed
         got = None
+        if o in trial and tl.placed == trial_at + j:
+            got = trial[o]  # only this unit's earlier steps were placed since its trial
         if ref is not None and rr >= 0:
             same_site = c.res_site[rr] == unit_site[u]
             if key[0] == 0 and len(key) == 3 and patience is not None:
@@ -423,21 +463,38 @@ def _reference_mode(
     return est, est + m.duration, r, got[1]
 
 
-def _choose_site(c: Compiled, tl: Timeline, u: int, est: int) -> int:
-    """The allowed site where the unit's whole routing would deliver first."""
+def _choose_site(
+    c: Compiled, tl: Timeline, u: int, est: int, first: int = -1
+) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """The allowed site where the unit's whole routing would deliver first, and that
+    routing's places there, step by step (each found with nothing else placed).
+
+    `first`: a site to try first (the order's previous unit's, usually the winner), so
+    that the others are cut as soon as they deliver later; the answer does not depend
+    on it."""
     oi = c.unit_order[u]
+    ops = c.unit_ops[u]
     best: tuple[int, int, int] | None = None
-    for site in c.unit_sites[u]:
+    best_plan: list[tuple[int, int, int, int]] = []
+    sites = c.unit_sites[u]
+    if first in sites:
+        sites = [first, *(s for s in sites if s != first)]
+    for site in sites:
+        transit = c.order_transit[oi][site]
+        if best is not None and est + c.min_route(u, site) + transit > best[0]:
+            continue  # cannot deliver before the best site, even on empty lines
         t = est
         ok = True
         first_end = 0
-        transit = c.order_transit[oi][site]
-        for j, o in enumerate(c.unit_ops[u]):
+        plan: list[tuple[int, int, int, int]] = []
+        for j, o in enumerate(ops):
             try:
-                _, t, _, _ = _best_mode(c, tl, o, site, t)
+                got = _best_mode(c, tl, o, site, t)
             except HorizonTooShort:
                 ok = False
                 break
+            plan.append(got)
+            t = got[1]
             if j == 0:
                 first_end = t
             if best is not None and t + transit > best[0]:
@@ -447,10 +504,29 @@ def _choose_site(c: Compiled, tl: Timeline, u: int, est: int) -> int:
             continue
         cand = (t + transit, first_end, site)
         if best is None or cand < best:
-            best = cand
+            best, best_plan = cand, plan
     if best is None:
-        raise HorizonTooShort(_op_label(c, c.unit_ops[u][0]))
-    return best[2]
+        raise HorizonTooShort(_op_label(c, ops[0]))
+    return best[2], best_plan
+
+
+def _reusable(
+    c: Compiled, tl: Timeline, ops: list[int], plan: list[tuple[int, int, int, int]]
+) -> dict[int, tuple[int, int, int, int]]:
+    """The places of a site trial that stay right once the unit's earlier steps are
+    placed: every step up to the first whose place an earlier step could change (its
+    resource among the step's modes, or both drawing the site's power)."""
+    out = {ops[0]: plan[0]}
+    used: set[int] = {plan[0][2]}
+    power = c.op_power[ops[0]] > 0
+    for j in range(1, len(plan)):
+        o = ops[j]
+        if (power and c.op_power[o] > 0) or any(m.resource in used for m in c.op_modes[o]):
+            break
+        out[o] = plan[j]
+        used.add(plan[j][2])
+        power = power or c.op_power[o] > 0
+    return out
 
 
 def _op_label(c: Compiled, o: int) -> str:
