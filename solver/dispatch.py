@@ -99,9 +99,20 @@ class _Lane:
         return not (i + 1 < len(self.starts) and self.starts[i + 1] < e)
 
     def add(self, s: int, e: int) -> None:
-        i = bisect_right(self.starts, s)
-        self.starts.insert(i, s)
-        self.ends.insert(i, e)
+        """Mark [s, e) busy; touching busy stretches merge (a packed lane stays short)."""
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, s)
+        if i > 0 and ends[i - 1] == s:
+            if i < len(starts) and starts[i] == e:
+                ends[i - 1] = ends[i]
+                del starts[i], ends[i]
+            else:
+                ends[i - 1] = e
+        elif i < len(starts) and starts[i] == e:
+            starts[i] = s
+        else:
+            starts.insert(i, s)
+            ends.insert(i, e)
 
 
 class _Profile:
