@@ -66,6 +66,7 @@ class Compiled:
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
     _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
     _routes: dict[tuple[int, int], int] = field(default_factory=dict)
+    _min_dur: list[int] = field(default_factory=list)
 
     @property
     def n_ops(self) -> int:
@@ -88,6 +89,16 @@ class Compiled:
             ivs = self.start_intervals(resource, duration)
             got = self._bounds[key] = ([a for a, _ in ivs], [b for _, b in ivs])
         return got
+
+    def res_min_duration(self, resource: int) -> int:
+        """The shortest step any op can run on `resource` (INF_ROUTE if none)."""
+        if not self._min_dur:
+            md = [INF_ROUTE] * len(self.res_ids)
+            for modes in self.op_modes:
+                for m in modes:
+                    md[m.resource] = min(md[m.resource], m.duration)
+            self._min_dur.extend(md)
+        return self._min_dur[resource]
 
     def min_route(self, unit: int, site: int) -> int:
         """The least total duration of the unit's steps at `site` (INF_ROUTE if one cannot

@@ -51,12 +51,35 @@ class Assignment:
         return Assignment(self.res[:], self.start[:], self.end[:])
 
 
-class _Lane:
-    __slots__ = ("ends", "starts")
+class _Dead:
+    """Which idle time of a resource no step can ever use: outside its calendar, or
+    within it but shorter than its shortest step (a lane treats such gaps as busy)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("min_dur", "wa", "wb")
+
+    def __init__(self, windows: list[tuple[int, int]], min_dur: int) -> None:
+        self.wa = [a for a, _ in windows]
+        self.wb = [b for _, b in windows]
+        self.min_dur = min_dur
+
+    def gap(self, g0: int, g1: int) -> bool:
+        """Whether no step fits in [g0, g1), given that a step lies within one window."""
+        wa, wb = self.wa, self.wb
+        k = max(0, bisect_right(wa, g0) - 1)
+        while k < len(wa) and wa[k] < g1:
+            if min(wb[k], g1) - max(wa[k], g0) >= self.min_dur:
+                return False
+            k += 1
+        return True
+
+
+class _Lane:
+    __slots__ = ("dead", "ends", "starts")
+
+    def __init__(self, dead: _Dead) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []
+        self.dead = dead
 
     def fit(
         self, t: int, d: int, los: list[int], his: list[int], before: int = INF
@@ -99,9 +122,16 @@ class _Lane:
         return not (i + 1 < len(self.starts) and self.starts[i + 1] < e)
 
     def add(self, s: int, e: int) -> None:
-        """Mark [s, e) busy; touching busy stretches merge (a packed lane stays short)."""
+        """Mark [s, e) busy. Busy stretches merge when they touch or when the gap between
+        them is dead time (`_Dead`): a packed line stays a few stretches long, and a
+        search for room walks over it in a few hops (the room found is the same)."""
         starts, ends = self.starts, self.ends
+        dead = self.dead
         i = bisect_right(starts, s)
+        if i > 0 and ends[i - 1] < s and dead.gap(ends[i - 1], s):
+            s = ends[i - 1]
+        if i < len(starts) and e < starts[i] and dead.gap(e, starts[i]):
+            e = starts[i]
         if i > 0 and ends[i - 1] == s:
             if i < len(starts) and starts[i] == e:
                 ends[i - 1] = ends[i]
@@ -176,12 +206,14 @@ class Timeline:
 
     def __init__(self, c: Compiled) -> None:
         self.c = c
-        self.lanes = [[_Lane() for _ in range(cap)] for cap in c.res_cap]
+        dead = [_Dead(c.res_windows[r], c.res_min_duration(r)) for r in range(len(c.res_ids))]
+        self.lanes = [[_Lane(dead[r]) for _ in range(cap)] for r, cap in enumerate(c.res_cap)]
         self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
         self.placed = 0  # ops placed so far
 
-    def earliest(self, o: int, m: Mode, t: int) -> tuple[int, int] | None:
-        """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon."""
+    def earliest(self, o: int, m: Mode, t: int, before: int = INF) -> tuple[int, int] | None:
+        """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon
+        (or with no start before `before`)."""
         c = self.c
         r, d = m.resource, m.duration
         los, his = c.start_bounds(r, d)
@@ -193,9 +225,11 @@ class Timeline:
                 if got is None:
                     return None
                 t = got
+            if t >= before:
+                return None
             best: tuple[int, int] | None = None
             for k, lane in enumerate(self.lanes[r]):
-                s = lane.fit(t, d, los, his, INF if best is None else best[0])
+                s = lane.fit(t, d, los, his, before if best is None else best[0])
                 if s is not None:
                     best = (s, k)
                     if s == t:
@@ -449,11 +483,16 @@ def _best_mode(c: Compiled, tl: Timeline, o: int, site: int, est: int) -> tuple[
     for m in c.op_modes[o]:
         if c.res_site[m.resource] != site:
             continue
-        got = tl.earliest(o, m, est)
+        d = m.duration
+        # only a start that ends sooner than the best (or as soon, but starts sooner) wins
+        before = INF if best is None else best[1] - d + (d > best[1] - best[0])
+        if before <= est:
+            continue
+        got = tl.earliest(o, m, est, before)
         if got is None:
             continue
         s, lane = got
-        e = s + m.duration
+        e = s + d
         if best is None or (e, s) < (best[1], best[0]):
             best = (s, e, m.resource, lane)
     if best is None:

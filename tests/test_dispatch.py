@@ -257,3 +257,64 @@ def test_horizon_growth_reason_names_a_horizon_that_was_tried() -> None:
     days = [int(m) for r in s["reasons"] for m in re.findall(r"within (\d+) days", r)]
     assert days
     assert all(d < 500 for d in days), s["reasons"]
+
+
+def _brute_fit(
+    busy: list[tuple[int, int]], windows: list[tuple[int, int]], t: int, d: int, end: int
+) -> int | None:
+    """The earliest start >= t of a d-minute step inside one window and clear of `busy`."""
+    for s in range(t, end):
+        inside = any(a <= s and s + d <= b for a, b in windows)
+        if inside and all(e <= s or s + d <= b0 for b0, e in busy):
+            return s
+    return None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lane_finds_the_earliest_room_with_merged_and_dead_gaps(seed: int) -> None:
+    """A lane (busy stretches merged across dead time) finds exactly the earliest room."""
+    from solver.dispatch import _Dead, _Lane
+
+    rng = random.Random(seed)
+    windows, t = [], 0
+    while t < 1500:
+        a = t + rng.randint(0, 60)
+        b = a + rng.randint(20, 240)
+        windows.append((a, b))
+        t = b
+    durations = [rng.randint(5, 90) for _ in range(4)]
+    lane = _Lane(_Dead(windows, min(durations)))
+    busy: list[tuple[int, int]] = []
+    for _ in range(30):
+        d = rng.choice(durations)
+        t0 = rng.randint(0, 1400)
+        ivs = [(a, b - d) for a, b in windows if b - a >= d]
+        los, his = [a for a, _ in ivs], [b for _, b in ivs]
+        want = _brute_fit(busy, windows, t0, d, 2000)
+        got = lane.fit(t0, d, los, his)
+        assert got == want, (t0, d, busy)
+        if got is not None:
+            lane.add(got, got + d)
+            busy.append((got, got + d))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_power_profile_earliest_is_the_first_start_within_the_cap(seed: int) -> None:
+    """`_Profile.earliest` gives the first start where the added power stays within cap."""
+    from solver.dispatch import _Profile
+
+    rng = random.Random(seed)
+    prof, loads = _Profile(10), []
+    for _ in range(25):
+        s, d, p = rng.randint(0, 500), rng.randint(1, 80), rng.randint(1, 6)
+        if prof.violation(s, s + d, p) is None:
+            prof.add(s, s + d, p)
+            loads.append((s, s + d, p))
+    for _ in range(20):
+        t, d, p = rng.randint(0, 500), rng.randint(1, 80), rng.randint(1, 10)
+        want = next(
+            s for s in range(t, 1000)
+            if all(sum(q for a, b, q in loads if a <= x < b) + p <= 10 for x in range(s, s + d))
+        )
+        assert prof.earliest(t, d, p) == want
+    assert prof.earliest(0, 5, 11) is None
