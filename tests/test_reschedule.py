@@ -35,7 +35,7 @@ TWO_STEPS = [{"op": "a", "kind": "line", "duration_min": 100},
 
 
 def params(time_limit: float = 3.0, **kw: Any) -> SolveParams:
-    return SolveParams(time_limit=time_limit, workers=2, seed=1, **kw)
+    return SolveParams(**{"time_limit": time_limit, "workers": 2, "seed": 1, **kw})
 
 
 def fixed(oid: str, op: str, res: str, start: int, end: int, unit: int = 1) -> dict[str, Any]:
@@ -241,14 +241,16 @@ def test_an_order_delivered_on_time_before_now_adds_nothing_to_the_bound() -> No
 def test_reschedule_moves_far_fewer_steps_than_a_solve_from_scratch() -> None:
     """A generated instance, planned, then a disturbed day (bench/reschedule.py): the
     reschedule moves at most half the steps a solve from scratch moves, at a weighted
-    tardiness at most 10 % above it (stated tolerance; the benchmark holds 5 % at scale)."""
+    tardiness at most 10 % above it (stated tolerance; the benchmark holds 5 % at scale).
+    One worker each: with two, thread timing changes the three plans from run to run (a
+    loaded CI machine once gave the reschedule 120 against 0 from scratch)."""
     data = generate(60, 4)
-    pub = solve(load_problem(data), params(5.0))
+    pub = solve(load_problem(data), params(5.0, workers=1))
     disturbed, _ = disturb(data, pub, day=4, late_share=0.05, max_late=240, drift_days=4,
                            down_hours=8, seed=4)
     p = load_problem(disturbed)
-    r = reschedule(p, pub, params(5.0))
-    scratch = solve(p, params(5.0))
+    r = reschedule(p, pub, params(5.0, workers=1))
+    scratch = solve(p, params(5.0, workers=1))
     assert validate(r.problem, r.schedule) == []
     assert validate(p, scratch) == []
     moved = diff(pub, r.schedule)["summary"]["steps_moved"]
