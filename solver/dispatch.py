@@ -57,9 +57,8 @@ class _Dead:
 
     __slots__ = ("min_dur", "wa", "wb")
 
-    def __init__(self, windows: list[tuple[int, int]], min_dur: int) -> None:
-        self.wa = [a for a, _ in windows]
-        self.wb = [b for _, b in windows]
+    def __init__(self, wa: list[int], wb: list[int], min_dur: int) -> None:
+        self.wa, self.wb = wa, wb  # the calendar windows [wa[k], wb[k])
         self.min_dur = min_dur
 
     def gap(self, g0: int, g1: int) -> bool:
@@ -206,7 +205,9 @@ class Timeline:
 
     def __init__(self, c: Compiled) -> None:
         self.c = c
-        dead = [_Dead(c.res_windows[r], c.res_min_duration(r)) for r in range(len(c.res_ids))]
+        # a 0-minute step may start anywhere in a window: its start bounds are the windows
+        # (cached on `c`, not rebuilt for every pass)
+        dead = [_Dead(*c.start_bounds(r, 0), c.res_min_duration(r)) for r in range(len(c.res_ids))]
         self.lanes = [[_Lane(dead[r]) for _ in range(cap)] for r, cap in enumerate(c.res_cap)]
         self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
         self.placed = 0  # ops placed so far

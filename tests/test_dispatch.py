@@ -283,7 +283,7 @@ def test_lane_finds_the_earliest_room_with_merged_and_dead_gaps(seed: int) -> No
         windows.append((a, b))
         t = b
     durations = [rng.randint(5, 90) for _ in range(4)]
-    lane = _Lane(_Dead(windows, min(durations)))
+    lane = _Lane(_Dead([a for a, _ in windows], [b for _, b in windows], min(durations)))
     busy: list[tuple[int, int]] = []
     for _ in range(30):
         d = rng.choice(durations)
