@@ -160,17 +160,17 @@ def test_a_cancelled_order_and_a_new_one() -> None:
 def swap_case(weight_a: float) -> tuple[Problem, dict[str, Any]]:
     """One line, A and B due at 100, 100 minutes each; the reference runs B first, so A
     is 100 minutes late. Swapping them makes B 100 minutes late instead and moves both
-    steps by 100 minutes: 2 x (15 + 2 started hours x 1) = 34 minutes of weighted
-    tardiness."""
+    steps by 100 minutes: 2 x (1.5 + 2 started hours x 0.1) = 3.4 minutes of weighted
+    tardiness at the default move costs."""
     orders = [order("A", 100, weight=weight_a), order("B", 100)]
     ref = plan(orders, [fixed("B", "x", "L", 0, 100), fixed("A", "x", "L", 100, 200)])
     return make(orders=orders), ref
 
 
-@pytest.mark.parametrize(("weight_a", "swapped"), [(1.0, False), (1.3, False), (1.5, True),
+@pytest.mark.parametrize(("weight_a", "swapped"), [(1.0, False), (1.03, False), (1.05, True),
                                                    (3.0, True)])
 def test_a_move_is_made_when_it_saves_more_than_it_costs(weight_a: float, swapped: bool) -> None:
-    """Gain (w_A - 1) x 100: 30 at w_A 1.3 (less than 34: keep), 50 at 1.5 (swap)."""
+    """Gain (w_A - 1) x 100: 3 at w_A 1.03 (less than 3.4: keep), 5 at 1.05 (swap)."""
     p, ref = swap_case(weight_a)
     s = solve(p, params(reference=ref))
     assert validate(p, s) == []
@@ -194,7 +194,9 @@ def test_a_shift_is_priced_per_started_hour() -> None:
 
 
 def test_without_move_costs_the_due_dates_alone_decide() -> None:
-    p, ref = swap_case(1.3)
+    """A gain of 1 does not pay for the swap at the default costs, but it does at none."""
+    p, ref = swap_case(1.01)
+    assert item(solve(p, params(reference=ref)), "A/1/x")["start_min"] == 100
     s = solve(p, params(reference=ref, move_costs=MoveCosts(0, 0, 0, 0)))
     assert item(s, "A/1/x")["start_min"] == 0
 
@@ -202,14 +204,15 @@ def test_without_move_costs_the_due_dates_alone_decide() -> None:
 def test_a_site_change_costs_more_than_a_resource_change() -> None:
     """A runs on L at site S in the reference; L goes down. Another line of S (slower)
     or a line of site T (as fast) can take it: the resource change wins although it
-    ends later, as the 30 extra minutes of tardiness cost less than the site change."""
+    ends later, as its 5 extra minutes of tardiness and the resource change (3) cost less
+    than the site change (12)."""
     data: dict[str, Any] = {
         "sites": [{"id": "S"}, {"id": "T"}],
         "resources": [{"id": "L", "site": "S", "kind": "line"},
                       {"id": "L2", "site": "S", "kind": "line2"},
                       {"id": "M", "site": "T", "kind": "line"}],
         "products": [{"id": "P", "routing": [{"op": "x", "alternatives": [
-            {"resource": "L", "duration_min": 100}, {"resource": "L2", "duration_min": 130},
+            {"resource": "L", "duration_min": 100}, {"resource": "L2", "duration_min": 105},
             {"resource": "M", "duration_min": 100}]}]}],
         "orders": [order("A", 100)],
     }
