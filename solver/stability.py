@@ -24,7 +24,7 @@ moves only what pays. Priced ten times higher (a step for a quarter of an hour, 
 for two hours: the first defaults), moving a 32-rack order by an hour cost some 25 hours
 of lateness, and after a week off plan the reschedule kept orders late rather than move
 them: up to 14 % more weighted tardiness on the same problems (bench/reschedule.py, 4
-seeds), with as many moves give or take 15 %.
+seeds), with as many moves give or take 20 %.
 
 Steps that are facts (fixed: done, running or frozen) never count: they cannot move.
 """
