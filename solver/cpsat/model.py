@@ -136,6 +136,8 @@ class ModelBuilder:
                     continue
                 lo = max(self.lo, heads[o])
                 hi = self.hi - tails[o]
+                start = m.new_int_var(lo, hi, f"s{o}")
+                end = m.new_int_var(lo, hi, f"e{o}")
                 modes: list[tuple[int, int, cp_model.IntVar]] = []
                 for md in c.op_modes[o]:
                     if c.res_site[md.resource] not in sites:
@@ -145,27 +147,32 @@ class ModelBuilder:
                     dom = _clip(c.start_intervals(md.resource, md.duration), lo, hi - md.duration)
                     if not dom:
                         continue
+                    if dom == [[lo, hi - md.duration]]:
+                        # no calendar gap in the window: the mode's interval starts at
+                        # the op's own start (fewer variables, direct propagation)
+                        modes.append((md.resource, md.duration, start))
+                        continue
                     sv = m.new_int_var_from_domain(
                         cp_model.Domain.from_intervals(dom), f"s{o}_{md.resource}"
                     )
                     self.domains[sv.index] = dom
                     modes.append((md.resource, md.duration, sv))
-                start = m.new_int_var(lo, hi, f"s{o}")
-                end = m.new_int_var(lo, hi, f"e{o}")
                 if not modes:
                     m.add_bool_or([])  # nothing fits in the window: infeasible sub-model
                     self.ops[o] = _OpVars(start, end, [])
                     continue
                 if len(modes) == 1:
                     r, d, sv = modes[0]
-                    m.add(start == sv)
+                    if sv is not start:
+                        m.add(start == sv)
                     m.add(end == sv + d)
                     self.ops[o] = _OpVars(start, end, [(r, d, None, sv)])
                     continue
                 ov = _OpVars(start, end, [])
                 for r, d, sv in modes:
                     lit = m.new_bool_var(f"x{o}_{r}")
-                    m.add(start == sv).only_enforce_if(lit)
+                    if sv is not start:
+                        m.add(start == sv).only_enforce_if(lit)
                     m.add(end == sv + d).only_enforce_if(lit)
                     ov.modes.append((r, d, lit, sv))
                 m.add_exactly_one([lit for _, _, lit, _ in ov.modes if lit is not None])
@@ -489,7 +496,8 @@ def add_hint(b: Built, c: Compiled, a: Assignment) -> None:
             chosen = r == a.res[o]
             if lit is not None:
                 m.add_hint(lit, chosen)
-            m.add_hint(sv, a.start[o] if chosen else _nearest(b.domains[sv.index], a.start[o]))
+            if sv is not ov.start:  # the op's start is hinted above
+                m.add_hint(sv, a.start[o] if chosen else _nearest(b.domains[sv.index], a.start[o]))
     for (u, site), y in b.site_lits.items():
         m.add_hint(y, c.res_site[a.res[c.unit_ops[u][0]]] == site)
     for oi, t in b.order_t.items():
