@@ -9,9 +9,10 @@ variable's *domain* is the resource's calendar (rule 6); a master start/end per 
 to the chosen mode (a mode whose calendar has no gap in the op's window puts its interval
 on the master start itself, not on a start variable of its own tied to it by an enforced
 equality: fewer variables and direct propagation; on the Brandimarte instances, all
-24x7, the mean gap at 60 s went from 2.28 % to 1.17-1.89 %); one site literal per unit and site (rule 4); NoOverlap or Cumulative
-per resource (rule 7); Cumulative per site over power (rule 8). Ops that are not free
-appear only as constant intervals on the resources and sites the free ops may use.
+24x7, the mean gap at 60 s went from 2.28 % to 1.17-1.89 %); one site literal per unit
+and site (rule 4); NoOverlap or Cumulative per resource (rule 7); Cumulative per site
+over power (rule 8). Ops that are not free appear only as constant intervals on the
+resources and sites the free ops may use.
 """
 
 from __future__ import annotations
