@@ -324,7 +324,7 @@ def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
 def dispatch(
     c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
     patience: int | None = INF, keep: tuple[Assignment, Collection[int]] | None = None,
-    cutoff: int | None = None,
+    cutoff: int | None = None, order_cutoff: Sequence[int] | None = None,
 ) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
 
@@ -346,6 +346,9 @@ def dispatch(
     `cutoff`: a weighted tardiness (scaled): the pass gives up with `Cutoff` as soon as
     the units placed so far make more than it (tardiness only grows as units are added,
     so the whole schedule would too); a search uses it to drop a worse candidate early.
+    `order_cutoff` (with `cutoff`): per order, a stricter one that holds from the moment a
+    unit of that order is placed, for a search that drops a candidate once the orders
+    placed so far are later than it wants of them.
 
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
@@ -381,6 +384,7 @@ def dispatch(
     for u, ops in enumerate(c.unit_ops):
         if fixed_at[ops[-1]] is not None:
             late.add(u, a)
+    late.order_cutoff = order_cutoff  # only for the units placed from here on
 
     unit_site: list[int] = [-1] * len(c.unit_ops)
     for u, ops in enumerate(c.unit_ops):
@@ -451,11 +455,12 @@ def dispatch(
 class _Lateness:
     """Running weighted tardiness of the units placed so far, against a cutoff."""
 
-    __slots__ = ("c", "cutoff", "order_late", "total")
+    __slots__ = ("c", "cutoff", "order_cutoff", "order_late", "total")
 
     def __init__(self, c: Compiled, cutoff: int | None) -> None:
         self.c = c
         self.cutoff = cutoff
+        self.order_cutoff: Sequence[int] | None = None
         self.order_late = [0] * len(c.order_ids)
         self.total = 0
 
@@ -470,6 +475,8 @@ class _Lateness:
             self.order_late[oi] = t
             if self.total > self.cutoff:
                 raise Cutoff
+        if self.order_cutoff is not None and self.total > self.order_cutoff[oi]:
+            raise Cutoff
 
 
 def _ready_time(c: Compiled, a: Assignment, u: int, j: int) -> int:

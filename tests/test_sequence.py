@@ -21,7 +21,15 @@ from test_solve import at, make, order
 
 from bench.instances import generate
 from solver.compiled import compile_problem
-from solver.dispatch import best_dispatch, dispatch, evaluate, score
+from solver.dispatch import (
+    Assignment,
+    Cutoff,
+    _Lateness,
+    best_dispatch,
+    dispatch,
+    evaluate,
+    score,
+)
 from solver.problem import load_problem
 from solver.schedule import Status, build_schedule
 from solver.sequence import (
@@ -82,6 +90,68 @@ def test_a_kept_prefix_stays_put_and_the_rest_is_placed_validly() -> None:
     s = build_schedule(c, part, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source="sequence")
     assert validate(p, s) == []
+
+
+def test_a_move_whose_first_orders_are_later_than_before_is_dropped_early() -> None:
+    """One line, 60-minute orders A (due 60), B (due 120, weight 2), C (due 180) and D
+    (due 0, weight 10, late whatever happens). From A B C D (weighted tardiness 2,400)
+    the move of C to the front makes A and B late: 60 + 2 x 60 = 180 more. Past the
+    move (place 2 on) the first orders are the same set as before, now 180 later where
+    the slack allows 5 % of the 2,580 cutoff: the decode gives up at B, before D."""
+    line = [{"op": "x", "kind": "line", "duration_min": 60}]
+    p = make(
+        products=[{"id": "P", "routing": line}],
+        orders=[order("A", 60), order("B", 120, weight=2), order("C", 180),
+                order("D", 0, weight=10)],
+    )
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    base = dec.decode([0, 1, 2, 3])
+    assert evaluate(c, base)[0] == 2400
+    moved = [2, 0, 1, 3]
+    whole = dec.decode(moved, base, 0, (2580, 0))  # the plain cutoff lets it through
+    assert evaluate(c, whole)[0] == 2580
+    with pytest.raises(Cutoff):
+        dec.decode(moved, base, 0, (2580, 0), same_from=2)
+    d_op = c.unit_ops[c.order_units[3][0]][0]
+    seen: list[int] = []
+    real = _Lateness.add
+
+    def spy(self: _Lateness, u: int, a: Assignment) -> None:
+        seen.append(c.unit_order[u])
+        real(self, u, a)
+
+    _Lateness.add = spy  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Cutoff):
+            dec.decode(moved, base, 0, (2580, 0), same_from=2)
+    finally:
+        _Lateness.add = real  # type: ignore[method-assign]
+    assert seen == [2, 0, 1] and c.op_unit[d_op] not in seen  # gave up at B
+
+
+def test_the_prefix_cut_only_ever_drops_a_decode() -> None:
+    """On a generated instance, a decode with `same_from` either gives up or gives the
+    very schedule of the plain decode."""
+    p = load_problem(generate(120, 5))
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    seq = order_sequence(c, best_dispatch(c), dec.movable)
+    base = dec.decode(seq)
+    key = score(c, base)
+    cut = kept = 0
+    for i, j in [(5, 1), (9, 3), (2, 7), (len(seq) - 1, 0), (4, 5), (12, 6)]:
+        moved = seq[:]
+        moved.insert(j, moved.pop(i))
+        plain = dec.decode(moved, base, min(i, j))
+        try:
+            got = dec.decode(moved, base, min(i, j), key, same_from=max(i, j))
+        except Cutoff:
+            cut += 1
+            continue
+        kept += 1
+        assert (got.res, got.start, got.end) == (plain.res, plain.start, plain.end)
+    assert cut >= 1 and kept >= 1  # both happen here (2 and 4 of the 6 moves)
 
 
 def test_the_search_beats_every_priority_rule_on_a_generated_instance() -> None:
