@@ -12,7 +12,8 @@ The search moves one order per step: a late order (chosen by its weighted tardin
 earlier, an early one (chosen by its slack) later, or any order a few places either way,
 and keeps the new sequence when its schedule is no worse. Only the orders from the first
 changed place on are decoded again; those before it keep their places, and a decode
-stops as soon as the orders placed so far are later than the current schedule in all.
+stops as soon as the orders placed so far are later than the current schedule in all, or
+(past the move) later than the same orders are in it by more than `PREFIX_SLACK`.
 When many steps in a row bring nothing, the search restarts from its best sequence with
 a few orders moved at random. With more than one worker, helper processes run searches
 of their own and all go on from the best sequence every few seconds. With a reference
