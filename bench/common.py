@@ -19,7 +19,7 @@ from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import Assignment, DispatchFailed, HorizonTooShort, best_dispatch
 from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
-from solver.solve import MAX_HORIZON_GROWTH
+from solver.solve import MAX_HORIZON_GROWTH, dispatch_rules
 from solver.validate import validate
 
 T = TypeVar("T")
@@ -169,7 +169,8 @@ class FirstSchedule:
 
 
 def first_schedule(problem: Problem, seed: int = 0) -> FirstSchedule:
-    """Compile, dispatch (best rule), build and validate, timing each phase.
+    """Compile, dispatch (the best of the rules a solve tries), build and validate, timing
+    each phase.
 
     Parameters
     ----------
@@ -200,7 +201,7 @@ def first_schedule(problem: Problem, seed: int = 0) -> FirstSchedule:
         out.error = None
         t0 = time.perf_counter()
         try:
-            a = best_dispatch(c, seed=seed)
+            a = best_dispatch(c, dispatch_rules(c), seed=seed)
         except HorizonTooShort:
             out.dispatch_s += time.perf_counter() - t0
             horizon *= 2

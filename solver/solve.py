@@ -127,8 +127,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             c.reference = compile_reference(c, params.reference, params.move_costs)
         tried = horizon
         try:
-            # one pass costs seconds at thousands of racks: try every rule only when small
-            rules = ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
+            rules = dispatch_rules(c)
             start = start_plain = best_dispatch(c, rules, seed=params.seed)
             if c.reference is not None:
                 start = min(_repair(c, rules), start, key=lambda a: score(c, a))
@@ -271,6 +270,12 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         )
     report(best, lb, "done")
     return out
+
+
+def dispatch_rules(c: Compiled) -> tuple[str, ...]:
+    """The priority rules whose dispatch schedules a solve starts from (the best of them):
+    one pass costs seconds at thousands of racks, so every rule only when small."""
+    return ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
 
 
 def _repair(c: Compiled, rules: Sequence[str]) -> Assignment:
