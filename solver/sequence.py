@@ -79,6 +79,9 @@ class _Decoder:
         # (`decode`'s `same_from`): on due dates alone, with nothing fixed (fixed steps
         # count from the start, whichever order they belong to)
         self.prefix_cut = not self.repair and all(f is None for f in c.op_fixed)
+        # the weighted tardiness per order of the last `base` (one schedule is the base of
+        # many decodes in a row: the current one of a search)
+        self._late_of: tuple[Assignment | None, list[int]] = (None, [])
 
     def decode(
         self, seq: list[int], base: Assignment | None = None, first: int = 0,
@@ -110,14 +113,23 @@ class _Decoder:
         by_order = None
         if cutoff is not None and base is not None and same_from is not None \
                 and self.prefix_cut:
+            owed = self._weighted_tardiness(base)
             by_order = [cutoff] * len(c.order_ids)
             done = 0  # the base's weighted tardiness of the orders up to the place
             for i, oi in enumerate(seq):
-                done += c.order_weight[oi] * order_tardiness(c, base, oi)
+                done += owed[oi]
                 if i >= same_from:
                     by_order[oi] = int(done + PREFIX_SLACK * (cutoff - done))
         return dispatch(c, keys, repair=self.repair, patience=None, keep=keep, cutoff=cutoff,
                         order_cutoff=by_order)
+
+    def _weighted_tardiness(self, a: Assignment) -> list[int]:
+        """Per order, its weight times its tardiness in `a` (cached for the last `a`)."""
+        if self._late_of[0] is not a:
+            c = self.c
+            self._late_of = (a, [c.order_weight[oi] * order_tardiness(c, a, oi)
+                                 for oi in range(len(c.order_ids))])
+        return self._late_of[1]
 
 
 # A sequence decode gives up once the orders up to a place past the move are later than
