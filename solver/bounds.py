@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 
 from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
+from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, unit_delivery
 from solver.problem import Objective
 
 
@@ -88,7 +89,9 @@ def order_bounds(
     Other orders only take capacity away, so an order's least tardiness when it has the
     factory to itself bounds its tardiness in any schedule. Only orders that are late in
     some known schedule can have a positive bound; they are tried in the given order
-    until the time is spent.
+    until the time is spent. An order that the dispatch heuristic, given the factory to
+    itself, already delivers on time has bound 0 without asking CP-SAT: on generated
+    instances that is most of the late orders, and their models took a tenth of a solve.
     """
     out: dict[int, int] = {}
     t_end = time.monotonic() + time_limit
@@ -96,6 +99,8 @@ def order_bounds(
         left = t_end - time.monotonic()
         if left <= 0.05 or (stop is not None and stop()):
             break
+        if _on_time_alone(c, oi):
+            continue
         b = ModelBuilder(c, None, dict.fromkeys(c.order_units[oi], 0)).build()
         t = b.order_t.get(oi)
         if t is None:
@@ -110,3 +115,14 @@ def order_bounds(
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             out[oi] = int(solver.best_objective_bound + 1e-6)
     return out
+
+
+def _on_time_alone(c: Compiled, oi: int) -> bool:
+    """Whether the dispatch heuristic delivers order `oi` on time with no other order's
+    units placed (only the fixed steps): then its least tardiness alone is 0."""
+    units = c.order_units[oi]
+    try:
+        a = dispatch(c, units=set(units))
+    except (HorizonTooShort, DispatchFailed):
+        return False
+    return all(unit_delivery(c, a, u) <= c.order_due[oi] for u in units)

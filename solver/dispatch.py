@@ -325,6 +325,7 @@ def dispatch(
     c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
     patience: int | None = INF, keep: tuple[Assignment, Collection[int]] | None = None,
     cutoff: int | None = None, order_cutoff: Sequence[int] | None = None,
+    units: Collection[int] | None = None,
 ) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
 
@@ -349,6 +350,9 @@ def dispatch(
     `order_cutoff` (with `cutoff`): per order, a stricter one that holds from the moment a
     unit of that order is placed, for a search that drops a candidate once the orders
     placed so far are later than it wants of them.
+
+    `units`: only these units are placed (besides the fixed steps); the others' ops keep
+    resource -1 in the result (e.g. an order with the factory to itself).
 
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
@@ -393,7 +397,9 @@ def dispatch(
                 unit_site[u] = c.res_site[fixed_at[o][0]]  # type: ignore[index]
                 break
     heap: list[tuple[tuple[float, ...], int]] = []
-    for ops in c.unit_ops:
+    for u, ops in enumerate(c.unit_ops):
+        if units is not None and u not in units:
+            continue
         first = next((o for o in ops if fixed_at[o] is None), None)
         if first is not None:
             heapq.heappush(heap, (keys[first], first))
