@@ -66,6 +66,7 @@ class Compiled:
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
     _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
     _routes: dict[tuple[int, int], int] = field(default_factory=dict)
+    _rests: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     _min_dur: list[int] = field(default_factory=list)
 
     @property
@@ -111,6 +112,22 @@ class Compiled:
                 ds = [m.duration for m in self.op_modes[o] if self.res_site[m.resource] == site]
                 total += min(ds) if ds else INF_ROUTE
             got = self._routes[key] = total
+        return got
+
+    def route_rest(self, unit: int, site: int) -> list[int]:
+        """Per step j of the unit, the least total duration of its steps after j at
+        `site` (INF_ROUTE if one cannot run there): what follows step j's end at least."""
+        key = (unit, site)
+        got = self._rests.get(key)
+        if got is None:
+            got = [0] * len(self.unit_ops[unit])
+            acc = 0
+            for j in range(len(got) - 1, -1, -1):
+                got[j] = acc
+                o = self.unit_ops[unit][j]
+                ds = [m.duration for m in self.op_modes[o] if self.res_site[m.resource] == site]
+                acc += min(ds) if ds else INF_ROUTE
+            self._rests[key] = got
         return got
 
     def earliest_start(self, resource: int, duration: int, t: int) -> int | None:

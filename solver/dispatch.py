@@ -493,13 +493,25 @@ def _ready_time(c: Compiled, a: Assignment, u: int, j: int) -> int:
 
 
 def _best_mode(c: Compiled, tl: Timeline, o: int, site: int, est: int) -> tuple[int, int, int, int]:
+    """The mode of op `o` at `site` that ends first (then starts first) from `est`:
+    (start, end, resource, lane)."""
+    best = _first_end(c, tl, o, site, est, INF)
+    if best is None:
+        raise HorizonTooShort(_op_label(c, o))
+    return best
+
+
+def _first_end(
+    c: Compiled, tl: Timeline, o: int, site: int, est: int, end_by: int
+) -> tuple[int, int, int, int] | None:
+    """`_best_mode` among the places that end by `end_by` (None: there is none)."""
     best: tuple[int, int, int, int] | None = None
     for m in c.op_modes[o]:
         if c.res_site[m.resource] != site:
             continue
         d = m.duration
         # only a start that ends sooner than the best (or as soon, but starts sooner) wins
-        before = INF if best is None else best[1] - d + (d > best[1] - best[0])
+        before = end_by - d + 1 if best is None else best[1] - d + (d > best[1] - best[0])
         if before <= est:
             continue
         got = tl.earliest(o, m, est, before)
@@ -509,8 +521,6 @@ def _best_mode(c: Compiled, tl: Timeline, o: int, site: int, est: int) -> tuple[
         e = s + d
         if best is None or (e, s) < (best[1], best[0]):
             best = (s, e, m.resource, lane)
-    if best is None:
-        raise HorizonTooShort(_op_label(c, o))
     return best
 
 
@@ -551,19 +561,19 @@ def _choose_site(
         ok = True
         first_end = 0
         plan: list[tuple[int, int, int, int]] = []
+        rest = c.route_rest(u, site)
         for j, o in enumerate(ops):
-            try:
-                got = _best_mode(c, tl, o, site, t)
-            except HorizonTooShort:
+            # a step that ends after this delivers later than the best site: it cannot
+            # win, and the search for its place stops there (the answer is the same)
+            end_by = INF if best is None else best[0] - transit - rest[j]
+            got = _first_end(c, tl, o, site, t, end_by)
+            if got is None:
                 ok = False
                 break
             plan.append(got)
             t = got[1]
             if j == 0:
                 first_end = t
-            if best is not None and t + transit > best[0]:
-                ok = False  # already delivers later than the best site: cannot win
-                break
         if not ok:
             continue
         cand = (t + transit, first_end, site)
