@@ -80,7 +80,8 @@ class SolveParams:
     # the full CP-SAT model runs first when the number of (op, mode) pairs is at most
     # this (None: 3000 for makespan, 600 for tardiness, where LNS does better sooner) ...
     full_model_limit: int | None = None
-    # ... for this share of the time limit (None: all of it for makespan, 30 % for tardiness)
+    # ... for this share of the time left (None: 25 % for makespan, 30 % for tardiness;
+    # the large-neighbourhood search has the rest)
     full_model_share: float | None = None
     log: bool = False
     # polled about every 0.2 s: True stops the search and returns the best schedule so far
