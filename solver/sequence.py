@@ -332,12 +332,14 @@ class _Helper:
     """
 
     def __init__(self, c: Compiled, seed: int) -> None:
-        # the child imports this package from where the parent did, installed or not
+        # the child imports this package from where the parent did, installed or not;
+        # -P: not from the working directory first (which `-m` would put ahead of it),
+        # where another checkout's `solver` may lie
         root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "solver.sequence"],
+            [sys.executable, "-P", "-m", "solver.sequence"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -198,6 +198,32 @@ def test_a_helper_process_searches_a_round_and_ends_when_closed() -> None:
     assert h.proc.returncode == 0
 
 
+def test_a_helper_imports_the_parents_package_not_the_working_directorys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a folder holding another `solver` package (an older checkout, say), the
+    helper still runs this one: the decoy would leave a mark and exit."""
+    decoy = tmp_path / "solver"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("")
+    mark = tmp_path / "decoy-ran"
+    (decoy / "sequence.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    p = load_problem(generate(150, 0))
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    seq = order_sequence(c, best_dispatch(c), dec.movable)
+    a = dec.decode(seq)
+    h = _Helper(c, seed=1)
+    try:
+        h.start_round(seq, a, score(c, a), 0.5, patience=100)
+        got = h.result()
+    finally:
+        h.close()
+    assert not mark.exists()
+    assert got is not None and got[2] <= score(c, a)
+
+
 def _children() -> set[str]:
     pid = os.getpid()
     return set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
