@@ -15,7 +15,13 @@ from ortools.sat.python import cp_model
 
 from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
-from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, unit_delivery
+from solver.dispatch import (
+    DispatchFailed,
+    HorizonTooShort,
+    dispatch,
+    rule_keys,
+    unit_delivery,
+)
 from solver.problem import Objective
 
 
@@ -95,11 +101,12 @@ def order_bounds(
     """
     out: dict[int, int] = {}
     t_end = time.monotonic() + time_limit
+    edd = rule_keys(c, "edd") if late_orders else []
     for oi in late_orders:
         left = t_end - time.monotonic()
         if left <= 0.05 or (stop is not None and stop()):
             break
-        if _on_time_alone(c, oi):
+        if _on_time_alone(c, oi, edd):
             continue
         b = ModelBuilder(c, None, dict.fromkeys(c.order_units[oi], 0)).build()
         t = b.order_t.get(oi)
@@ -117,12 +124,13 @@ def order_bounds(
     return out
 
 
-def _on_time_alone(c: Compiled, oi: int) -> bool:
-    """Whether the dispatch heuristic delivers order `oi` on time with no other order's
-    units placed (only the fixed steps): then its least tardiness alone is 0."""
+def _on_time_alone(c: Compiled, oi: int, keys: list[tuple[float, ...]]) -> bool:
+    """Whether the dispatch heuristic (priority `keys`) delivers order `oi` on time with
+    no other order's units placed (only the fixed steps): then its least tardiness alone
+    is 0."""
     units = c.order_units[oi]
     try:
-        a = dispatch(c, units=set(units))
+        a = dispatch(c, keys, units=set(units))
     except (HorizonTooShort, DispatchFailed):
         return False
     return all(unit_delivery(c, a, u) <= c.order_due[oi] for u in units)
