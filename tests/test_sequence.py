@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_solve import at, make, order
 
 from bench.instances import generate
-from solver.compiled import compile_problem
+from solver.compiled import Compiled, compile_problem
 from solver.dispatch import (
     Assignment,
     Cutoff,
@@ -30,7 +30,7 @@ from solver.dispatch import (
     evaluate,
     score,
 )
-from solver.problem import load_problem
+from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
 from solver.sequence import (
     SequenceParams,
@@ -40,6 +40,9 @@ from solver.sequence import (
     sequence_search,
 )
 from solver.validate import validate
+
+# what a helper sends back after a round (None: it failed)
+HelperResult = tuple[list[int], Assignment, tuple[int, int], bool] | None
 
 
 def test_the_heavier_order_goes_first_when_both_cannot_be_on_time() -> None:
@@ -171,25 +174,34 @@ def test_the_search_beats_every_priority_rule_on_a_generated_instance() -> None:
     assert validate(p, s) == []
 
 
-def test_a_helper_process_searches_a_round_and_ends_when_closed() -> None:
-    """A helper gets the problem, searches one round from a sequence and sends back a
-    sequence that decodes to the schedule it reports, no worse; closing its stdin ends it."""
-    p = load_problem(generate(300, 0))
+def _helper_round(
+    racks: int, seed: int, seconds: float, patience: int
+) -> tuple[Problem, Compiled, list[int], Assignment, _Helper, HelperResult]:
+    """One helper round from the EDD dispatch's sequence on a generated instance: the
+    problem, its compiled form, the sequence and its schedule, the (closed) helper and
+    what it sent back."""
+    p = load_problem(generate(racks, 0))
     c = compile_problem(p)
-    dec = _Decoder(c)
-    seq = order_sequence(c, best_dispatch(c), dec.movable)
-    a = dec.decode(seq)
-    h = _Helper(c, seed=5)
+    seq = order_sequence(c, best_dispatch(c), _Decoder(c).movable)
+    a = _Decoder(c).decode(seq)
+    h = _Helper(c, seed=seed)
     try:
-        h.start_round(seq, a, score(c, a), 2.0, patience=1000)
+        h.start_round(seq, a, score(c, a), seconds, patience=patience)
         got = h.result()
     finally:
         h.close()
+    return p, c, seq, a, h, got
+
+
+def test_a_helper_process_searches_a_round_and_ends_when_closed() -> None:
+    """A helper gets the problem, searches one round from a sequence and sends back a
+    sequence that decodes to the schedule it reports, no worse; closing its stdin ends it."""
+    p, c, seq, a, h, got = _helper_round(300, seed=5, seconds=2.0, patience=1000)
     assert got is not None
     seq2, a2, key2, spent = got
     assert key2 <= score(c, a) and not spent
     assert sorted(seq2) == sorted(seq)
-    again = dec.decode(seq2)
+    again = _Decoder(c).decode(seq2)
     assert (again.res, again.start, again.end) == (a2.res, a2.start, a2.end)
     assert score(c, again) == key2
     s = build_schedule(c, a2, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
@@ -209,17 +221,7 @@ def test_a_helper_imports_the_parents_package_not_the_working_directorys(
     mark = tmp_path / "decoy-ran"
     (decoy / "sequence.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
     monkeypatch.chdir(tmp_path)
-    p = load_problem(generate(150, 0))
-    c = compile_problem(p)
-    dec = _Decoder(c)
-    seq = order_sequence(c, best_dispatch(c), dec.movable)
-    a = dec.decode(seq)
-    h = _Helper(c, seed=1)
-    try:
-        h.start_round(seq, a, score(c, a), 0.5, patience=100)
-        got = h.result()
-    finally:
-        h.close()
+    _, c, _, a, _, got = _helper_round(150, seed=1, seconds=0.5, patience=100)
     assert not mark.exists()
     assert got is not None and got[2] <= score(c, a)
 
