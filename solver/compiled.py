@@ -65,8 +65,7 @@ class Compiled:
     reference: Reference | None = None
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
     _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
-    _routes: dict[tuple[int, int], int] = field(default_factory=dict)
-    _rests: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    _routes: dict[tuple[int, int], tuple[int, list[int]]] = field(default_factory=dict)
     _min_dur: list[int] = field(default_factory=list)
 
     @property
@@ -104,30 +103,27 @@ class Compiled:
     def min_route(self, unit: int, site: int) -> int:
         """The least total duration of the unit's steps at `site` (INF_ROUTE if one cannot
         run there): no routing there ends sooner after its first start."""
-        key = (unit, site)
-        got = self._routes.get(key)
-        if got is None:
-            total = 0
-            for o in self.unit_ops[unit]:
-                ds = [m.duration for m in self.op_modes[o] if self.res_site[m.resource] == site]
-                total += min(ds) if ds else INF_ROUTE
-            got = self._routes[key] = total
-        return got
+        return self._route(unit, site)[0]
 
     def route_rest(self, unit: int, site: int) -> list[int]:
         """Per step j of the unit, the least total duration of its steps after j at
         `site` (INF_ROUTE if one cannot run there): what follows step j's end at least."""
+        return self._route(unit, site)[1]
+
+    def _route(self, unit: int, site: int) -> tuple[int, list[int]]:
+        """(`min_route`, `route_rest`) of the unit at `site`, computed once."""
         key = (unit, site)
-        got = self._rests.get(key)
+        got = self._routes.get(key)
         if got is None:
-            got = [0] * len(self.unit_ops[unit])
+            ops = self.unit_ops[unit]
+            rest = [0] * len(ops)
             acc = 0
-            for j in range(len(got) - 1, -1, -1):
-                got[j] = acc
-                o = self.unit_ops[unit][j]
-                ds = [m.duration for m in self.op_modes[o] if self.res_site[m.resource] == site]
+            for j in range(len(ops) - 1, -1, -1):
+                rest[j] = acc
+                ds = [m.duration for m in self.op_modes[ops[j]]
+                      if self.res_site[m.resource] == site]
                 acc += min(ds) if ds else INF_ROUTE
-            self._rests[key] = got
+            got = self._routes[key] = (acc, rest)
         return got
 
     def earliest_start(self, resource: int, duration: int, t: int) -> int | None:
