@@ -95,7 +95,9 @@ def test_a_kept_prefix_stays_put_and_the_rest_is_placed_validly() -> None:
     assert validate(p, s) == []
 
 
-def test_a_move_whose_first_orders_are_later_than_before_is_dropped_early() -> None:
+def test_a_move_whose_first_orders_are_later_than_before_is_dropped_early(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """One line, 60-minute orders A (due 60), B (due 120, weight 2), C (due 180) and D
     (due 0, weight 10, late whatever happens). From A B C D (weighted tardiness 2,400)
     the move of C to the front makes A and B late: 60 + 2 x 60 = 180 more. Past the
@@ -124,12 +126,9 @@ def test_a_move_whose_first_orders_are_later_than_before_is_dropped_early() -> N
         seen.append(c.unit_order[u])
         real(self, u, a)
 
-    _Lateness.add = spy  # type: ignore[method-assign]
-    try:
-        with pytest.raises(Cutoff):
-            dec.decode(moved, base, 0, (2580, 0), same_from=2)
-    finally:
-        _Lateness.add = real  # type: ignore[method-assign]
+    monkeypatch.setattr(_Lateness, "add", spy)
+    with pytest.raises(Cutoff):
+        dec.decode(moved, base, 0, (2580, 0), same_from=2)
     assert seen == [2, 0, 1] and c.op_unit[d_op] not in seen  # gave up at B
 
 
@@ -182,8 +181,9 @@ def _helper_round(
     what it sent back."""
     p = load_problem(generate(racks, 0))
     c = compile_problem(p)
-    seq = order_sequence(c, best_dispatch(c), _Decoder(c).movable)
-    a = _Decoder(c).decode(seq)
+    dec = _Decoder(c)
+    seq = order_sequence(c, best_dispatch(c), dec.movable)
+    a = dec.decode(seq)
     h = _Helper(c, seed=seed)
     try:
         h.start_round(seq, a, score(c, a), seconds, patience=patience)
