@@ -23,17 +23,12 @@ the reference had it when that place is free, and the score includes the moves.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import pickle
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from solver.compiled import Compiled
 from solver.dispatch import (
@@ -46,6 +41,7 @@ from solver.dispatch import (
     score,
     unit_delivery,
 )
+from solver.helper import Helper, child_channel, reply
 from solver.stability import UNIT
 
 log = logging.getLogger(__name__)
@@ -324,63 +320,30 @@ ROUND_SECONDS = 3.0
 
 
 class _Helper:
-    """A search in a child process, driven over its stdin/stdout by pickled messages.
-
-    A plain subprocess, not `multiprocessing`: solves also run inside daemonic job
-    workers, which may not start `multiprocessing` children. The child ends when its
-    stdin closes, so it never outlives its parent by more than one round.
-    """
+    """A sequence search in a child process (`solver.helper`): rounds from the parent's
+    best, each round's best back."""
 
     def __init__(self, c: Compiled, seed: int) -> None:
-        # the child imports this package from where the parent did, installed or not;
-        # -P: not from the working directory first (which `-m` would put ahead of it),
-        # where another checkout's `solver` may lie
-        root = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "solver.sequence"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
-        self.ok = self._send((c, seed))
+        self.helper = Helper("solver.sequence", (c, seed))
 
-    def _send(self, msg: object) -> bool:
-        try:
-            pickle.dump(msg, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.stdin.flush()
-            return True
-        except OSError:
-            return False
+    @property
+    def ok(self) -> bool:
+        return self.helper.ok
 
     def start_round(
         self, seq: list[int], a: Assignment, key: tuple[int, int], seconds: float,
         patience: int,
     ) -> None:
-        self.ok = self.ok and self._send((seq, a, key, seconds, patience))
+        if self.helper.ok:
+            self.helper.send((seq, a, key, seconds, patience))
 
     def result(self) -> tuple[list[int], Assignment, tuple[int, int], bool] | None:
         """The round's (best sequence, its schedule, its score, patience spent)."""
-        if not self.ok:
-            return None
-        try:
-            got: tuple[list[int], Assignment, tuple[int, int], bool] = pickle.load(self.stdout)
-            return got
-        except (OSError, EOFError, pickle.UnpicklingError):
-            self.ok = False
-            log.warning("a sequence-search helper process failed; going on without it")
-            return None
+        got: tuple[list[int], Assignment, tuple[int, int], bool] | None = self.helper.receive()
+        return got
 
     def close(self) -> None:
-        for f in (self.stdin, self.stdout):
-            with contextlib.suppress(OSError):
-                f.close()
-        try:
-            self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.helper.close()
 
 
 def _start_helpers(c: Compiled, params: SequenceParams) -> list[_Helper]:
@@ -424,8 +387,7 @@ def _run_together(
 
 def _helper_main() -> None:
     """The helper process: a search from each round's sequence, the best back."""
-    logging.basicConfig(level=logging.WARNING)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin, stdout = child_channel()
     try:
         c, seed = pickle.load(stdin)
     except EOFError:
@@ -443,12 +405,8 @@ def _helper_main() -> None:
             s.cur = s.best = a
             s.cur_key = s.best_key = key
         s.run(time.monotonic() + seconds, patience)
-        try:
-            pickle.dump((s.best_seq, s.best, s.best_key, s.exhausted(patience)), stdout,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-            stdout.flush()
-        except OSError:  # the parent is gone (stopped or killed): so is the search
-            return
+        if not reply(stdout, (s.best_seq, s.best, s.best_key, s.exhausted(patience))):
+            return  # the parent is gone (stopped or killed): so is the search
 
 
 def _move(

@@ -207,7 +207,7 @@ def test_a_helper_process_searches_a_round_and_ends_when_closed() -> None:
     s = build_schedule(c, a2, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source="sequence")
     assert validate(p, s) == []
-    assert h.proc.returncode == 0
+    assert h.helper.proc.returncode == 0
 
 
 def test_a_helper_imports_the_parents_package_not_the_working_directorys(

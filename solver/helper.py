@@ -1,0 +1,89 @@
+"""A search in a child process, driven over its stdin/stdout by pickled messages.
+
+The searches written in Python (the order-sequence search, the tabu search) hold the GIL,
+so a second core only helps them from another process. This is a plain subprocess, not
+`multiprocessing`: solves also run inside daemonic job workers, which may not start
+`multiprocessing` children. The child ends when its stdin closes, so it never outlives its
+parent by more than one round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+log = logging.getLogger(__name__)
+
+
+class Helper:
+    """`python -P -m <module>` in a child process; `send` and `receive` pickled objects."""
+
+    def __init__(self, module: str, first: object) -> None:
+        # the child imports this package from where the parent did, installed or not;
+        # -P: not from the working directory first (which `-m` would put ahead of it),
+        # where another checkout's `solver` may lie
+        root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.module = module
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", module],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self.ok = True
+        self.send(first)
+
+    def send(self, msg: object) -> bool:
+        """Send one message; False (and not ok from then on) if the child is gone."""
+        try:
+            pickle.dump(msg, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.stdin.flush()
+            return True
+        except OSError:
+            self.ok = False
+            return False
+
+    def receive(self) -> Any | None:
+        """The child's next message (None, and not ok from then on, if it failed)."""
+        if not self.ok:
+            return None
+        try:
+            return pickle.load(self.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            self.ok = False
+            log.warning("a %s helper process failed; going on without it", self.module)
+            return None
+
+    def close(self) -> None:
+        for f in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+        try:
+            self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def child_channel() -> tuple[BinaryIO, BinaryIO]:
+    """In the child: its (stdin, stdout) as binary streams for the pickled messages."""
+    logging.basicConfig(level=logging.WARNING)
+    return sys.stdin.buffer, sys.stdout.buffer
+
+
+def reply(out: BinaryIO, msg: object) -> bool:
+    """In the child: send `msg` to the parent; False if the parent is gone."""
+    try:
+        pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+        return True
+    except OSError:
+        return False

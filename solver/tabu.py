@@ -1,0 +1,487 @@
+"""Tabu search for the flexible job shop shape of the problem (makespan, no calendars).
+
+CP-SAT's large-neighbourhood search improves a makespan schedule by re-solving a few ops
+at a time; on the classic flexible job shops it stalls a few per cent above the best-known
+values, because every sub-model keeps the critical path's context fixed. The classic cure
+is a local search on the disjunctive graph that walks along the critical path itself:
+
+- a schedule is a sequence of ops per resource; every op starts as soon as its unit's
+  previous step and its resource's previous op end (heads), and the tails are the longest
+  paths from its end to the last end;
+- a move takes one critical op (head + duration + tail = makespan) and inserts it
+  elsewhere: on its own resource, to the front or the back of its critical block or across
+  it (Zhang et al.'s N7 neighbourhood, which holds Nowicki and Smutnicki's N5 swaps); or on
+  another eligible resource, at any place that cannot close a cycle (Mastrolilli and
+  Gambardella's reassignment);
+- each move's makespan is estimated in O(1) or O(block) from heads and tails, the best move
+  that is not tabu (or that beats the best so far) is made, and the heads and tails are
+  recomputed;
+- after a long stretch without a new best, the search goes back to the best schedule and
+  reassigns a few random ops (a perturbation), then goes on.
+
+It applies only where the disjunctive graph is the whole problem (`applies`): makespan,
+single-capacity resources available all the time, no power caps, no fixed steps, each
+unit's steps at one site. Releases are honoured as heads. Every schedule it returns is
+still checked by the validator in `solver.solve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import random
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+
+from solver.compiled import Compiled
+from solver.dispatch import Assignment
+from solver.helper import Helper, child_channel, reply
+from solver.problem import Objective
+
+log = logging.getLogger(__name__)
+
+# the moves of best estimate that are made and measured exactly in each iteration, the
+# best of them (makespan, then fewest critical ops) kept: the estimates alone cannot tell
+# a move that shortens one critical path from one that shortens them all (one move: mk10
+# 200, four: 198-199 in 20 s)
+SHORTLIST = 4
+
+
+@dataclass
+class TabuParams:
+    time_limit: float
+    seed: int = 0
+    # iterations without a new best before going back to the best and perturbing it
+    stall: int = 2500
+    # ops reassigned at random by a perturbation
+    kick: int = 4
+    stop: Callable[[], bool] | None = None
+    # an iteration budget besides the time limit (deterministic runs for tests)
+    max_iterations: int | None = None
+
+
+def applies(c: Compiled) -> bool:
+    """Whether the problem is a flexible job shop: the disjunctive graph says it all."""
+    if c.objective != Objective.MAKESPAN or c.reference is not None:
+        return False
+    if any(cap != 1 for cap in c.res_cap):
+        return False
+    if any(w != [(0, c.horizon)] for w in c.res_windows):
+        return False
+    if any(f is not None for f in c.op_fixed):
+        return False
+    for o, modes in enumerate(c.op_modes):
+        if not modes or any(m.duration <= 0 for m in modes):
+            return False
+        if c.op_power[o] > 0 and any(c.site_cap[c.res_site[m.resource]] is not None
+                                     for m in modes):
+            return False
+    for ops in c.unit_ops:
+        if len({c.res_site[m.resource] for o in ops for m in c.op_modes[o]}) > 1:
+            return False
+    return True
+
+
+class _Graph:
+    """A schedule as per-resource sequences, with heads, tails and the makespan."""
+
+    def __init__(self, c: Compiled, a: Assignment) -> None:
+        n = c.n_ops
+        self.n = n
+        self.jp = [-1] * n
+        self.js = [-1] * n
+        self.rel = [0] * n
+        for u, ops in enumerate(c.unit_ops):
+            self.rel[ops[0]] = c.order_release[c.unit_order[u]]
+            for x, y in pairwise(ops):
+                self.js[x] = y
+                self.jp[y] = x
+        self.dur = [{m.resource: m.duration for m in c.op_modes[o]} for o in range(n)]
+        self.mach = a.res[:]
+        self.p = [self.dur[o][a.res[o]] for o in range(n)]
+        self.seq: dict[int, list[int]] = {m.resource: [] for ms in c.op_modes for m in ms}
+        for o in sorted(range(n), key=lambda o: (a.start[o], a.end[o])):
+            self.seq[a.res[o]].append(o)
+        self.pos = [0] * n
+        for s in self.seq.values():
+            for i, o in enumerate(s):
+                self.pos[o] = i
+        self.r = [0] * n
+        self.q = [0] * n
+        self.cmax = 0
+        if not self.times():
+            raise ValueError("the start schedule's sequences hold a cycle")
+
+    def times(self) -> bool:
+        """Heads, tails and makespan from the sequences; False if they hold a cycle."""
+        n, jp, js, rel, p, mach, seq, pos = (
+            self.n, self.jp, self.js, self.rel, self.p, self.mach, self.seq, self.pos)
+        r = self.r
+        indeg = [0] * n
+        for o in range(n):
+            indeg[o] = (jp[o] >= 0) + (pos[o] > 0)
+        stack = [o for o in range(n) if indeg[o] == 0]
+        order: list[int] = []
+        while stack:
+            o = stack.pop()
+            order.append(o)
+            h = rel[o]
+            j = jp[o]
+            if j >= 0 and r[j] + p[j] > h:
+                h = r[j] + p[j]
+            i = pos[o]
+            s = seq[mach[o]]
+            if i > 0:
+                m = s[i - 1]
+                if r[m] + p[m] > h:
+                    h = r[m] + p[m]
+            r[o] = h
+            j = js[o]
+            if j >= 0:
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    stack.append(j)
+            if i + 1 < len(s):
+                m = s[i + 1]
+                indeg[m] -= 1
+                if indeg[m] == 0:
+                    stack.append(m)
+        if len(order) < n:
+            return False
+        q = self.q
+        cmax = 0
+        for o in reversed(order):
+            t = 0
+            j = js[o]
+            if j >= 0:
+                t = q[j] + p[j]
+            s = seq[mach[o]]
+            i = pos[o] + 1
+            if i < len(s):
+                m = s[i]
+                if q[m] + p[m] > t:
+                    t = q[m] + p[m]
+            q[o] = t
+            if r[o] + p[o] + t > cmax:
+                cmax = r[o] + p[o] + t
+        self.cmax = cmax
+        return True
+
+    def critical_count(self) -> int:
+        r, p, q, cmax = self.r, self.p, self.q, self.cmax
+        return sum(1 for o in range(self.n) if r[o] + p[o] + q[o] == cmax)
+
+    def move(self, v: int, k: int, idx: int) -> tuple[int, int]:
+        """Take `v` off its sequence and insert it into resource `k`'s at `idx` (an index
+        of the sequence without `v`); returns where it was, to undo."""
+        k0, i0 = self.mach[v], self.pos[v]
+        s0 = self.seq[k0]
+        del s0[i0]
+        s = self.seq[k]
+        s.insert(idx, v)
+        self.mach[v] = k
+        self.p[v] = self.dur[v][k]
+        for i in range(i0 if k0 != k else min(i0, idx), len(s0)):
+            self.pos[s0[i]] = i
+        if k != k0:
+            for i in range(idx, len(s)):
+                self.pos[s[i]] = i
+        return k0, i0
+
+    def assignment(self) -> Assignment:
+        return Assignment(self.mach[:], self.r[:], [self.r[o] + self.p[o] for o in range(self.n)])
+
+
+#: a candidate move: (estimated makespan, op, resource, index in the sequence without it)
+Move = tuple[int, int, int, int]
+
+
+def _moves(g: _Graph) -> list[Move]:
+    """The neighbourhood of the current schedule, with estimated makespans."""
+    r, q, p, jp, js, rel, mach, seq, pos, dur = (
+        g.r, g.q, g.p, g.jp, g.js, g.rel, g.mach, g.seq, g.pos, g.dur)
+    cmax = g.cmax
+    out: list[Move] = []
+    crit = [o for o in range(g.n) if r[o] + p[o] + q[o] == cmax]
+    r_of = r.__getitem__
+
+    def end_of(x: int) -> int:
+        return r[x] + p[x]
+
+    for v in crit:
+        j = jp[v]
+        head_in = r[j] + p[j] if j >= 0 else 0
+        if rel[v] > head_in:
+            head_in = rel[v]
+        j = js[v]
+        tail_out = q[j] + p[j] if j >= 0 else 0
+        k0 = mach[v]
+        s0 = seq[k0]
+        i = pos[v]
+        # v's critical block on its own resource: tight neighbours that are critical too
+        lo = i
+        while lo > 0:
+            x = s0[lo - 1]
+            if r[x] + p[x] + q[x] != cmax or r[x] + p[x] != r[s0[lo]]:
+                break
+            lo -= 1
+        hi = i
+        while hi + 1 < len(s0):
+            x = s0[hi + 1]
+            if r[x] + p[x] + q[x] != cmax or r[s0[hi]] + p[s0[hi]] != r[x]:
+                break
+            hi += 1
+        if hi > lo:
+            targets: list[int] = []
+            if i > lo:
+                targets.append(lo)
+            if i < hi:
+                targets.append(hi)
+            if i in (lo, hi):
+                targets.extend(range(lo + 1, hi))
+            for idx in targets:
+                est = _chain_estimate(g, v, i, idx)
+                if est >= 0:
+                    out.append((est, v, k0, idx))
+        # v on another eligible resource, anywhere that closes no cycle
+        if len(dur[v]) > 1:
+            for k, d in dur[v].items():
+                if k == k0:
+                    continue
+                s = seq[k]
+                # the op a before v must not be v's next step nor have a path from it,
+                # and the op b after v must not be v's previous step nor have a path to
+                # it; heads grow strictly along any path (durations are positive), so
+                # a = s[idx - 1] needs r[a] < nxt_head and b = s[idx] needs
+                # r[b] + p[b] > prv_head, where a step on k itself is compared by its
+                # place on k (before or after it in the sequence)
+                nxt_head = prv_head = None
+                j = js[v]
+                if j >= 0:
+                    nxt_head = r[j] if mach[j] == k else r[j] + p[j]
+                j = jp[v]
+                if j >= 0:
+                    prv_head = r[j] + p[j] if mach[j] == k else r[j]
+                # heads and ends grow along a sequence: the places that pass both tests
+                # are one stretch [first, top]
+                top = len(s) if nxt_head is None else bisect_left(s, nxt_head, key=r_of)
+                first = 0 if prv_head is None else bisect_right(s, prv_head, key=end_of)
+                best = -1
+                best_idx = -1
+                for idx in range(first, top + 1):
+                    h = head_in
+                    if idx > 0:
+                        a = s[idx - 1]
+                        if r[a] + p[a] > h:
+                            h = r[a] + p[a]
+                    t_in = tail_out
+                    if idx < len(s):
+                        b = s[idx]
+                        if p[b] + q[b] > t_in:
+                            t_in = p[b] + q[b]
+                    est = h + d + t_in
+                    if best < 0 or est < best:
+                        best, best_idx = est, idx
+                if best >= 0:
+                    out.append((best, v, k, best_idx))
+    return out
+
+
+def _chain_estimate(g: _Graph, v: int, i: int, idx: int) -> int:
+    """Estimated makespan of moving `v` from index `i` of its sequence to `idx` of the
+    sequence without it (same resource): the longest path through the reordered stretch,
+    from the heads before it and the tails after it. -1 if the move might close a cycle."""
+    r, q, p, jp, js, rel = g.r, g.q, g.p, g.jp, g.js, g.rel
+    s = g.seq[g.mach[v]]
+    if idx < i:  # v goes before s[idx..i-1]
+        chain = [v, *s[idx:i]]
+        before = s[idx - 1] if idx > 0 else -1
+        after = s[i + 1] if i + 1 < len(s) else -1
+        # s[idx] is not v's previous step, nor is there a path from it to that step
+        j = jp[v]
+        if j >= 0 and (j == s[idx] or r[j] >= r[s[idx]] + p[s[idx]]):
+            return -1
+    else:  # v goes after s[i+1..idx]
+        chain = [*s[i + 1:idx + 1], v]
+        before = s[i - 1] if i > 0 else -1
+        after = s[idx + 1] if idx + 1 < len(s) else -1
+        # s[idx] is not v's next step, nor is there a path from that step to it
+        j = js[v]
+        if j >= 0 and (j == s[idx] or r[s[idx]] >= r[j] + p[j]):
+            return -1
+    t = r[before] + p[before] if before >= 0 else 0
+    heads = []
+    for x in chain:
+        h = rel[x]
+        j = jp[x]
+        if j >= 0 and r[j] + p[j] > h:
+            h = r[j] + p[j]
+        if t > h:
+            h = t
+        heads.append(h)
+        t = h + p[x]
+    tail = q[after] + p[after] if after >= 0 else 0
+    est = 0
+    for x, h in zip(reversed(chain), reversed(heads), strict=True):
+        j = js[x]
+        tq = q[j] + p[j] if j >= 0 else 0
+        if tail > tq:
+            tq = tail
+        if h + p[x] + tq > est:
+            est = h + p[x] + tq
+        tail = tq + p[x]
+    return est
+
+
+def tabu_search(
+    c: Compiled,
+    start: Assignment,
+    params: TabuParams,
+    on_improve: Callable[[Assignment], None] | None = None,
+    workers: int = 1,
+) -> Assignment:
+    """The best schedule found from `start` within the time limit (`start`'s makespan at
+    worst). `c` must satisfy `applies`.
+
+    With `workers` > 1, as many searches run at once from `start` with their own seeds,
+    the others in helper processes (`solver.helper`), and the best of them is returned:
+    on one instance the runs of different seeds spread by a few per cent, so the best of
+    two is a surer result than one run twice as long."""
+    helpers: list[Helper] = []
+    deadline = time.time() + params.time_limit
+    for i in range(workers - 1):
+        try:
+            helpers.append(Helper("solver.tabu", (c, start, deadline, params.seed + 1 + i,
+                                                  params.stall, params.kick)))
+        except OSError as exc:  # no process to spare: search alone
+            log.warning("could not start a tabu-search helper: %s", exc)
+            break
+    try:
+        best = _search(c, start, params, on_improve)
+        for h in helpers:
+            got: Assignment | None = h.receive() if not _stopped(params) else None
+            log.debug("tabu: makespan %d here, %s in a helper", max(best.end),
+                      "nothing" if got is None else max(got.end))
+            if got is not None and max(got.end) < max(best.end):
+                best = got
+                if on_improve is not None:
+                    on_improve(best)
+    finally:
+        for h in helpers:
+            h.close()
+    return best
+
+
+def _stopped(params: TabuParams) -> bool:
+    return params.stop is not None and params.stop()
+
+
+def _helper_main() -> None:
+    """The helper process: one search until the parent's deadline, its best back."""
+    stdin, stdout = child_channel()
+    try:
+        c, start, deadline, seed, stall, kick = pickle.load(stdin)
+    except EOFError:
+        return
+    params = TabuParams(max(0.0, deadline - time.time()), seed=seed, stall=stall, kick=kick)
+    reply(stdout, _search(c, start, params))
+
+
+def _search(
+    c: Compiled,
+    start: Assignment,
+    params: TabuParams,
+    on_improve: Callable[[Assignment], None] | None = None,
+) -> Assignment:
+    """One tabu search (see the module's docstring)."""
+    g = _Graph(c, start)
+    rng = random.Random(params.seed)
+    t_end = time.monotonic() + params.time_limit
+    best = g.assignment()
+    best_cmax = g.cmax
+    n_res = max(1, len(g.seq))
+    # an op that moved stays put for a random tenure in [base, 2 base] iterations, base
+    # the ops per resource (measured on Brandimarte mk06/mk07/mk10: 5 per resource cycles,
+    # 10 to 35 do about as well)
+    base_tenure = max(6, g.n // n_res)
+    op_tabu = [0] * g.n  # iteration until which an op stays where it is
+    res_tabu: dict[tuple[int, int], int] = {}  # (op, resource): until it may go back
+    it = last_best = 0
+    while True:
+        it += 1
+        if params.max_iterations is not None and it > params.max_iterations:
+            break
+        if it & 15 == 0 and (time.monotonic() >= t_end or _stopped(params)):
+            break
+        moves = _moves(g)
+        if not moves:
+            break  # no critical op can move: the makespan is one unit's path
+        allowed = [
+            mv for mv in moves
+            if mv[0] < best_cmax or (op_tabu[mv[1]] <= it
+                                     and res_tabu.get((mv[1], mv[2]), 0) <= it)
+        ]
+        if not allowed:
+            allowed = moves
+        rng.shuffle(allowed)
+        allowed.sort(key=lambda mv: mv[0])
+        saved_r, saved_q = g.r[:], g.q[:]
+        chosen: Move | None = None
+        chosen_key: tuple[int, int] | None = None
+        for mv in allowed[:SHORTLIST]:
+            _, v, k, idx = mv
+            k0, i0 = g.move(v, k, idx)
+            if g.times():
+                key = (g.cmax, g.critical_count())
+                if chosen_key is None or key < chosen_key:
+                    chosen, chosen_key = mv, key
+            g.move(v, k0, i0)
+            g.r[:] = saved_r
+            g.q[:] = saved_q
+        if chosen is None:
+            chosen = allowed[0]
+        _, v, k, idx = chosen
+        k0, i0 = g.move(v, k, idx)
+        if not g.times():  # cannot happen by the moves' test; undo to be safe
+            g.move(v, k0, i0)
+            g.times()
+            op_tabu[v] = it + 1
+            continue
+        op_tabu[v] = it + base_tenure + rng.randrange(base_tenure + 1)
+        if k != k0:
+            res_tabu[(v, k0)] = it + 2 * base_tenure
+        if g.cmax < best_cmax:
+            best_cmax, best, last_best = g.cmax, g.assignment(), it
+            if on_improve is not None:
+                on_improve(best)
+        elif it - last_best > params.stall:
+            g = _Graph(c, best)
+            _kick(g, rng, params.kick)
+            op_tabu = [0] * g.n
+            res_tabu.clear()
+            last_best = it
+    return best
+
+
+def _kick(g: _Graph, rng: random.Random, n: int) -> None:
+    """Make `n` random moves of the neighbourhood, whatever their makespan (a
+    perturbation that keeps the sequences acyclic)."""
+    for _ in range(n):
+        moves = _moves(g)
+        if not moves:
+            return
+        _, v, k, idx = rng.choice(moves)
+        k0, i0 = g.mach[v], g.pos[v]
+        g.move(v, k, idx)
+        if not g.times():
+            g.move(v, k0, i0)
+            g.times()
+
+
+__all__ = ["TabuParams", "applies", "tabu_search"]
+
+if __name__ == "__main__":
+    _helper_main()
