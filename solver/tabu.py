@@ -428,9 +428,10 @@ def _search(
             allowed = moves
         rng.shuffle(allowed)
         allowed.sort(key=lambda mv: mv[0])
-        saved_r, saved_q = g.r[:], g.q[:]
+        saved = g.r[:], g.q[:], g.cmax
         chosen: Move | None = None
         chosen_key: tuple[int, int] | None = None
+        chosen_times = saved
         for mv in allowed[:SHORTLIST]:
             _, v, k, idx = mv
             k0, i0 = g.move(v, k, idx)
@@ -438,18 +439,16 @@ def _search(
                 key = (g.cmax, g.critical_count())
                 if chosen_key is None or key < chosen_key:
                     chosen, chosen_key = mv, key
+                    chosen_times = g.r[:], g.q[:], g.cmax
             g.move(v, k0, i0)
-            g.r[:] = saved_r
-            g.q[:] = saved_q
-        if chosen is None:
-            chosen = allowed[0]
+        if chosen is None:  # cannot happen by the moves' test: every one closed a cycle
+            g.r[:], g.q[:], g.cmax = saved
+            for mv in allowed[:SHORTLIST]:
+                op_tabu[mv[1]] = it + 1
+            continue
         _, v, k, idx = chosen
         k0, i0 = g.move(v, k, idx)
-        if not g.times():  # cannot happen by the moves' test; undo to be safe
-            g.move(v, k0, i0)
-            g.times()
-            op_tabu[v] = it + 1
-            continue
+        g.r[:], g.q[:], g.cmax = chosen_times
         op_tabu[v] = it + base_tenure + rng.randrange(base_tenure + 1)
         if k != k0:
             res_tabu[(v, k0)] = it + 2 * base_tenure
