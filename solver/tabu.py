@@ -13,11 +13,11 @@ is a local search on the disjunctive graph that walks along the critical path it
   it (Zhang et al.'s N7 neighbourhood, which holds Nowicki and Smutnicki's N5 swaps); or on
   another eligible resource, at any place that cannot close a cycle (Mastrolilli and
   Gambardella's reassignment);
-- each move's makespan is estimated in O(1) or O(block) from heads and tails, the best move
-  that is not tabu (or that beats the best so far) is made, and the heads and tails are
-  recomputed;
+- each move's makespan is estimated in O(1) or O(block) from heads and tails; the few best
+  moves that are not tabu (or whose estimate beats the best so far) are made and measured
+  exactly, and the best of them is kept; the op it moved stays put for a while (its tenure);
 - after a long stretch without a new best, the search goes back to the best schedule and
-  reassigns a few random ops (a perturbation), then goes on.
+  makes a few random moves (a perturbation), then goes on.
 
 It applies only where the disjunctive graph is the whole problem (`applies`): makespan,
 single-capacity resources available all the time, no power caps, no fixed steps, each
@@ -56,7 +56,7 @@ class TabuParams:
     seed: int = 0
     # iterations without a new best before going back to the best and perturbing it
     stall: int = 2500
-    # ops reassigned at random by a perturbation
+    # random moves of a perturbation
     kick: int = 4
     stop: Callable[[], bool] | None = None
     # an iteration budget besides the time limit (deterministic runs for tests)
