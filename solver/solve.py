@@ -5,9 +5,9 @@
    heuristic places orders in (`solver.sequence`), for up to 85 % of the time;
 3. small problems: the full CP-SAT model with that hint (gives a proven bound);
 4. flexible job shops (makespan, no calendars or power caps: `solver.tabu.applies`): a
-   tabu search along the critical path for the rest of the time;
-5. otherwise, and for large problems from the start: large-neighbourhood search, each step
-   a CP-SAT sub-model over a few units with everything else fixed at the incumbent;
+   tabu search along the critical path for 70 % of the time left;
+5. then, and for large problems from the start: large-neighbourhood search, each step a
+   CP-SAT sub-model over a few units with everything else fixed at the incumbent;
 6. the result is checked by the independent validator before it is returned.
 """
 
