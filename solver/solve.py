@@ -89,7 +89,7 @@ class SolveParams:
     # this (None: 3000 for makespan, 600 for tardiness, where LNS does better sooner) ...
     full_model_limit: int | None = None
     # ... for this share of the time left (None: 25 % for makespan, 30 % for tardiness;
-    # the large-neighbourhood search has the rest)
+    # the tabu search on flexible job shops and the large-neighbourhood search have the rest)
     full_model_share: float | None = None
     log: bool = False
     # polled about every 0.2 s: True stops the search and returns the best schedule so far

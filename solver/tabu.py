@@ -170,9 +170,10 @@ class _Graph:
         self.cmax = cmax
         return True
 
-    def critical_count(self) -> int:
+    def critical(self) -> list[int]:
+        """The ops on a critical path (head + duration + tail = makespan)."""
         r, p, q, cmax = self.r, self.p, self.q, self.cmax
-        return sum(1 for o in range(self.n) if r[o] + p[o] + q[o] == cmax)
+        return [o for o in range(self.n) if r[o] + p[o] + q[o] == cmax]
 
     def move(self, v: int, k: int, idx: int) -> tuple[int, int]:
         """Take `v` off its sequence and insert it into resource `k`'s at `idx` (an index
@@ -205,7 +206,7 @@ def _moves(g: _Graph) -> list[Move]:
         g.r, g.q, g.p, g.jp, g.js, g.rel, g.mach, g.seq, g.pos, g.dur)
     cmax = g.cmax
     out: list[Move] = []
-    crit = [o for o in range(g.n) if r[o] + p[o] + q[o] == cmax]
+    crit = g.critical()
     r_of = r.__getitem__
 
     def end_of(x: int) -> int:
@@ -436,7 +437,7 @@ def _search(
             _, v, k, idx = mv
             k0, i0 = g.move(v, k, idx)
             if g.times():
-                key = (g.cmax, g.critical_count())
+                key = (g.cmax, len(g.critical()))
                 if chosen_key is None or key < chosen_key:
                     chosen, chosen_key = mv, key
                     chosen_times = g.r[:], g.q[:], g.cmax
@@ -473,8 +474,7 @@ def _kick(g: _Graph, rng: random.Random, n: int) -> None:
         if not moves:
             return
         _, v, k, idx = rng.choice(moves)
-        k0, i0 = g.mach[v], g.pos[v]
-        g.move(v, k, idx)
+        k0, i0 = g.move(v, k, idx)
         if not g.times():
             g.move(v, k0, i0)
             g.times()
