@@ -30,6 +30,10 @@ class Mode:
     duration: int
 
 
+# a mode with its start bounds: (resource, duration, first starts, last starts)
+SiteMode = tuple[int, int, list[int], list[int]]
+
+
 @dataclass
 class Compiled:
     """Dense view of a `Problem` over the planning horizon `[0, horizon)` minutes."""
@@ -67,6 +71,8 @@ class Compiled:
     _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
     _routes: dict[tuple[int, int], tuple[int, list[int]]] = field(default_factory=dict)
     _min_dur: list[int] = field(default_factory=list)
+    _op_pos: list[int] = field(default_factory=list)
+    _site_modes: list[list[list[SiteMode]]] = field(default_factory=list)
 
     @property
     def n_ops(self) -> int:
@@ -89,6 +95,29 @@ class Compiled:
             ivs = self.start_intervals(resource, duration)
             got = self._bounds[key] = ([a for a, _ in ivs], [b for _, b in ivs])
         return got
+
+    def op_positions(self) -> list[int]:
+        """Per op, its place in its unit's routing (0 for the first step)."""
+        if not self._op_pos:
+            pos = [0] * self.n_ops
+            for ops in self.unit_ops:
+                for j, o in enumerate(ops):
+                    pos[o] = j
+            self._op_pos.extend(pos)
+        return self._op_pos
+
+    def site_modes(self) -> list[list[list[SiteMode]]]:
+        """Per op and site, the op's modes there with their `start_bounds`:
+        (resource, duration, first starts, last starts), built once."""
+        if not self._site_modes:
+            n_sites = len(self.site_ids)
+            for modes in self.op_modes:
+                by_site: list[list[SiteMode]] = [[] for _ in range(n_sites)]
+                for m in modes:
+                    los, his = self.start_bounds(m.resource, m.duration)
+                    by_site[self.res_site[m.resource]].append((m.resource, m.duration, los, his))
+                self._site_modes.append(by_site)
+        return self._site_modes
 
     def res_min_duration(self, resource: int) -> int:
         """The shortest step any op can run on `resource` (INF_ROUTE if none)."""

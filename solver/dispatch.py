@@ -114,6 +114,15 @@ class _Lane:
             while i + 1 < n and starts[i + 1] <= t:
                 i += 1
 
+    def append(self, s: int, e: int) -> None:
+        """`add` for a step that starts at or after every step on the lane has ended."""
+        ends = self.ends
+        if ends and (ends[-1] == s or self.dead.gap(ends[-1], s)):
+            ends[-1] = e
+        else:
+            self.starts.append(s)
+            ends.append(e)
+
     def free(self, s: int, e: int) -> bool:
         i = bisect_right(self.starts, s) - 1
         if i >= 0 and self.ends[i] > s:
@@ -215,11 +224,17 @@ class Timeline:
     def earliest(self, o: int, m: Mode, t: int, before: int = INF) -> tuple[int, int] | None:
         """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon
         (or with no start before `before`)."""
-        c = self.c
-        r, d = m.resource, m.duration
-        los, his = c.start_bounds(r, d)
-        p = c.op_power[o]
-        prof = self.power[c.res_site[r]] if p > 0 else None
+        los, his = self.c.start_bounds(m.resource, m.duration)
+        return self.earliest_on(o, m.resource, m.duration, los, his, t, before)
+
+    def earliest_on(
+        self, o: int, r: int, d: int, los: list[int], his: list[int], t: int, before: int = INF
+    ) -> tuple[int, int] | None:
+        """`earliest` for op `o` on resource `r` for `d` minutes, given the mode's start
+        bounds `los`, `his` (`Compiled.site_modes`)."""
+        p = self.c.op_power[o]
+        prof = self.power[self.c.res_site[r]] if p > 0 else None
+        lanes = self.lanes[r]
         while True:
             if prof is not None:
                 got = prof.earliest(t, d, p)  # no start before this keeps the power cap
@@ -229,7 +244,7 @@ class Timeline:
             if t >= before:
                 return None
             best: tuple[int, int] | None = None
-            for k, lane in enumerate(self.lanes[r]):
+            for k, lane in enumerate(lanes):
                 s = lane.fit(t, d, los, his, before if best is None else best[0])
                 if s is not None:
                     best = (s, k)
@@ -248,6 +263,46 @@ class Timeline:
         prof = self.power[self.c.res_site[r]]
         if p > 0 and prof is not None:
             prof.add(s, e, p)
+
+    def load(self, steps: list[tuple[int, int, int, int]]) -> bool:
+        """Put steps (start, op, resource, end), in start order, on this empty timeline:
+        each on the first lane of its resource that is free then, as `place_anywhere`
+        would one by one, but the power profiles are built in one sweep. False when a
+        step finds no free lane or a site's power cap is exceeded (the timeline is then
+        spoiled: `place_anywhere` on a new one says which step)."""
+        c = self.c
+        events: list[list[tuple[int, int]]] = [[] for _ in c.site_cap]
+        for s, o, r, e in steps:
+            for lane in self.lanes[r]:
+                ends = lane.ends
+                if not ends or ends[-1] <= s:
+                    lane.append(s, e)
+                    break
+            else:
+                return False
+            p = c.op_power[o]
+            if p > 0 and self.power[c.res_site[r]] is not None:
+                ev = events[c.res_site[r]]
+                ev.append((s, p))
+                ev.append((e, -p))
+        self.placed += len(steps)
+        for site, ev in enumerate(events):
+            prof = self.power[site]
+            if prof is None or not ev:
+                continue
+            ev.sort()
+            times, vals = prof.times, prof.vals
+            level = 0
+            for t, dp in ev:
+                level += dp
+                if times[-1] == t:
+                    vals[-1] = level
+                else:
+                    times.append(t)
+                    vals.append(level)
+                if level > prof.cap:
+                    return False
+        return True
 
     def place_anywhere(self, o: int, r: int, s: int, e: int) -> bool:
         """Put a fixed op on a free lane; False when capacity or power would break."""
@@ -372,11 +427,14 @@ def dispatch(
                 if fixed_at[o] is None:
                     fixed_at[o] = (keep[0].res[o], keep[0].start[o], keep[0].end[o])
     fixed = sorted((f[1], o) for o, f in enumerate(fixed_at) if f is not None)
-    for _, o in fixed:
-        f = fixed_at[o]
-        if f is not None:
-            r, s, e = f
-            a.res[o], a.start[o], a.end[o] = r, s, e
+    steps = []
+    for s, o in fixed:
+        r, _, e = fixed_at[o]  # type: ignore[misc]
+        a.res[o], a.start[o], a.end[o] = r, s, e
+        steps.append((s, o, r, e))
+    if not tl.load(steps):  # some conflict: place them one by one to say which
+        tl = Timeline(c)
+        for s, o, r, e in steps:
             if not tl.place_anywhere(o, r, s, e):
                 reasons.append(
                     f"fixed step {_op_label(c, o)} on resource '{c.res_ids[r]}' overlaps other "
@@ -385,25 +443,26 @@ def dispatch(
     if reasons:
         raise DispatchFailed(reasons, proven=True)
     late = _Lateness(c, cutoff)
+    unit_site: list[int] = [-1] * len(c.unit_ops)
+    heap: list[tuple[tuple[float, ...], int]] = []  # per unit, its first op to place
     for u, ops in enumerate(c.unit_ops):
+        first = -1
+        for o in ops:
+            f = fixed_at[o]
+            if f is None:
+                if first < 0:
+                    first = o
+            elif unit_site[u] < 0:
+                unit_site[u] = c.res_site[f[0]]
         if fixed_at[ops[-1]] is not None:
             late.add(u, a)
+        if first >= 0 and (units is None or u in units):
+            heap.append((keys[first], first))
+    heapq.heapify(heap)
     late.order_cutoff = order_cutoff  # only for the units placed from here on
-
-    unit_site: list[int] = [-1] * len(c.unit_ops)
-    for u, ops in enumerate(c.unit_ops):
-        for o in ops:
-            if fixed_at[o] is not None:
-                unit_site[u] = c.res_site[fixed_at[o][0]]  # type: ignore[index]
-                break
-    heap: list[tuple[tuple[float, ...], int]] = []
-    for u, ops in enumerate(c.unit_ops):
-        if units is not None and u not in units:
-            continue
-        first = next((o for o in ops if fixed_at[o] is None), None)
-        if first is not None:
-            heapq.heappush(heap, (keys[first], first))
-    op_pos = {o: j for ops in c.unit_ops for j, o in enumerate(ops)}
+    # whether a unit may have a fixed step after one to place (kept units are whole)
+    partial = c.op_fixed.count(None) != n
+    op_pos = c.op_positions()
     # the chosen site's trial of a unit's routing (_choose_site), per op: the place that
     # dispatch itself would find when it comes to that op with nothing else placed since
     trial: dict[int, tuple[int, int, int, int]] = {}
@@ -441,8 +500,10 @@ def dispatch(
             elif same_site:
                 got = _reference_mode(c, tl, o, rr, max(est, ref.start[o]))
         s, e, r, lane = got or _best_mode(c, tl, o, unit_site[u], est)
-        nxt_fixed = next((fixed_at[x] for x in ops[j + 1:] if fixed_at[x] is not None), None)
-        if nxt_fixed is not None and e > nxt_fixed[1]:
+        nxt_fixed = partial and next(
+            (fixed_at[x] for x in ops[j + 1:] if fixed_at[x] is not None), None
+        )
+        if nxt_fixed and e > nxt_fixed[1]:
             raise DispatchFailed(
                 [f"step {_op_label(c, o)} cannot end before the fixed step that follows it"],
                 proven=False,
@@ -506,21 +567,18 @@ def _first_end(
 ) -> tuple[int, int, int, int] | None:
     """`_best_mode` among the places that end by `end_by` (None: there is none)."""
     best: tuple[int, int, int, int] | None = None
-    for m in c.op_modes[o]:
-        if c.res_site[m.resource] != site:
-            continue
-        d = m.duration
+    for r, d, los, his in c.site_modes()[o][site]:
         # only a start that ends sooner than the best (or as soon, but starts sooner) wins
         before = end_by - d + 1 if best is None else best[1] - d + (d > best[1] - best[0])
         if before <= est:
             continue
-        got = tl.earliest(o, m, est, before)
+        got = tl.earliest_on(o, r, d, los, his, est, before)
         if got is None:
             continue
         s, lane = got
         e = s + d
         if best is None or (e, s) < (best[1], best[0]):
-            best = (s, e, m.resource, lane)
+            best = (s, e, r, lane)
     return best
 
 

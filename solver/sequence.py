@@ -93,15 +93,17 @@ class _Decoder:
         the orders up to some place from there on are later in all than in `base`.
         """
         c = self.c
-        pos = {oi: i for i, oi in enumerate(seq)}
-        late = len(seq)
-        keys: list[tuple[float, ...]] = []
-        for o in range(c.n_ops):
-            u = c.op_unit[o]
-            keys.append((1, pos.get(c.unit_order[u], late), c.unit_no[u], o))
         keep = None
         if base is not None and first > 0:
             keep = (base, [u for oi in seq[:first] for u in c.order_units[oi]])
+        # priority keys of the ops to place (those of the kept orders, and of the orders
+        # with every step fixed, are never asked for)
+        keys: list[tuple[float, ...]] = [()] * c.n_ops
+        for i in range(first if keep is not None else 0, len(seq)):
+            for u in c.order_units[seq[i]]:
+                no = c.unit_no[u]
+                for o in c.unit_ops[u]:
+                    keys[o] = (1, i, no, o)
         cutoff = None
         if worse_than is not None:
             # the primary figure is the weighted tardiness, plus moves (>= 0) with a reference

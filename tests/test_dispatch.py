@@ -336,3 +336,47 @@ def test_the_site_trials_cut_by_the_rest_of_the_routing_change_nothing(
     for rule, k in keys.items():
         a, b = with_rest[rule], dispatch(c, k)
         assert (a.res, a.start, a.end) == (b.res, b.start, b.end), rule
+
+
+def _usage(prof: Any, t: int) -> int:
+    from bisect import bisect_right
+
+    return int(prof.vals[bisect_right(prof.times, t) - 1])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_loading_steps_at_once_gives_the_timeline_placing_them_one_by_one(seed: int) -> None:
+    """`Timeline.load` (the kept and fixed steps of a pass, in start order) gives the same
+    lanes and power use as `place_anywhere` step by step; a step beyond a resource's
+    capacity or a site's power cap makes it say False, as `place_anywhere` refuses it."""
+    from solver.dispatch import Timeline
+
+    c = compile_problem(instance(f"gen-{seed}"))
+    a = best_dispatch(c)
+    rng = random.Random(seed)
+    ops = sorted(o for o in range(c.n_ops) if rng.random() < 0.6)
+    steps = sorted((a.start[o], o, a.res[o], a.end[o]) for o in ops)
+    bulk, single = Timeline(c), Timeline(c)
+    assert bulk.load(steps)
+    for s, o, r, e in steps:
+        assert single.place_anywhere(o, r, s, e)
+    assert bulk.placed == single.placed == len(steps)
+    for lanes_b, lanes_s in zip(bulk.lanes, single.lanes, strict=True):
+        assert [(x.starts, x.ends) for x in lanes_b] == [(x.starts, x.ends) for x in lanes_s]
+    for pb, ps in zip(bulk.power, single.power, strict=True):
+        if pb is not None:
+            times = sorted(set(pb.times[1:]) | set(ps.times[1:]))
+            assert [_usage(pb, t) for t in times] == [_usage(ps, t) for t in times]
+
+    # one more step on a full lane: a capacity-1 resource busy at that time
+    o = next(o for o in ops if c.res_cap[a.res[o]] == 1)
+    extra = (a.start[o], o, a.res[o], a.end[o])
+    assert not Timeline(c).load(sorted([*steps, extra]))
+    # the same power-drawing step twice over, until the site's cap is passed
+    o = next(o for o in ops if c.op_power[o] > 0 and c.site_cap[c.res_site[a.res[o]]])
+    cap = c.site_cap[c.res_site[a.res[o]]]
+    assert cap is not None
+    copies = cap // c.op_power[o] + 1
+    assert copies <= c.res_cap[a.res[o]]  # the bays have room: the cap is what fails
+    many = [(a.start[o], o, a.res[o], a.end[o])] * copies
+    assert not Timeline(c).load(many)
