@@ -73,6 +73,7 @@ class Compiled:
     _min_dur: list[int] = field(default_factory=list)
     _op_pos: list[int] = field(default_factory=list)
     _site_modes: list[list[list[SiteMode]]] = field(default_factory=list)
+    _route_class: list[int] = field(default_factory=list)
 
     @property
     def n_ops(self) -> int:
@@ -118,6 +119,21 @@ class Compiled:
                     by_site[self.res_site[m.resource]].append((m.resource, m.duration, los, his))
                 self._site_modes.append(by_site)
         return self._site_modes
+
+    def route_classes(self) -> list[int]:
+        """Per unit, a number shared by exactly the units whose steps have the same modes
+        and power and whose allowed sites are the same: units that would find the same
+        places on the same timeline from the same ready time (an order's racks)."""
+        if not self._route_class:
+            ids: dict[tuple[object, ...], int] = {}
+            for u, ops in enumerate(self.unit_ops):
+                key = (
+                    tuple(tuple(self.op_modes[o]) for o in ops),
+                    tuple(self.op_power[o] for o in ops),
+                    tuple(self.unit_sites[u]),
+                )
+                self._route_class.append(ids.setdefault(key, len(ids)))
+        return self._route_class
 
     def res_min_duration(self, resource: int) -> int:
         """The shortest step any op can run on `resource` (INF_ROUTE if none)."""

@@ -220,6 +220,7 @@ class Timeline:
         self.lanes = [[_Lane(dead[r]) for _ in range(cap)] for r, cap in enumerate(c.res_cap)]
         self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
         self.placed = 0  # ops placed so far
+        self.version = [0] * len(c.site_ids)  # per site, ops placed there so far
 
     def earliest(self, o: int, m: Mode, t: int, before: int = INF) -> tuple[int, int] | None:
         """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon
@@ -258,6 +259,7 @@ class Timeline:
 
     def place(self, o: int, r: int, s: int, e: int, lane: int) -> None:
         self.placed += 1
+        self.version[self.c.res_site[r]] += 1
         self.lanes[r][lane].add(s, e)
         p = self.c.op_power[o]
         prof = self.power[self.c.res_site[r]]
@@ -286,6 +288,8 @@ class Timeline:
                 ev.append((s, p))
                 ev.append((e, -p))
         self.placed += len(steps)
+        for _, _, r, _ in steps:
+            self.version[c.res_site[r]] += 1
         for site, ev in enumerate(events):
             prof = self.power[site]
             if prof is None or not ev:
@@ -468,6 +472,7 @@ def dispatch(
     trial: dict[int, tuple[int, int, int, int]] = {}
     trial_at = -1  # tl.placed when that trial was made
     last_site: list[int] = [-1] * len(c.order_ids)  # the site of an order's latest unit
+    trials: _Trials = {}  # site trials, for the next racks of the order (_choose_site)
     while heap:
         key, o = heapq.heappop(heap)
         u = c.op_unit[o]
@@ -480,7 +485,7 @@ def dispatch(
                 unit_site[u] = c.res_site[rr]
             else:
                 oi = c.unit_order[u]
-                unit_site[u], plan = _choose_site(c, tl, u, est, last_site[oi])
+                unit_site[u], plan = _choose_site(c, tl, u, est, last_site[oi], trials)
                 last_site[oi] = unit_site[u]
                 if ref is None:
                     trial, trial_at = _reusable(c, tl, ops, plan), tl.placed
@@ -595,17 +600,28 @@ def _reference_mode(
     return est, est + m.duration, r, got[1]
 
 
+# site trials of a pass: (route class, ready time, site) -> (the site's version then, the
+# routing's completion there, its first step's end, its places); places None: the trial
+# was cut, and the completion is a lower bound
+_Trials = dict[tuple[int, int, int], tuple[int, int, int, list[tuple[int, int, int, int]] | None]]
+
+
 def _choose_site(
-    c: Compiled, tl: Timeline, u: int, est: int, first: int = -1
+    c: Compiled, tl: Timeline, u: int, est: int, first: int = -1,
+    trials: _Trials | None = None,
 ) -> tuple[int, list[tuple[int, int, int, int]]]:
     """The allowed site where the unit's whole routing would deliver first, and that
     routing's places there, step by step (each found with nothing else placed).
 
     `first`: a site to try first (the order's previous unit's, usually the winner), so
     that the others are cut as soon as they deliver later; the answer does not depend
-    on it."""
+    on it. `trials` keeps each site's trial for the units of the same route class and
+    ready time that come next: until something is placed at that site, they would find
+    the same places there (an order's racks after the first try one site again, not
+    all of them)."""
     oi = c.unit_order[u]
     ops = c.unit_ops[u]
+    cls = c.route_classes()[u]
     best: tuple[int, int, int] | None = None
     best_plan: list[tuple[int, int, int, int]] = []
     sites = c.unit_sites[u]
@@ -615,6 +631,17 @@ def _choose_site(
         transit = c.order_transit[oi][site]
         if best is not None and est + c.min_route(u, site) + transit > best[0]:
             continue  # cannot deliver before the best site, even on empty lines
+        version = tl.version[site]
+        seen = trials.get((cls, est, site)) if trials is not None else None
+        if seen is not None and seen[0] == version:
+            _, done, first_end, places = seen
+            if places is not None:
+                cand = (done + transit, first_end, site)
+                if best is None or cand < best:
+                    best, best_plan = cand, places
+                continue
+            if best is not None and done + transit > best[0]:
+                continue  # cut before, by a bound that still holds
         t = est
         ok = True
         first_end = 0
@@ -627,6 +654,9 @@ def _choose_site(
             got = _first_end(c, tl, o, site, t, end_by)
             if got is None:
                 ok = False
+                if trials is not None:  # no completion by the best's, or none at all
+                    lb = INF if best is None else best[0] - transit + 1
+                    trials[(cls, est, site)] = (version, lb, 0, None)
                 break
             plan.append(got)
             t = got[1]
@@ -634,6 +664,8 @@ def _choose_site(
                 first_end = t
         if not ok:
             continue
+        if trials is not None:
+            trials[(cls, est, site)] = (version, t, first_end, plan)
         cand = (t + transit, first_end, site)
         if best is None or cand < best:
             best, best_plan = cand, plan

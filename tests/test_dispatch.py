@@ -338,6 +338,35 @@ def test_the_site_trials_cut_by_the_rest_of_the_routing_change_nothing(
         assert (a.res, a.start, a.end) == (b.res, b.start, b.end), rule
 
 
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_site_trials_kept_for_the_next_racks_of_an_order_change_nothing(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass keeps each site's trial for the next rack of the same route class and ready
+    time until something is placed at that site. That only saves work: with every rack
+    in a class of its own (no trial kept), every rule gives the very same schedule, and
+    so does a sequence decode that keeps the first orders of a schedule in place."""
+    from solver.sequence import _Decoder, order_sequence
+
+    p = load_problem(generate(150, seed, steps=4))
+    c = compile_problem(p)
+    assert len(set(c.route_classes())) < len(c.unit_ops)  # racks do share classes here
+    keys = {rule: rule_keys(c, rule, random.Random(seed)) for rule in RULES}
+    kept = {rule: dispatch(c, k) for rule, k in keys.items()}
+    dec = _Decoder(c)
+    base = kept["edd"]
+    seq = order_sequence(c, base, dec.movable)
+    seq.insert(2, seq.pop(len(seq) // 2))
+    decoded = dec.decode(seq, base, 2)
+    monkeypatch.setattr(type(c), "route_classes", lambda self: list(range(len(self.unit_ops))))
+    for rule, k in keys.items():
+        a, b = kept[rule], dispatch(c, k)
+        assert (a.res, a.start, a.end) == (b.res, b.start, b.end), rule
+    b = dec.decode(seq, base, 2)
+    assert (decoded.res, decoded.start, decoded.end) == (b.res, b.start, b.end)
+
+
 def _usage(prof: Any, t: int) -> int:
     from bisect import bisect_right
 
