@@ -112,11 +112,18 @@ class Compiled:
         (resource, duration, first starts, last starts), built once."""
         if not self._site_modes:
             n_sites = len(self.site_ids)
+            # ops with the same modes (the same step of an order's racks) share one table
+            shared: dict[tuple[Mode, ...], list[list[SiteMode]]] = {}
             for modes in self.op_modes:
-                by_site: list[list[SiteMode]] = [[] for _ in range(n_sites)]
-                for m in modes:
-                    los, his = self.start_bounds(m.resource, m.duration)
-                    by_site[self.res_site[m.resource]].append((m.resource, m.duration, los, his))
+                key = tuple(modes)
+                by_site = shared.get(key)
+                if by_site is None:
+                    by_site = shared[key] = [[] for _ in range(n_sites)]
+                    for m in modes:
+                        los, his = self.start_bounds(m.resource, m.duration)
+                        by_site[self.res_site[m.resource]].append(
+                            (m.resource, m.duration, los, his)
+                        )
                 self._site_modes.append(by_site)
         return self._site_modes
 

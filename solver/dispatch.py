@@ -472,7 +472,7 @@ def dispatch(
     trial: dict[int, tuple[int, int, int, int]] = {}
     trial_at = -1  # tl.placed when that trial was made
     last_site: list[int] = [-1] * len(c.order_ids)  # the site of an order's latest unit
-    trials: _Trials = {}  # site trials, for the next racks of the order (_choose_site)
+    trials = _Trials()  # site trials, for the next racks of the order (_choose_site)
     while heap:
         key, o = heapq.heappop(heap)
         u = c.op_unit[o]
@@ -600,10 +600,17 @@ def _reference_mode(
     return est, est + m.duration, r, got[1]
 
 
-# site trials of a pass: (route class, ready time, site) -> (the site's version then, the
-# routing's completion there, its first step's end, its places); places None: the trial
-# was cut, and the completion is a lower bound
-_Trials = dict[tuple[int, int, int], tuple[int, int, int, list[tuple[int, int, int, int]] | None]]
+class _Trials:
+    """The site trials of the last route class and ready time a pass tried: per site,
+    (the site's version then, the routing's completion there, its first step's end, its
+    places); places None: the trial was cut, and the completion is a lower bound. Only
+    the last class is kept: the next racks of an order come right after it."""
+
+    __slots__ = ("key", "sites")
+
+    def __init__(self) -> None:
+        self.key = (-1, -1)
+        self.sites: dict[int, tuple[int, int, int, list[tuple[int, int, int, int]] | None]] = {}
 
 
 def _choose_site(
@@ -621,7 +628,9 @@ def _choose_site(
     all of them)."""
     oi = c.unit_order[u]
     ops = c.unit_ops[u]
-    cls = c.route_classes()[u]
+    if trials is not None and trials.key != (c.route_classes()[u], est):
+        trials.key = (c.route_classes()[u], est)
+        trials.sites = {}
     best: tuple[int, int, int] | None = None
     best_plan: list[tuple[int, int, int, int]] = []
     sites = c.unit_sites[u]
@@ -632,7 +641,7 @@ def _choose_site(
         if best is not None and est + c.min_route(u, site) + transit > best[0]:
             continue  # cannot deliver before the best site, even on empty lines
         version = tl.version[site]
-        seen = trials.get((cls, est, site)) if trials is not None else None
+        seen = trials.sites.get(site) if trials is not None else None
         if seen is not None and seen[0] == version:
             _, done, first_end, places = seen
             if places is not None:
@@ -656,7 +665,7 @@ def _choose_site(
                 ok = False
                 if trials is not None:  # no completion by the best's, or none at all
                     lb = INF if best is None else best[0] - transit + 1
-                    trials[(cls, est, site)] = (version, lb, 0, None)
+                    trials.sites[site] = (version, lb, 0, None)
                 break
             plan.append(got)
             t = got[1]
@@ -665,7 +674,7 @@ def _choose_site(
         if not ok:
             continue
         if trials is not None:
-            trials[(cls, est, site)] = (version, t, first_end, plan)
+            trials.sites[site] = (version, t, first_end, plan)
         cand = (t + transit, first_end, site)
         if best is None or cand < best:
             best, best_plan = cand, plan
