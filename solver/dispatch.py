@@ -425,17 +425,18 @@ def dispatch(
     reasons: list[str] = []
     # fixed ops in start order: first-fit lanes then fail only when capacity truly is exceeded
     fixed_at = list(c.op_fixed)
+    steps = [(f[1], o, f[0], f[2]) for o, f in enumerate(fixed_at) if f is not None]
     if keep is not None:
+        kr, ks, ke = keep[0].res, keep[0].start, keep[0].end
         for u in keep[1]:
             for o in c.unit_ops[u]:
                 if fixed_at[o] is None:
-                    fixed_at[o] = (keep[0].res[o], keep[0].start[o], keep[0].end[o])
-    fixed = sorted((f[1], o) for o, f in enumerate(fixed_at) if f is not None)
-    steps = []
-    for s, o in fixed:
-        r, _, e = fixed_at[o]  # type: ignore[misc]
-        a.res[o], a.start[o], a.end[o] = r, s, e
-        steps.append((s, o, r, e))
+                    fixed_at[o] = (kr[o], ks[o], ke[o])
+                    steps.append((ks[o], o, kr[o], ke[o]))
+    steps.sort()  # (start, op, ...): ops are distinct, so the order is the starts'
+    ares, astart, aend = a.res, a.start, a.end
+    for s, o, r, e in steps:
+        ares[o], astart[o], aend[o] = r, s, e
     if not tl.load(steps):  # some conflict: place them one by one to say which
         tl = Timeline(c)
         for s, o, r, e in steps:
