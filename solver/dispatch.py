@@ -282,14 +282,13 @@ class Timeline:
                     break
             else:
                 return False
+            self.version[c.res_site[r]] += 1
             p = c.op_power[o]
             if p > 0 and self.power[c.res_site[r]] is not None:
                 ev = events[c.res_site[r]]
                 ev.append((s, p))
                 ev.append((e, -p))
         self.placed += len(steps)
-        for _, _, r, _ in steps:
-            self.version[c.res_site[r]] += 1
         for site, ev in enumerate(events):
             prof = self.power[site]
             if prof is None or not ev:
@@ -506,10 +505,10 @@ def dispatch(
             elif same_site:
                 got = _reference_mode(c, tl, o, rr, max(est, ref.start[o]))
         s, e, r, lane = got or _best_mode(c, tl, o, unit_site[u], est)
-        nxt_fixed = partial and next(
+        nxt_fixed = next(
             (fixed_at[x] for x in ops[j + 1:] if fixed_at[x] is not None), None
-        )
-        if nxt_fixed and e > nxt_fixed[1]:
+        ) if partial else None
+        if nxt_fixed is not None and e > nxt_fixed[1]:
             raise DispatchFailed(
                 [f"step {_op_label(c, o)} cannot end before the fixed step that follows it"],
                 proven=False,
@@ -629,9 +628,8 @@ def _choose_site(
     all of them)."""
     oi = c.unit_order[u]
     ops = c.unit_ops[u]
-    if trials is not None and trials.key != (c.route_classes()[u], est):
-        trials.key = (c.route_classes()[u], est)
-        trials.sites = {}
+    if trials is not None and trials.key != (key := (c.route_classes()[u], est)):
+        trials.key, trials.sites = key, {}
     best: tuple[int, int, int] | None = None
     best_plan: list[tuple[int, int, int, int]] = []
     sites = c.unit_sites[u]
