@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not installed
     sys.path.insert(0, str(ROOT))
 
 from bench import classic, scale, tardiness  # noqa: E402
-from bench.common import Column, int_list, render_table  # noqa: E402
+from bench.common import Column, first_schedule, int_list, render_table  # noqa: E402
 from solver.solve import solve  # noqa: E402
 
 SHARED_BENCH = classic.DEFAULT_BENCH_DIR
@@ -151,6 +152,52 @@ def test_tardiness_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert float(cells["LB"].replace(",", "")) <= solver <= heur
     assert cells["target"] in ("met", "not met")
     assert "Target: solver / heuristic <= 0.5 on every instance:" in out
+
+
+def test_tardiness_runs_give_the_mean_and_the_range(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--runs 3: three solves with seeds 5, 6, 7 on the instance of seed 5; the solver's
+    figure is their mean, the range their least and greatest, the target on the mean.
+    (The figures are set by hand, so the validator, which would flag them, only counts.)"""
+    figures = {5: 100.0, 6: 400.0, 7: 250.0}  # a mean of 250: exactly half the heuristic
+    seeds: list[int] = []
+    checked: list[dict[str, Any]] = []
+
+    def fake(problem: Any, params: Any) -> dict[str, Any]:
+        schedule = solve(problem, replace(params, time_limit=0.5))
+        seeds.append(params.seed)
+        # the figures above, as if the runs differed
+        schedule["objective_value"] = figures[params.seed]
+        return schedule
+
+    def heuristic(problem: Any, seed: int) -> Any:
+        got = first_schedule(problem, seed=seed)
+        assert got.schedule is not None
+        got.schedule["kpis"]["total_weighted_tardiness_min"] = 500.0
+        return got
+
+    monkeypatch.setattr(tardiness, "solve", fake)
+    monkeypatch.setattr(tardiness, "first_schedule", heuristic)
+    monkeypatch.setattr(tardiness, "validate", lambda _p, s: checked.append(s) or [])
+    rc = tardiness.main(["--sizes", "30", "--seed", "5", "--runs", "3"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert seeds == [5, 6, 7]
+    assert [s["objective_value"] for s in checked] == [100.0, 400.0, 250.0]
+    (row,) = _rows(out, "instance  ")
+    cells = dict(zip([c.header for c in tardiness.COLUMNS], row, strict=True))
+    assert cells["instance"].startswith("racks30-seed5-")
+    assert (cells["solver WT"], cells["runs"], cells["WT range"]) == ("250", "3", "100-400")
+    assert cells["ratio"] == "0.500"
+    assert cells["target"] == "met"
+    assert "mean of 3 runs" in out
+
+
+def test_tardiness_runs_below_one_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        tardiness.main(["--sizes", "30", "--runs", "0"])
+    assert exc.value.code == 2
 
 
 def test_scale_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
