@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     default_time_limit: float = Field(default=30.0, gt=0, description="solve time limit, s")
     max_time_limit: float = Field(default=3600.0, gt=0, description="largest allowed limit, s")
     workers: int = Field(default=2, ge=1, description="CP-SAT workers per solve job")
+    solve_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="how much lower the solve processes' CPU priority is than the server's "
+        "(Unix nice), so that API calls stay fast while a solve runs; 0: the same",
+    )
     frozen_hours: float = Field(
         default=24.0, ge=0, allow_inf_nan=False,
         description="a reschedule keeps the published steps starting within this many hours",

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     log.info("queued a first plan of the sample orders: job %s", job.id)
         jobs.recover_interrupted(state.sessions)
         state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves,
-                                      log_json=settings.log_json)
+                                      log_json=settings.log_json, nice=settings.solve_nice)
         state.runner.start()
         app.state.rackplan = state
         try:

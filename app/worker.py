@@ -37,6 +37,20 @@ INTERNAL_ERROR = "internal error in the solver; the server log has the details"
 ORPHANED = "interrupted: the server process ended while the job was running"
 
 
+def lower_priority(nice: int) -> None:
+    """Add `nice` to this process's niceness (Unix); where that is not possible the solve
+    runs at the server's priority, and the log says so."""
+    if nice <= 0:
+        return
+    if not hasattr(os, "nice"):
+        log.warning("cannot lower the solve's CPU priority on this system")
+        return
+    try:
+        os.nice(nice)
+    except OSError as exc:
+        log.warning("cannot lower the solve's CPU priority: %s", exc)
+
+
 class Heartbeat:
     """A thread that writes the latest progress about once a second and turns a cancel
     request in the database into the solver's `stop` flag. It also stops the search when
@@ -178,9 +192,12 @@ def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = Tr
     return status
 
 
-def run_job(database_url: str, job_id: str, *, log_json: bool = True) -> None:
-    """The worker process's main: its own engine, one job, then exit."""
+def run_job(database_url: str, job_id: str, *, log_json: bool = True, nice: int = 0) -> None:
+    """The worker process's main: its own engine, one job, then exit. `nice` lowers the
+    process's CPU priority first (the solver's helper processes inherit it), so that the
+    server answers API calls promptly while the solve takes the cores it leaves."""
     configure_logging(json_lines=log_json)
+    lower_priority(nice)
     engine = make_engine(database_url)
     try:
         run(session_factory(engine), job_id)

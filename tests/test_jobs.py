@@ -3,11 +3,14 @@ process on SQLite and PostgreSQL; tests/test_api_schedules.py runs real worker p
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -304,3 +307,38 @@ def test_orphaned_worker_stops_and_fails_its_job(
     assert time.monotonic() - t0 < 15
     job = load(sessions, job_id)
     assert job.error == worker.ORPHANED and job.schedule is None
+
+
+def test_solve_processes_run_at_a_lower_cpu_priority(tmp_path: Path) -> None:
+    """The runner's worker process (and so the solver's helpers, which inherit it) runs
+    `nice` steps below the server: API calls keep the cores while a solve runs."""
+    url = f"sqlite:///{tmp_path / 'nice.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    factory = session_factory(engine)
+    with transaction(factory) as s:
+        seed_if_empty(s, NOW)
+    job_id = submit(factory, None, time_limit=20)
+    runner = jobs.JobRunner(factory, url, 1, log_json=False, poll=0.1, nice=3)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: set[int] = set()
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and base + 3 not in seen:
+            pid = runner.pids().get(job_id)
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    seen.add(os.getpriority(os.PRIO_PROCESS, pid))
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+        engine.dispose()
+    assert base + 3 in seen
+    assert seen <= {base, base + 3}  # before the worker lowers it, and after
+
+
+def test_no_nice_keeps_the_priority() -> None:
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    worker.lower_priority(0)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before

@@ -390,12 +390,12 @@ def publish(
 # ---- the runner ---------------------------------------------------------------------------
 
 
-def _worker_main(database_url: str, job_id: str, log_json: bool) -> None:
+def _worker_main(database_url: str, job_id: str, log_json: bool, nice: int = 0) -> None:
     """The worker process's entry point (imported there, so the API process never loads the
     solver's CP-SAT backend)."""
     from app.worker import run_job
 
-    run_job(database_url, job_id, log_json=log_json)
+    run_job(database_url, job_id, log_json=log_json, nice=nice)
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -431,9 +431,11 @@ class JobRunner:
         *,
         log_json: bool = True,
         poll: float = 2.0,
+        nice: int = 0,
     ) -> None:
         self.sessions = sessions
         self.log_json = log_json
+        self.nice = nice  # added to each worker process's niceness (`app.worker.run_job`)
         self.database_url = database_url
         self.max_solves = max_solves
         self.poll = poll
@@ -498,7 +500,8 @@ class JobRunner:
             if self._stopping.is_set() or not claim(self.sessions, job_id):
                 continue
             proc = self._ctx.Process(
-                target=_worker_main, args=(self.database_url, job_id, self.log_json),
+                target=_worker_main,
+                args=(self.database_url, job_id, self.log_json, self.nice),
                 name=f"rackplan-job-{job_id}", daemon=True,
             )
             try:
