@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, description="CP-SAT workers per solve job")
     solve_nice: int = Field(
         default=10, ge=0, le=19,
-        description="how much lower the solve processes' CPU priority is than the server's "
+        description="how much lower the service's solve jobs' CPU priority is than the server's "
         "(Unix nice), so that API calls stay fast while a solve runs; 0: the same",
     )
     frozen_hours: float = Field(
