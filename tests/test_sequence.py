@@ -77,6 +77,28 @@ def test_an_order_released_later_is_placed_after_it_is_released() -> None:
     assert (a.start[b_op], a.start[a_op]) == (120, 0)  # A fills the gap before B's release
 
 
+def test_the_order_sequence_of_a_decoded_schedule_decodes_back_to_it() -> None:
+    """A (released at 50) then B: B's assembly fills the gap before A's release, but its
+    burn-in (one bay) waits for A's. B starts first, yet A must stay first in the
+    sequence: started first, B would take the bay and A would wait for it."""
+    p = make(
+        resources=[{"id": "L", "site": "S", "kind": "line"},
+                   {"id": "BAY", "site": "S", "kind": "bay"}],
+        products=[{"id": "P", "routing": [
+            {"op": "asm", "kind": "line", "duration_min": 10},
+            {"op": "burn", "kind": "bay", "duration_min": 100}]}],
+        orders=[order("A", 200, release=at(50)), order("B", 300)],
+    )
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    a = dec.decode([0, 1])
+    first = [c.unit_ops[c.order_units[oi][0]][0] for oi in (0, 1)]
+    assert [a.start[o] for o in first] == [50, 0]  # B starts first
+    seq = order_sequence(c, a, [0, 1])
+    assert seq == [0, 1]
+    assert dec.decode(seq).start == a.start
+
+
 def test_a_kept_prefix_stays_put_and_the_rest_is_placed_validly() -> None:
     p = load_problem(generate(60, 3))
     c = compile_problem(p)
