@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -170,10 +170,10 @@ def row(o: Outcome) -> list[str]:
     return [
         o.name, fmt_int(o.racks), fmt_int(o.orders), fmt_int(o.ops),
         fmt_int(o.heur_wt), fmt_float(o.heur_s, 2), fmt_int(o.solver_wt), fmt_int(len(o.runs)),
-        _range([fmt_int(x) for x in o.runs]), fmt_int(o.bound),
+        _range(o.runs, fmt_int), fmt_int(o.bound),
         fmt_float(o.solver_s), fmt_float(o.ratio, 3),
         _share(o.heur_on_time, o.orders),
-        _range([_share(x, o.orders) for x in o.on_time]) if o.on_time else MISSING,
+        _range(o.on_time, lambda x: _share(int(x), o.orders)),
         o.source, o.valid, verdict(o.met),
     ]
 
@@ -182,16 +182,12 @@ def _share(count: int | None, total: int) -> str:
     return MISSING if count is None else f"{count}/{total}"
 
 
-def _range(cells: list[str]) -> str:
+def _range(values: Sequence[float], fmt: Callable[[float], str]) -> str:
     """One run's figure, or the least and the greatest of several ("a-b")."""
-    if not cells:
+    if not values:
         return MISSING
-    lo, hi = min(cells, key=_number), max(cells, key=_number)
+    lo, hi = fmt(min(values)), fmt(max(values))
     return lo if lo == hi else f"{lo}-{hi}"
-
-
-def _number(cell: str) -> float:
-    return float(cell.split("/")[0].replace(",", ""))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
