@@ -72,6 +72,7 @@ class Compiled:
     _routes: dict[tuple[int, int], tuple[int, list[int]]] = field(default_factory=dict)
     _min_dur: list[int] = field(default_factory=list)
     _op_pos: list[int] = field(default_factory=list)
+    _unit_starts: tuple[list[int], list[int]] | None = None
     _site_modes: list[list[list[SiteMode]]] = field(default_factory=list)
     _route_class: list[int] = field(default_factory=list)
 
@@ -106,6 +107,23 @@ class Compiled:
                     pos[o] = j
             self._op_pos.extend(pos)
         return self._op_pos
+
+    def unit_starts(self) -> tuple[list[int], list[int]]:
+        """Per unit, its first step to place (-1: all are fixed) and the site of its
+        fixed steps (-1: none), built once."""
+        if self._unit_starts is None:
+            first = [-1] * len(self.unit_ops)
+            site = [-1] * len(self.unit_ops)
+            for u, ops in enumerate(self.unit_ops):
+                for o in ops:
+                    f = self.op_fixed[o]
+                    if f is None:
+                        if first[u] < 0:
+                            first[u] = o
+                    elif site[u] < 0:
+                        site[u] = self.res_site[f[0]]
+            self._unit_starts = (first, site)
+        return self._unit_starts
 
     def site_modes(self) -> list[list[list[SiteMode]]]:
         """Per op and site, the op's modes there with their `start_bounds`:

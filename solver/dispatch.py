@@ -114,6 +114,11 @@ class _Lane:
             while i + 1 < n and starts[i + 1] <= t:
                 i += 1
 
+    def copy(self) -> _Lane:
+        out = _Lane(self.dead)
+        out.starts, out.ends = self.starts[:], self.ends[:]
+        return out
+
     def append(self, s: int, e: int) -> None:
         """`add` for a step that starts at or after every step on the lane has ended."""
         ends = self.ends
@@ -162,6 +167,11 @@ class _Profile:
         self.cap = cap
         self.times: list[int] = [-INF]
         self.vals: list[int] = [0]
+
+    def copy(self) -> _Profile:
+        out = _Profile(self.cap)
+        out.times, out.vals = self.times[:], self.vals[:]
+        return out
 
     def violation(self, s: int, e: int, p: int) -> int | None:
         """None if adding `p` on [s, e) keeps within cap, else a time to retry from."""
@@ -221,6 +231,15 @@ class Timeline:
         self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
         self.placed = 0  # ops placed so far
         self.version = [0] * len(c.site_ids)  # per site, ops placed there so far
+
+    def copy(self) -> Timeline:
+        out = Timeline.__new__(Timeline)
+        out.c = self.c
+        out.lanes = [[lane.copy() for lane in lanes] for lanes in self.lanes]
+        out.power = [None if p is None else p.copy() for p in self.power]
+        out.placed = self.placed
+        out.version = self.version[:]
+        return out
 
     def earliest(self, o: int, m: Mode, t: int, before: int = INF) -> tuple[int, int] | None:
         """Earliest (start, lane) >= t for op `o` in mode `m`, or None past the horizon
@@ -362,6 +381,28 @@ def rule_keys(c: Compiled, rule: str, rng: random.Random | None = None) -> list[
 # ---- the scheme ---------------------------------------------------------------------------
 
 
+@dataclass
+class PassState:
+    """A dispatch pass part-way: what it has placed, and what a pass resumed from here
+    needs to go on as it would have (`dispatch`'s `resume`)."""
+
+    tl: Timeline
+    a: Assignment
+    last_site: list[int]
+    late_total: int  # weighted tardiness of the units placed (scaled)
+    order_late: list[int]  # per order, the tardiness of its units placed
+
+
+class Checkpoints:
+    """Where a pass saves its state: before placing the first op of a unit whose key
+    `at` accepts; `saved` gets (that key, the state) in the order the pass met them."""
+
+    def __init__(self, at: Callable[[tuple[float, ...]], bool]) -> None:
+        self.at = at
+        self.saved: list[tuple[tuple[float, ...], PassState]] = []
+
+
+
 def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
     """Priority keys that replay the reference schedule: its steps in their old start
     order (phase 0), then steps it does not have (new orders or units) by latest start
@@ -381,9 +422,10 @@ def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
 
 def dispatch(
     c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
-    patience: int | None = INF, keep: tuple[Assignment, Collection[int]] | None = None,
+    patience: int | None = INF,
     cutoff: int | None = None, order_cutoff: Sequence[int] | None = None,
-    units: Collection[int] | None = None,
+    units: Collection[int] | None = None, resume: PassState | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
 
@@ -397,11 +439,6 @@ def dispatch(
     after its old start, then takes the next place it can; with None it takes it at once
     (a right-shift repair: more steps move, by less).
 
-    `keep` = (schedule, units): those units stay where the schedule has them, like fixed
-    steps, and only the others are placed. When the keys would have placed the kept units
-    first anyway, this gives the same schedule as a whole pass, faster (up to the lanes a
-    resource of capacity above 1 gives its steps).
-
     `cutoff`: a weighted tardiness (scaled): the pass gives up with `Cutoff` as soon as
     the units placed so far make more than it (tardiness only grows as units are added,
     so the whole schedule would too); a search uses it to drop a worse candidate early.
@@ -412,6 +449,12 @@ def dispatch(
     `units`: only these units are placed (besides the fixed steps); the others' ops keep
     resource -1 in the result (e.g. an order with the factory to itself).
 
+    `checkpoints`: the pass saves its state on the way, before the units its `at` picks
+    (`Checkpoints`); `resume` (such a state): the pass goes on from there, placing the
+    units it had not placed. With keys that place the units one after another (as a
+    sequence's do: `solver.sequence`), a pass resumed from the state saved before some
+    unit gives the same schedule as a whole pass with keys that agree up to that unit.
+
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
     """
@@ -419,63 +462,47 @@ def dispatch(
         keys = rule_keys(c, "edd")
     ref = c.reference if repair else None
     n = c.n_ops
-    a = Assignment([-1] * n, [0] * n, [0] * n)
-    tl = Timeline(c)
-    reasons: list[str] = []
-    # fixed ops in start order: first-fit lanes then fail only when capacity truly is exceeded
-    fixed_at = list(c.op_fixed)
-    steps = [(f[1], o, f[0], f[2]) for o, f in enumerate(fixed_at) if f is not None]
-    if keep is not None:
-        kr, ks, ke = keep[0].res, keep[0].start, keep[0].end
-        for u in keep[1]:
-            for o in c.unit_ops[u]:
-                if fixed_at[o] is None:
-                    fixed_at[o] = (kr[o], ks[o], ke[o])
-                    steps.append((ks[o], o, kr[o], ke[o]))
-    steps.sort()  # (start, op, ...): ops are distinct, so the order is the starts'
-    ares, astart, aend = a.res, a.start, a.end
-    for s, o, r, e in steps:
-        ares[o], astart[o], aend[o] = r, s, e
-    if not tl.load(steps):  # some conflict: place them one by one to say which
-        tl = Timeline(c)
-        for s, o, r, e in steps:
-            if not tl.place_anywhere(o, r, s, e):
-                reasons.append(
-                    f"fixed step {_op_label(c, o)} on resource '{c.res_ids[r]}' overlaps other "
-                    "fixed steps beyond the resource's capacity or the site's power cap"
-                )
-    if reasons:
-        raise DispatchFailed(reasons, proven=True)
-    late = _Lateness(c, cutoff)
-    unit_site: list[int] = [-1] * len(c.unit_ops)
-    heap: list[tuple[tuple[float, ...], int]] = []  # per unit, its first op to place
-    for u, ops in enumerate(c.unit_ops):
-        first = -1
-        for o in ops:
-            f = fixed_at[o]
-            if f is None:
-                if first < 0:
-                    first = o
-            elif unit_site[u] < 0:
-                unit_site[u] = c.res_site[f[0]]
-        if fixed_at[ops[-1]] is not None:
-            late.add(u, a)
-        if first >= 0 and (units is None or u in units):
-            heap.append((keys[first], first))
+    # the running tardiness: against the cutoff, and in every saved state
+    late = _Lateness(c, cutoff, track=checkpoints is not None)
+    fixed_at = c.op_fixed
+    if resume is not None:
+        a, tl = resume.a.copy(), resume.tl.copy()
+        last_site = resume.last_site[:]
+        late.total, late.order_late = resume.late_total, resume.order_late[:]
+        if cutoff is not None and late.total > cutoff:
+            raise Cutoff
+    else:
+        a, tl = _start(c)
+        last_site = [-1] * len(c.order_ids)  # the site of an order's latest unit
+        for u, ops in enumerate(c.unit_ops):
+            if fixed_at[ops[-1]] is not None:
+                late.add(u, a)
+    # per unit, its site once it has begun, before that the one its fixed steps tell
+    # (-1: none); a saved state needs none: the units begun before it are done
+    unit_site = c.unit_starts()[1][:]
+    # per unit, its first op to place (-1: none), and those ops by their keys
+    first_of = [o if o >= 0 and a.res[o] < 0 else -1 for o in c.unit_starts()[0]]
+    if units is not None:
+        first_of = [o if u in units else -1 for u, o in enumerate(first_of)]
+    heap = [(keys[o], o) for o in first_of if o >= 0]
     heapq.heapify(heap)
     late.order_cutoff = order_cutoff  # only for the units placed from here on
-    # whether a unit may have a fixed step after one to place (kept units are whole)
+    # whether a unit may have a fixed step after one to place
     partial = c.op_fixed.count(None) != n
     op_pos = c.op_positions()
     # the chosen site's trial of a unit's routing (_choose_site), per op: the place that
     # dispatch itself would find when it comes to that op with nothing else placed since
     trial: dict[int, tuple[int, int, int, int]] = {}
     trial_at = -1  # tl.placed when that trial was made
-    last_site: list[int] = [-1] * len(c.order_ids)  # the site of an order's latest unit
     trials = _Trials()  # site trials, for the next racks of the order (_choose_site)
     while heap:
         key, o = heapq.heappop(heap)
         u = c.op_unit[o]
+        if checkpoints is not None and first_of[u] == o and checkpoints.at(key):
+            checkpoints.saved.append((key, PassState(
+                tl.copy(), a.copy(), last_site[:], late.total,
+                late.order_late[:],
+            )))
         ops = c.unit_ops[u]
         j = op_pos[o]
         est = _ready_time(c, a, u, j)
@@ -524,20 +551,46 @@ def dispatch(
     return a
 
 
+def _start(c: Compiled) -> tuple[Assignment, Timeline]:
+    """A fresh pass's state: the fixed steps on an empty timeline."""
+    n = c.n_ops
+    a = Assignment([-1] * n, [0] * n, [0] * n)
+    tl = Timeline(c)
+    reasons: list[str] = []
+    # fixed ops in start order: first-fit lanes then fail only when capacity truly is exceeded
+    steps = [(f[1], o, f[0], f[2]) for o, f in enumerate(c.op_fixed) if f is not None]
+    steps.sort()  # (start, op, ...): ops are distinct, so the order is the starts'
+    ares, astart, aend = a.res, a.start, a.end
+    for s, o, r, e in steps:
+        ares[o], astart[o], aend[o] = r, s, e
+    if not tl.load(steps):  # some conflict: place them one by one to say which
+        tl = Timeline(c)
+        for s, o, r, e in steps:
+            if not tl.place_anywhere(o, r, s, e):
+                reasons.append(
+                    f"fixed step {_op_label(c, o)} on resource '{c.res_ids[r]}' overlaps other "
+                    "fixed steps beyond the resource's capacity or the site's power cap"
+                )
+    if reasons:
+        raise DispatchFailed(reasons, proven=True)
+    return a, tl
+
+
 class _Lateness:
     """Running weighted tardiness of the units placed so far, against a cutoff."""
 
-    __slots__ = ("c", "cutoff", "order_cutoff", "order_late", "total")
+    __slots__ = ("c", "cutoff", "order_cutoff", "order_late", "total", "track")
 
-    def __init__(self, c: Compiled, cutoff: int | None) -> None:
+    def __init__(self, c: Compiled, cutoff: int | None, track: bool = False) -> None:
         self.c = c
         self.cutoff = cutoff
         self.order_cutoff: Sequence[int] | None = None
         self.order_late = [0] * len(c.order_ids)
         self.total = 0
+        self.track = track or cutoff is not None  # else nobody asks: nothing is counted
 
     def add(self, u: int, a: Assignment) -> None:
-        if self.cutoff is None:
+        if not self.track:
             return
         c = self.c
         oi = c.unit_order[u]
@@ -545,7 +598,7 @@ class _Lateness:
         if t > self.order_late[oi]:
             self.total += c.order_weight[oi] * (t - self.order_late[oi])
             self.order_late[oi] = t
-            if self.total > self.cutoff:
+            if self.cutoff is not None and self.total > self.cutoff:
                 raise Cutoff
         if self.order_cutoff is not None and self.total > self.order_cutoff[oi]:
             raise Cutoff

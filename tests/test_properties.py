@@ -43,7 +43,7 @@ from solver.dispatch import (
 from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
-from solver.sequence import SequenceParams, sequence_search
+from solver.sequence import SequenceParams, _Decoder, sequence_search
 from solver.solve import SolveParams, solve
 from solver.validate import validate
 
@@ -390,6 +390,43 @@ def test_sequence_search_keeps_every_rule_and_never_worsens(data: dict[str, Any]
     s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source="sequence")
     assert validate(p, s) == []
+
+
+@settings(PROFILE, max_examples=30)
+@seed(SEED)
+@given(st.one_of(problems(max_ops=12, min_orders=2), with_fixed(max_ops=8)), st.randoms())
+def test_a_decode_from_saved_states_is_the_whole_decode(data: dict[str, Any], rng: Any) -> None:
+    """The sequence decoder goes on from the states of the last committed sequence: after
+    any run of moves, each decode gives the schedule a fresh decoder gives (or fails as
+    it does)."""
+    p = checked(data)
+    c, _ = _valid_start(p)
+    dec = _Decoder(c)
+    dec.every = 1  # a state at every place: the most resumes
+    seq = dec.movable[:]
+    rng.shuffle(seq)
+    fresh = _Decoder(c)
+    try:
+        base = dec.decode(seq)
+    except (HorizonTooShort, DispatchFailed):
+        assume(False)
+        raise
+    dec.commit()
+    for _ in range(6):
+        i, j = rng.randrange(len(seq)), rng.randrange(len(seq))
+        moved = seq[:]
+        moved.insert(j, moved.pop(i))
+        try:
+            want = fresh.decode(moved)
+        except (HorizonTooShort, DispatchFailed) as exc:
+            with pytest.raises(type(exc)):
+                dec.decode(moved, base, min(i, j))
+            continue
+        got = dec.decode(moved, base, min(i, j))
+        assert (got.res, got.start, got.end) == (want.res, want.start, want.end)
+        if rng.random() < 0.5:  # the move is taken: its states become the current ones
+            dec.commit()
+            seq, base = moved, got
 
 
 # ---- exactness on problems brute force can enumerate ---------------------------------------

@@ -117,6 +117,57 @@ def test_a_kept_prefix_stays_put_and_the_rest_is_placed_validly() -> None:
     assert validate(p, s) == []
 
 
+def test_a_decode_from_a_saved_state_gives_the_whole_pass_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a committed decode, a move's decode goes on from the saved state before its
+    first changed place (not from the start), and its schedule is the very one a fresh
+    decoder gives the moved sequence."""
+    p = load_problem(generate(120, 5))
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    seq = order_sequence(c, best_dispatch(c), dec.movable)
+    base = dec.decode(seq)
+    dec.commit()
+    assert sorted(dec.states) == list(range(0, len(seq), dec.every))
+    resumed: list[int] = []
+    real = dispatch
+
+    def spy(*args: object, **kw: object) -> Assignment:
+        state = kw.get("resume")
+        resumed.append(-1 if state is None else sum(r >= 0 for r in state.a.res))  # type: ignore[attr-defined]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("solver.sequence.dispatch", spy)
+    for i, j in [(len(seq) - 1, 7), (5, 1), (2, 9), (len(seq) - 2, len(seq) - 1)]:
+        moved = seq[:]
+        moved.insert(j, moved.pop(i))
+        got = dec.decode(moved, base, min(i, j))
+        whole = _Decoder(c).decode(moved)
+        assert (got.res, got.start, got.end) == (whole.res, whole.start, whole.end)
+    # ops already placed in the state each move's decode went on from (0: from the start)
+    at = [min(i, j) - min(i, j) % dec.every for i, j in [(len(seq) - 1, 7), (5, 1), (2, 9),
+                                                           (len(seq) - 2, len(seq) - 1)]]
+    placed = [sum(len(c.unit_ops[u]) for oi in seq[:k] for u in c.order_units[oi]) for k in at]
+    assert resumed[0::2] == placed and placed[-1] > 0
+
+
+def test_a_saved_state_of_another_sequence_is_not_used() -> None:
+    """States belong to the committed sequence: a decode whose orders before a state's
+    place differ from it goes on from an earlier one, and still decodes exactly."""
+    p = load_problem(generate(120, 5))
+    c = compile_problem(p)
+    dec = _Decoder(c)
+    seq = order_sequence(c, best_dispatch(c), dec.movable)
+    dec.decode(seq)
+    dec.commit()
+    other = seq[:]
+    other[0], other[1] = other[1], other[0]  # differs before every state but the first
+    got = dec.decode(other, None, len(seq) - 1)  # claims (wrongly) to change only the end
+    whole = _Decoder(c).decode(other)
+    assert (got.res, got.start, got.end) == (whole.res, whole.start, whole.end)
+
+
 def test_a_move_whose_first_orders_are_later_than_before_is_dropped_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
