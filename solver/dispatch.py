@@ -402,7 +402,6 @@ class Checkpoints:
         self.saved: list[tuple[tuple[float, ...], PassState]] = []
 
 
-
 def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
     """Priority keys that replay the reference schedule: its steps in their old start
     order (phase 0), then steps it does not have (new orders or units) by latest start
@@ -500,8 +499,7 @@ def dispatch(
         u = c.op_unit[o]
         if checkpoints is not None and first_of[u] == o and checkpoints.at(key):
             checkpoints.saved.append((key, PassState(
-                tl.copy(), a.copy(), last_site[:], late.total,
-                late.order_late[:],
+                tl.copy(), a.copy(), last_site[:], late.total, late.order_late[:]
             )))
         ops = c.unit_ops[u]
         j = op_pos[o]
