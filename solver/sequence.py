@@ -141,13 +141,14 @@ class _Decoder:
                     by_order[oi] = int(done + PREFIX_SLACK * (cutoff - done))
         # the states to save: at the places past `at` (at `at` too when it has none),
         # each before the first unit of the order there
-        every, last = self.every, [at - 1 if resume is None else at]
+        every, last = self.every, at - 1 if resume is None else at
 
         def save_at(key: tuple[float, ...]) -> bool:
+            nonlocal last
             i = int(key[1])
-            if i % every or i <= last[0]:
+            if i % every or i <= last:
                 return False
-            last[0] = i
+            last = i
             return True
 
         points = Checkpoints(save_at)

@@ -139,15 +139,15 @@ def test_a_decode_from_a_saved_state_gives_the_whole_pass_schedule(
         return real(*args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr("solver.sequence.dispatch", spy)
-    for i, j in [(len(seq) - 1, 7), (5, 1), (2, 9), (len(seq) - 2, len(seq) - 1)]:
+    moves = [(len(seq) - 1, 7), (5, 1), (2, 9), (len(seq) - 2, len(seq) - 1)]
+    for i, j in moves:
         moved = seq[:]
         moved.insert(j, moved.pop(i))
         got = dec.decode(moved, base, min(i, j))
         whole = _Decoder(c).decode(moved)
         assert (got.res, got.start, got.end) == (whole.res, whole.start, whole.end)
     # ops already placed in the state each move's decode went on from (0: from the start)
-    at = [min(i, j) - min(i, j) % dec.every for i, j in [(len(seq) - 1, 7), (5, 1), (2, 9),
-                                                           (len(seq) - 2, len(seq) - 1)]]
+    at = [min(i, j) - min(i, j) % dec.every for i, j in moves]
     placed = [sum(len(c.unit_ops[u]) for oi in seq[:k] for u in c.order_units[oi]) for k in at]
     assert resumed[0::2] == placed and placed[-1] > 0
 
