@@ -5,6 +5,7 @@ problems (hypothesis)."""
 from __future__ import annotations
 
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,48 @@ def test_reschedule_moves_far_fewer_steps_than_a_solve_from_scratch() -> None:
     assert moved <= 0.5 * moved_scratch
     wt = r.schedule["kpis"]["total_weighted_tardiness_min"]
     assert wt <= 1.1 * scratch["kpis"]["total_weighted_tardiness_min"] + 60
+
+
+@pytest.mark.parametrize(("reference", "improves", "gives_up"),
+                         [(True, False, True), (True, True, False), (False, False, False)])
+def test_a_reschedules_sequence_search_that_finds_nothing_leaves_the_time_to_the_lns(
+    monkeypatch: pytest.MonkeyPatch, reference: bool, improves: bool, gives_up: bool
+) -> None:
+    """With a reference, the order-sequence search is stopped once it has spent
+    `REFERENCE_GIVE_UP` of its time without beating the repaired plan, and the LNS then
+    runs with larger sub-models; a search that found better, or one without a
+    reference, runs its whole time and the LNS keeps its usual sub-models. (The search
+    and the LNS are stand-ins here that record what `solve` asks of them.)"""
+    import solver.solve as solve_module
+
+    seen: dict[str, Any] = {}
+
+    def search(c: Any, start: Any, sp: Any, on_improve: Any = None) -> Any:
+        t0 = time.monotonic()
+        if improves:
+            on_improve(start)
+        while time.monotonic() - t0 < sp.time_limit and not sp.stop():
+            time.sleep(0.01)
+        seen["share"] = (time.monotonic() - t0) / sp.time_limit
+        return start
+
+    def lns(c: Any, start: Any, lp: Any, on_improve: Any = None) -> Any:
+        seen["lns"] = (lp.sub_time, lp.start_units)
+        return start
+
+    monkeypatch.setattr(solve_module, "sequence_search", search)
+    monkeypatch.setattr(solve_module, "lns", lns)
+    p = load_problem(generate(100, 1))  # late, above its lower bound: the search runs
+    ref = solve(p, params(1.0, workers=1)) if reference else None
+    s = solve(p, params(5.0, workers=1, reference=ref))
+    assert validate(p, s) == []
+    if gives_up:
+        assert seen["share"] < 2 * solve_module.REFERENCE_GIVE_UP
+        assert seen["lns"] == (0.5, solve_module.START_UNITS_GIVEN_UP)
+    else:
+        assert seen["share"] > 0.9
+        assert seen["lns"] == ((solve_module.SUB_TIME_REFERENCE if reference
+                                else solve_module.SUB_TIME_LARGE), 24)
 
 
 # ---- random problems -----------------------------------------------------------------------
