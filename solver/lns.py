@@ -98,8 +98,12 @@ class _Index:
 
 
 def _neighbourhood(
-    c: Compiled, a: Assignment, idx: _Index, k: int, rng: random.Random
-) -> list[int]:
+    c: Compiled, a: Assignment, idx: _Index, k: int, rng: random.Random,
+    tried: dict[int, Assignment] | None = None,
+) -> tuple[list[int], bool]:
+    """Units to free, and whether they are around a late unit's moved step (a sub-model
+    that gets `LATE_MOVE_UNITS` units and `LATE_MOVE_SUB_TIME`). `tried`: such steps
+    already tried on an incumbent (by step), not tried again on the same one."""
     n = len(c.unit_ops)
     late = [
         (c.order_weight[oi] * order_tardiness(c, a, oi), oi)
@@ -111,10 +115,22 @@ def _neighbourhood(
     if c.reference is not None and rng.random() < 0.5:
         moved = moved_ops(c, a)
         if moved:
-            o = rng.choice(moved)
+            o, size, targeted = rng.choice(moved), k, False
+            if tried is not None and rng.random() < 0.5:
+                # a step the changes pushed so that its rack is now late: the sub-model
+                # around its old place weighs putting it back (measured: some 20 racks
+                # and a second or two of CP-SAT, where the short sub-models find nothing)
+                pushed = [(c.order_weight[c.unit_order[c.op_unit[x]]] * t, x) for x in moved
+                          if tried.get(x) is not a
+                          and (t := unit_delivery(c, a, c.op_unit[x])
+                               - c.order_due[c.unit_order[c.op_unit[x]]]) > 0]
+                if pushed:
+                    o = rng.choices([x for _, x in pushed], weights=[w for w, _ in pushed])[0]
+                    tried[o] = a
+                    size, targeted = max(k, LATE_MOVE_UNITS), True
             if rng.random() < 0.5:
-                return _along_resource(c, a, o, k)
-            return _around_move(c, a, o, k)
+                return _along_resource(c, a, o, size), targeted
+            return _around_move(c, a, o, size), targeted
     if late and roll < 0.6:
         # a late order's latest units, and the units competing for the time they need
         oi = rng.choices([o for _, o in late], weights=[w for w, _ in late])[0]
@@ -141,7 +157,12 @@ def _neighbourhood(
         chosen.update(idx.near(site, t, k, rng))
     else:
         chosen.update(rng.sample(range(n), min(k, n)))
-    return sorted(chosen)
+    return sorted(chosen), False
+
+
+# the size (units) and CP-SAT time (s) of a sub-model around a late rack's moved step
+LATE_MOVE_UNITS = 20
+LATE_MOVE_SUB_TIME = 2.0
 
 
 def _around_move(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
@@ -350,8 +371,10 @@ def lns(
                 indexed[:] = [(cur, _Index(c, cur))]
             return indexed[0][1]
 
+    tried: dict[int, Assignment] = {}  # late racks' moved steps tried, by incumbent
+
     def propose(cur: Assignment, k: int, rng: random.Random) -> Proposal:
-        units = _neighbourhood(c, cur, index(cur), k, rng)
+        units, targeted = _neighbourhood(c, cur, index(cur), k, rng, tried)
         free = {u: _first_free(c, u) for u in units}
         free = {u: j for u, j in free.items() if j < len(c.unit_ops[u])}
         if not free:
@@ -360,9 +383,12 @@ def lns(
         hi = max(cur.end[c.unit_ops[u][-1]] for u in free)
         window = (max(0, lo - slack), min(c.horizon, hi + slack))
         keep = set(free) if rng.random() < params.keep_site_share else None
-        return ModelBuilder(c, cur, free, window, keep_site=keep).build(), params.sub_time
+        limit = max(params.sub_time, LATE_MOVE_SUB_TIME) if targeted else params.sub_time
+        return ModelBuilder(c, cur, free, window, keep_site=keep).build(), limit
 
     def adapt(k: int, optimal: bool, secs: float, limit: float) -> int:
+        if limit > params.sub_time:  # a late rack's sub-model: its size is its own
+            return k
         if optimal and secs < limit / 2:
             return min(params.max_units, n_units, int(k * 1.2) + 1)
         if not optimal:
