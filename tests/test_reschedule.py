@@ -4,6 +4,7 @@ problems (hypothesis)."""
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from bench.reschedule import disturb
 from solver.bounds import lower_bound
 from solver.compiled import compile_problem, default_horizon
 from solver.diff import diff
+from solver.dispatch import Assignment
 from solver.problem import Problem, load_problem
 from solver.reschedule import freeze, reschedule
 from solver.solve import SolveParams, solve
@@ -304,6 +306,31 @@ def test_a_reschedules_sequence_search_that_finds_nothing_leaves_the_time_to_the
         assert seen["share"] > 0.9
         assert seen["lns"] == ((solve_module.SUB_TIME_REFERENCE if reference
                                 else solve_module.SUB_TIME_LARGE), 24)
+
+
+def test_the_lns_frees_the_racks_around_a_late_racks_moved_step_once_per_incumbent() -> None:
+    """`swap_case` with A run first: both steps moved, and B, pushed to 100-200, is
+    late. Some of the LNS's neighbourhoods are then around B's step, at least
+    `LATE_MOVE_UNITS` racks (here both), and they are not drawn again for the same
+    incumbent; another incumbent may draw them again."""
+    from solver.lns import LATE_MOVE_UNITS, _Index, _neighbourhood
+
+    p, ref = swap_case(1.0)
+    c = compile_problem(p, default_horizon(p))
+    c.reference = compile_reference(c, ref, MoveCosts())
+    a_op, b_op = (c.unit_ops[c.order_units[oi][0]][0] for oi in (0, 1))
+    cur = Assignment(c.reference.res[:], c.reference.start[:], [0] * c.n_ops)
+    cur.start[a_op], cur.start[b_op] = 0, 100
+    cur.end[a_op], cur.end[b_op] = 100, 200
+    tried: dict[int, Assignment] = {}
+    idx = _Index(c, cur)
+    got = [_neighbourhood(c, cur, idx, 1, random.Random(i), tried) for i in range(60)]
+    targeted = [units for units, t in got if t]
+    assert len(targeted) == 1 and tried == {b_op: cur}
+    assert targeted[0] == [c.op_unit[a_op], c.op_unit[b_op]][:LATE_MOVE_UNITS]
+    again = cur.copy()
+    assert any(t for _, t in (_neighbourhood(c, again, idx, 1, random.Random(i), tried)
+                              for i in range(60)))
 
 
 # ---- random problems -----------------------------------------------------------------------
