@@ -272,15 +272,13 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     if not done and remaining > 0.5 and not params.stopped():
         small = n_pairs <= limit
         search = relaxed_lns if small else lns
-        improved = search(
-            c, best,
-            LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
-                      sub_time=(0.5 if small or given_up else SUB_TIME_REFERENCE
-                                if c.reference else SUB_TIME_LARGE),
-                      start_units=START_UNITS_GIVEN_UP if given_up else 24,
-                      stop=params.stop),
-            on_improve=lambda a: report(a, lb, "lns"),
-        )
+        lp = LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
+                       sub_time=(0.5 if small or given_up else SUB_TIME_REFERENCE
+                                 if c.reference else SUB_TIME_LARGE),
+                       stop=params.stop)
+        if given_up:
+            lp.start_units = START_UNITS_GIVEN_UP
+        improved = search(c, best, lp, on_improve=lambda a: report(a, lb, "lns"))
         if score(c, improved) < score(c, best):
             best, source = improved, "lns"
 

@@ -27,6 +27,7 @@ from solver.bounds import lower_bound
 from solver.compiled import compile_problem, default_horizon
 from solver.diff import diff
 from solver.dispatch import Assignment
+from solver.lns import LnsParams
 from solver.problem import Problem, load_problem
 from solver.reschedule import freeze, reschedule
 from solver.solve import SolveParams, solve
@@ -305,7 +306,7 @@ def test_a_reschedules_sequence_search_that_finds_nothing_leaves_the_time_to_the
     else:
         assert seen["share"] > 0.9
         assert seen["lns"] == ((solve_module.SUB_TIME_REFERENCE if reference
-                                else solve_module.SUB_TIME_LARGE), 24)
+                                else solve_module.SUB_TIME_LARGE), LnsParams(1.0).start_units)
 
 
 def test_the_lns_frees_the_racks_around_a_late_racks_moved_step_once_per_incumbent() -> None:
