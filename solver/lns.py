@@ -120,10 +120,14 @@ def _neighbourhood(
                 # a step the changes pushed so that its rack is now late: the sub-model
                 # around its old place weighs putting it back (measured: some 20 racks
                 # and a second or two of CP-SAT, where the short sub-models find nothing)
-                pushed = [(c.order_weight[c.unit_order[c.op_unit[x]]] * t, x) for x in moved
-                          if tried.get(x) is not a
-                          and (t := unit_delivery(c, a, c.op_unit[x])
-                               - c.order_due[c.unit_order[c.op_unit[x]]]) > 0]
+                owed: dict[int, int] = {}  # per unit of a moved step, its weighted lateness
+                for x in moved:
+                    u = c.op_unit[x]
+                    if u not in owed:
+                        oi = c.unit_order[u]
+                        owed[u] = c.order_weight[oi] * (unit_delivery(c, a, u) - c.order_due[oi])
+                pushed = [(owed[c.op_unit[x]], x) for x in moved
+                          if owed[c.op_unit[x]] > 0 and tried.get(x) is not a]
                 if pushed:
                     o = rng.choices([x for _, x in pushed], weights=[w for w, _ in pushed])[0]
                     tried[o] = a
