@@ -61,14 +61,16 @@ PATIENCE: tuple[int | None, ...] = (INF, None)
 SEQUENCE_SHARE = 0.85
 # With a reference (a reschedule), the sequence search stops once it has spent this share
 # of its time without beating the repaired plan, and the LNS gets the rest with larger
-# sub-models (0.5 s each, starting from this many units). The nightly reschedule is such
-# a case: the plan is a local optimum of that search (none of its decodes improves it),
-# and on four saved nightly problems (bench/reschedule.py, 1,000 racks, 30 s, two seeds
-# each) the LNS given the time gave 11,640 and 11,760 instead of 11,820 on one and
-# 1,920 instead of 2,040 once on another, the same on the other two, with fewer moves
-# (214 against 243 in all); 0.05 s sub-models for 25 s found nothing. After a week off
-# plan the search beats the repaired plan within 2 s and runs on as before.
+# sub-models (`SUB_TIME_GIVEN_UP` seconds each, from `START_UNITS_GIVEN_UP` units). The
+# nightly reschedule is such a case: the plan is a local optimum of that search (none of
+# its decodes improves it), and on four saved nightly problems (bench/reschedule.py, 1,000
+# racks, 30 s, two seeds each) the LNS given the time gave 11,640 and 11,760 instead of
+# 11,820 on one and 1,920 instead of 2,040 once on another, the same on the other two,
+# with fewer moves (214 against 243 in all); 0.05 s sub-models for 25 s found nothing.
+# After a week off plan the search beats the repaired plan within 2 s and runs on as
+# before.
 REFERENCE_GIVE_UP = 0.2
+SUB_TIME_GIVEN_UP = 0.5
 START_UNITS_GIVEN_UP = 40
 # the share of the time left after the full model that the tabu search takes on a flexible
 # job shop; the LNS polishes its result in the rest. Measured at 60 s: the LNS's 30 %
@@ -273,8 +275,8 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         small = n_pairs <= limit
         search = relaxed_lns if small else lns
         lp = LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
-                       sub_time=(0.5 if small or given_up else SUB_TIME_REFERENCE
-                                 if c.reference else SUB_TIME_LARGE),
+                       sub_time=(0.5 if small else SUB_TIME_GIVEN_UP if given_up
+                                 else SUB_TIME_REFERENCE if c.reference else SUB_TIME_LARGE),
                        stop=params.stop)
         if given_up:
             lp.start_units = START_UNITS_GIVEN_UP
