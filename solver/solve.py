@@ -46,10 +46,12 @@ from solver.tabu import TabuParams, applies, tabu_search
 from solver.validate import validate
 
 MAX_HORIZON_GROWTH = 5
-# CP-SAT's time limit per LNS sub-model, seconds: for large problems, and for those with a
-# reference schedule. There the move costs make a sub-model's optimum quick to find and
+# CP-SAT's time limit per LNS sub-model, seconds: for problems small enough for the full
+# model (the relaxed LNS after it), for large problems, and for those with a reference
+# schedule. There the move costs make a sub-model's optimum quick to find and
 # slow to prove, so many short steps do far better (bench/reschedule.py, 1,000 racks,
 # 30 s: about 280 steps moved with 0.05 s against 490 with 1 s, at lower tardiness).
+SUB_TIME_SMALL = 0.5
 SUB_TIME_LARGE = 2.0
 SUB_TIME_REFERENCE = 0.05
 # how long (minutes) a step that lost its place waits for the reference's later steps in
@@ -275,7 +277,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         small = n_pairs <= limit
         search = relaxed_lns if small else lns
         lp = LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
-                       sub_time=(0.5 if small else SUB_TIME_GIVEN_UP if given_up
+                       sub_time=(SUB_TIME_SMALL if small else SUB_TIME_GIVEN_UP if given_up
                                  else SUB_TIME_REFERENCE if c.reference else SUB_TIME_LARGE),
                        stop=params.stop)
         if given_up:
