@@ -250,7 +250,7 @@ def _run_locked(
 ) -> int:
     from app.db import reading, transaction
     from app.errors import ApiError
-    from app.services import jobs
+    from app.services import job_state, jobs
     from app.tables import JobStatus
     from app.worker import run
     from solver.problem import ProblemError
@@ -276,7 +276,7 @@ def _run_locked(
     try:
         run(sessions, job_id, watch_parent=False)
     except BaseException:  # e.g. Ctrl-C: the job must not stay "running"
-        jobs.fail(sessions, job_id, "interrupted: rackplan reschedule was stopped")
+        job_state.fail(sessions, job_id, "interrupted: rackplan reschedule was stopped")
         raise
     with reading(sessions) as s:
         job = jobs.get_job(s, job_id)
@@ -309,14 +309,15 @@ def publish_step(
     """Publish the job's schedule only while `publication` (the one the run started from;
     None: nothing was published) is still the current one: (published, the line to
     print). A plan published meanwhile by someone else is never overwritten."""
+    from app.clock import utc_now
     from app.errors import ApiError
     from app.services import jobs
 
     try:
         if publication is None:
-            pub = jobs.publish(sessions, job_id, None, jobs.utc_now(), if_none=True)
+            pub = jobs.publish(sessions, job_id, None, utc_now(), if_none=True)
         else:
-            pub = jobs.publish(sessions, job_id, f'"{publication}"', jobs.utc_now())
+            pub = jobs.publish(sessions, job_id, f'"{publication}"', utc_now())
     except ApiError as exc:
         if exc.status == 412:
             return False, (f"published: no (another plan was published while this one was "

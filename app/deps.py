@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth import ALLOWED, Action, KeyStore, Principal
 from app.config import Settings
 from app.errors import ApiError
-from app.services.jobs import JobRunner
+from app.supervisor import JobRunner
 
 
 @dataclass
@@ -24,7 +24,7 @@ class State:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyStore
-    runner: JobRunner | None = None  # started by the lifespan
+    runner: JobRunner | None = None  # the supervisor, started by the lifespan
     extra: dict[str, object] = field(default_factory=dict)
 
 

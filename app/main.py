@@ -1,4 +1,5 @@
-"""The FastAPI application: `create_app()`; the lifespan owns the engine and the job runner."""
+"""The FastAPI application: `create_app()`; the lifespan owns the engine and the supervisor
+of the solve processes."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from app.routes import (
     schedules,
     uploads,
 )
-from app.services import jobs
+from app.services import job_state, jobs
 from app.services.seed import seed_if_empty
+from app.supervisor import JobRunner
 from app.tables import SCHEMA_VERSION, Base, Meta
 
 log = logging.getLogger("rackplan")
@@ -83,9 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         name="sample plan",
                     )
                     log.info("queued a first plan of the sample orders: job %s", job.id)
-        jobs.recover_interrupted(state.sessions)
-        state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves,
-                                      log_json=settings.log_json, nice=settings.solve_nice)
+        job_state.recover_interrupted(state.sessions)
+        state.runner = JobRunner(state.sessions, settings.database_url, settings.max_solves,
+                                 log_json=settings.log_json, nice=settings.solve_nice)
         state.runner.start()
         app.state.rackplan = state
         try:

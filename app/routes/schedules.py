@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
+from app.clock import utc_now
 from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
 from app.errors import ApiError
@@ -133,7 +134,7 @@ def cancel_job(job_id: str, state: AppState, _: Planner, response: Response) -> 
     """Cancel: a queued job at once (200); a running one stops soon and keeps the best
     schedule found so far (202, poll the job); a finished job gives 409."""
     with transaction(state.sessions) as s:
-        job = svc.cancel(s, job_id, svc.utc_now())
+        job = svc.cancel(s, job_id, utc_now())
         out = job_out(job, svc.latest_publication(s))
     response.status_code = 202 if out.status == JobStatus.RUNNING else 200
     return out
@@ -153,6 +154,6 @@ def publish(
 ) -> PublicationOut:
     """Make a job's validated schedule the one the floor follows; the answer's ETag names
     this publication."""
-    pub = svc.publish(state.sessions, job_id, if_match, svc.utc_now())
+    pub = svc.publish(state.sessions, job_id, if_match, utc_now())
     response.headers["ETag"] = svc.etag(pub)
     return _pub_out(pub)
