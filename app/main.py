@@ -22,6 +22,7 @@ from app.routes import (
     exports,
     factory,
     health,
+    metrics,
     orders,
     pages,
     reschedule,
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
-    for module in (health, factory, uploads, orders, diff, schedules, reschedule, exports, pages,
-                   events):
+    for module in (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
+                   exports, pages, events):
         app.include_router(module.router)
     return app
