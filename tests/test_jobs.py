@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import worker
 from app.db import transaction
-from app.errors import ApiError
+from app.domain import Conflict, DomainError, PreconditionFailed
 from app.services import job_state, jobs
 from app.tables import Job, JobStatus, Publication
 from solver.problem import ProblemError, load_problem
@@ -62,14 +62,14 @@ def test_cancel_queued_is_immediate_and_finished_is_409(
     sessions: sessionmaker[Session],
 ) -> None:
     """A queued job is cancelled at once and can no longer be claimed; cancelling it again
-    is 409 naming the job."""
+    is a Conflict naming the job."""
     job_id = submit(sessions)
     with transaction(sessions) as s:
         assert jobs.cancel(s, job_id, NOW).status == JobStatus.CANCELLED
     assert not job_state.claim(sessions, job_id)
-    with pytest.raises(ApiError) as err, transaction(sessions) as s:
+    with pytest.raises(Conflict) as err, transaction(sessions) as s:
         jobs.cancel(s, job_id, NOW)
-    assert err.value.status == 409 and job_id in err.value.detail
+    assert job_id in err.value.detail
 
 
 def test_infeasible_result_is_done_but_not_publishable(sessions: sessionmaker[Session]) -> None:
@@ -90,17 +90,17 @@ def test_infeasible_result_is_done_but_not_publishable(sessions: sessionmaker[Se
     assert job.schedule is not None and job.schedule["status"] == "INFEASIBLE"
     assert job.schedule["reasons"] and job.valid  # a well-formed "no schedule" answer
     assert not jobs.publishable(job)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(Conflict) as err:
         jobs.publish(sessions, job_id, None, NOW)
-    assert err.value.status == 409 and "INFEASIBLE" in err.value.detail
+    assert "INFEASIBLE" in err.value.detail
 
 
 def test_publish_refuses_a_job_that_is_not_finished(sessions: sessionmaker[Session]) -> None:
-    """Publishing a queued job is 409 naming its status; nothing is written."""
+    """Publishing a queued job is a Conflict naming its status; nothing is written."""
     job_id = submit(sessions)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(Conflict) as err:
         jobs.publish(sessions, job_id, None, NOW)
-    assert err.value.status == 409 and "queued" in err.value.detail
+    assert "queued" in err.value.detail
     with transaction(sessions) as s:
         assert jobs.latest_publication(s) is None
 
@@ -109,21 +109,21 @@ def test_racing_publishes_with_the_same_if_match_one_wins(
     sessions: sessionmaker[Session],
 ) -> None:
     """Publishes racing with the same If-Match: exactly one succeeds each round, the others
-    get 412, and every success is recorded."""
+    fail their precondition, and every success is recorded."""
     job_id = solved(sessions)
     first = jobs.publish(sessions, job_id, None, NOW)
     current = jobs.etag(first)
     lock = threading.Lock()
     for _ in range(4):
         barrier = threading.Barrier(3)
-        results: list[Publication | ApiError] = []
+        results: list[Publication | DomainError] = []
 
         def go(tag: str = current, b: threading.Barrier = barrier,
-               out: list[Publication | ApiError] = results) -> None:
+               out: list[Publication | DomainError] = results) -> None:
             b.wait()
             try:
-                r: Publication | ApiError = jobs.publish(sessions, job_id, tag, NOW)
-            except ApiError as exc:
+                r: Publication | DomainError = jobs.publish(sessions, job_id, tag, NOW)
+            except DomainError as exc:
                 r = exc
             with lock:
                 out.append(r)
@@ -134,8 +134,8 @@ def test_racing_publishes_with_the_same_if_match_one_wins(
         for t in threads:
             t.join()
         wins = [r for r in results if isinstance(r, Publication)]
-        losses = [r for r in results if isinstance(r, ApiError)]
-        assert len(wins) == 1 and [e.status for e in losses] == [412, 412]
+        losses = [type(r) for r in results if not isinstance(r, Publication)]
+        assert len(wins) == 1 and losses == [PreconditionFailed, PreconditionFailed]
         current = jobs.etag(wins[0])
     with transaction(sessions) as s:
         pubs = list(s.scalars(select(Publication).order_by(Publication.id)))
@@ -146,9 +146,9 @@ def test_racing_publishes_with_the_same_if_match_one_wins(
 def test_if_match_star_and_weak_tags(sessions: sessionmaker[Session]) -> None:
     """If-Match '*' needs something published; weak and listed tags match by id."""
     job_id = solved(sessions)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(PreconditionFailed) as err:
         jobs.publish(sessions, job_id, "*", NOW)
-    assert err.value.status == 412 and "nothing is published" in err.value.detail
+    assert "nothing is published" in err.value.detail
     p1 = jobs.publish(sessions, job_id, None, NOW)
     p2 = jobs.publish(sessions, job_id, "*", NOW)
     p3 = jobs.publish(sessions, job_id, f'"999", W/"{p2.id}"', NOW)

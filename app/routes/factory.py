@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Response
 
 from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
-from app.errors import ApiError, problem_responses
+from app.domain import NotFound
+from app.errors import problem_responses
 from app.schemas.factory import FactoryIn, FactoryOut
 from app.services import factory as svc
 from app.tables import FactoryVersion
@@ -49,5 +50,5 @@ def get_factory_version(
     with reading(state.sessions) as s:
         fv = s.get(FactoryVersion, version)
         if fv is None:
-            raise ApiError(404, f"factory version {version} does not exist")
+            raise NotFound(f"factory version {version} does not exist")
         return _out(fv)

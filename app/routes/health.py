@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.deps import AppState
-from app.errors import ApiError
+from app.domain import Unavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -24,5 +24,5 @@ def readyz(state: AppState) -> dict[str, str]:
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise ApiError(503, f"database unreachable: {type(exc).__name__}") from None
+        raise Unavailable(f"database unreachable: {type(exc).__name__}") from None
     return {"status": "ready", "database": state.engine.dialect.name}

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Query
 
 from app.db import reading, transaction
 from app.deps import AppState, OrderWriter, Reader
-from app.errors import ApiError, problem_responses
+from app.domain import Invalid
+from app.errors import problem_responses
 from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
 from app.services import events as events_svc
 from app.services import factory as factory_svc
@@ -44,9 +45,7 @@ def post_orders(
         fv = factory_svc.require_latest(s)
         errors = svc.check_batch(orders) + svc.check_against_factory(orders, fv.data)
         if errors:
-            raise ApiError(422, errors[0]["message"] + (
-                f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
-                title="Invalid order batch", errors=errors)
+            raise Invalid.listing(errors, title="Invalid order batch")
         return OrderBatchResult(**svc.upsert(s, orders, state.settings.clock()))
 
 
@@ -65,8 +64,8 @@ def list_orders(
     """Orders by due date, filtered, one page at a time, each with its units' progress."""
     for name, t in (("due_before", due_before), ("due_after", due_after)):
         if t is not None and t.tzinfo is None:
-            raise ApiError(422, f"{name}: time has no UTC offset",
-                           errors=[{"field": name, "message": "time has no UTC offset"}])
+            raise Invalid(f"{name}: time has no UTC offset",
+                          [{"field": name, "message": "time has no UTC offset"}])
     q = svc.query(status=status, product=product, customer=customer,
                   due_before=due_before, due_after=due_after)
     with reading(state.sessions) as s:

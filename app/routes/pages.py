@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 
 from app.db import reading
 from app.deps import AppState, Reader
-from app.errors import ApiError
+from app.domain import NotFound
 from app.schemas.gantt import GanttOut, Overview
 from app.services import gantt as svc
 
@@ -102,5 +102,5 @@ def asset(name: str) -> FileResponse:
     m = ASSET_NAME.match(name)
     path = STATIC / name
     if m is None or not path.is_file():
-        raise ApiError(404, f"no asset named '{name}'")
+        raise NotFound(f"no asset named '{name}'")
     return FileResponse(path, media_type=MEDIA[m.group(1)], headers=NO_STORE)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from app.clock import utc_now
 from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
-from app.errors import ApiError
+from app.domain import NotFound
 from app.schemas.schedules import (
     JobOut,
     JobPage,
@@ -102,7 +102,7 @@ def get_published(
     with reading(state.sessions) as s:
         pub = svc.latest_publication(s)
         if pub is None:
-            raise ApiError(404, "no schedule has been published yet")
+            raise NotFound("no schedule has been published yet")
         tag = svc.etag(pub)
         if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
             return Response(status_code=304, headers={"ETag": tag})

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from app.clock import stamp, utc_now
 from app.db import transaction
-from app.errors import ApiError
+from app.domain import Conflict, Invalid, NotFound, PreconditionFailed
 from app.services import factory as factory_svc
 from app.services.job_state import starting_progress
 from app.services.problems import build_problem
@@ -100,7 +100,7 @@ def _check_limit(time_limit: float | None, default: float, maximum: float) -> fl
     limit = default if time_limit is None else time_limit
     if limit > maximum:
         msg = f"time_limit {limit:g} s exceeds the server's maximum of {maximum:g} s"
-        raise ApiError(422, msg, errors=[{"field": "time_limit", "message": msg}])
+        raise Invalid(msg, [{"field": "time_limit", "message": msg}])
     return limit
 
 
@@ -140,11 +140,11 @@ def submit_reschedule(
 
 
 def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
-    """One job; ApiError 404 when unknown."""
+    """One job; NotFound when unknown."""
     job = session.get(Job, job_id, with_for_update=for_update)
     if job is None:
-        raise ApiError(404, f"schedule job '{job_id}' does not exist",
-                       errors=[{"id": job_id, "message": "no such job"}])
+        raise NotFound(f"schedule job '{job_id}' does not exist",
+                       faults=[{"id": job_id, "message": "no such job"}])
     return job
 
 
@@ -169,7 +169,7 @@ def page(
 
 def cancel(session: Session, job_id: str, now: datetime) -> Job:
     """A queued job is cancelled at once; a running one is asked to stop (its worker keeps
-    the best schedule so far and ends it `cancelled`); a finished one gives 409."""
+    the best schedule so far and ends it `cancelled`); a finished one is a Conflict."""
     job = get_job(session, job_id, for_update=True)
     if job.status == JobStatus.QUEUED:
         job.status = JobStatus.CANCELLED
@@ -178,10 +178,10 @@ def cancel(session: Session, job_id: str, now: datetime) -> Job:
     elif job.status == JobStatus.RUNNING:
         job.cancel_requested = True
     else:
-        raise ApiError(
-            409, f"schedule job '{job_id}' is already {job.status}: only a queued or running "
-                 "job can be cancelled",
-            errors=[{"id": job_id, "field": "status", "message": f"job is {job.status}"}],
+        raise Conflict(
+            f"schedule job '{job_id}' is already {job.status}: only a queued or running job "
+            "can be cancelled",
+            faults=[{"id": job_id, "field": "status", "message": f"job is {job.status}"}],
         )
     session.flush()
     return job
@@ -230,9 +230,9 @@ def _lock_publications(session: Session) -> None:
         session.execute(text("LOCK TABLE publications IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _refuse(job_id: str, message: str) -> ApiError:
-    return ApiError(409, f"schedule job '{job_id}' cannot be published: {message}",
-                    title="Not publishable", errors=[{"id": job_id, "message": message}])
+def _refuse(job_id: str, message: str) -> Conflict:
+    return Conflict(f"schedule job '{job_id}' cannot be published: {message}",
+                    title="Not publishable", faults=[{"id": job_id, "message": message}])
 
 
 def publish(
@@ -241,8 +241,8 @@ def publish(
 ) -> Publication:
     """Publish a job's schedule: only a finished job whose schedule is a plan that passes
     the validator (checked again here). With `if_match`, only while the publication it
-    names is still the current one; with `if_none`, only while nothing is published (412
-    otherwise); check and insert are atomic."""
+    names is still the current one; with `if_none`, only while nothing is published
+    (PreconditionFailed otherwise); check and insert are atomic."""
     with transaction(sessions) as s:
         job = get_job(s, job_id)
         if job.status not in (JobStatus.DONE, JobStatus.CANCELLED):
@@ -265,17 +265,17 @@ def publish(
         _lock_publications(s)
         current = latest_publication(s)
         if if_none and current is not None:
-            raise ApiError(
-                412, f"a schedule has been published meanwhile ({etag(current)})",
+            raise PreconditionFailed(
+                f"a schedule has been published meanwhile ({etag(current)})",
                 title="Precondition Failed",
-                errors=[{"field": "If-None-Match", "message": f"{etag(current)} is current"}],
+                faults=[{"field": "If-None-Match", "message": f"{etag(current)} is current"}],
             )
         if if_match is not None and not _etag_matches(if_match, current):
             now_is = f"the current one is {etag(current)}" if current else "nothing is published"
-            raise ApiError(
-                412, f"If-Match {if_match} does not name the current publication: {now_is}",
+            raise PreconditionFailed(
+                f"If-Match {if_match} does not name the current publication: {now_is}",
                 title="Precondition Failed",
-                errors=[{"field": "If-Match", "message": now_is}],
+                faults=[{"field": "If-Match", "message": now_is}],
             )
         pub = Publication(job_id=job_id, published_at=stamp(now))
         s.add(pub)
