@@ -21,9 +21,11 @@ from app.routes import (
     events,
     exports,
     factory,
+    gantt,
     health,
     metrics,
     orders,
+    overview,
     pages,
     reschedule,
     schedules,
@@ -107,6 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     for module in (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
-                   exports, pages, events):
+                   exports, gantt, overview, pages, events):
         app.include_router(module.router)
     return app
