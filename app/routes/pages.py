@@ -1,6 +1,9 @@
 """The browser pages: the front page, the Gantt view of one schedule and the orders page,
 with their own assets (no CDN).
 
+Each page is a Jinja2 template in `app/templates/` that extends `layout.html` (the head
+and the navigation), rendered with autoescape on.
+
 The HTML pages hold no data (they are served without a key); everything they show comes
 from the API (`/overview`, `/schedules/{id}/gantt`, `/orders`, ...), fetched with the key
 the planner typed (kept in the browser's localStorage).
@@ -11,41 +14,49 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
 
 from app.domain import NotFound
 
 router = APIRouter()
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 ASSET_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(js|css|svg|ico|csv)$")
 MEDIA = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml",
          "ico": "image/x-icon", "csv": "text/csv"}
 NO_STORE = {"Cache-Control": "no-cache"}
 
 
-def _page(name: str) -> FileResponse:
-    return FileResponse(STATIC / name, media_type="text/html; charset=utf-8",
-                        headers=NO_STORE)
+templates = Jinja2Templates(env=jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
+    lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+))
+
+
+def _page(request: Request, name: str) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, headers=NO_STORE)
 
 
 @router.get("/", include_in_schema=False)
-def front_page() -> FileResponse:
+def front_page(request: Request) -> HTMLResponse:
     """The front page: the latest plan's Gantt, solve progress, actions."""
-    return _page("index.html")
+    return _page(request, "index.html")
 
 
 @router.get("/schedules/{job_id}/view", include_in_schema=False)
-def gantt_view(job_id: str) -> FileResponse:
+def gantt_view(request: Request, job_id: str) -> HTMLResponse:
     """The Gantt page of one schedule (it fetches `/schedules/{job_id}/gantt`)."""
-    return _page("view.html")
+    return _page(request, "view.html")
 
 
 @router.get("/ui/orders", include_in_schema=False)
-def orders_page() -> FileResponse:
+def orders_page(request: Request) -> HTMLResponse:
     """The orders page: the orders with their status, and the order-file upload."""
-    return _page("orders.html")
+    return _page(request, "orders.html")
 
 
 @router.get("/static/{name}", include_in_schema=False)
