@@ -21,7 +21,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 FILTER_HELP = "repeat the parameter or separate ids with commas"
 
 
-@router.get("/{job_id}/gantt", response_model=GanttOut, responses=ERRORS)
+@router.get("/{job_id}/gantt", operation_id="getScheduleGantt",
+            response_model=GanttOut, responses=ERRORS)
 def gantt(
     job_id: str,
     state: AppState,

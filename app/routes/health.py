@@ -11,13 +11,13 @@ from app.domain import Unavailable
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getHealth")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", operation_id="getReadiness")
 def readyz(state: AppState) -> dict[str, str]:
     """The database is reachable (503 when not)."""
     try:

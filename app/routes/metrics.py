@@ -13,6 +13,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     response_class=Response,
     responses={200: {"description": "Prometheus text format",
                      "content": {"text/plain": {"schema": {"type": "string"}}}}},

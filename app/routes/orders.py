@@ -33,7 +33,8 @@ def out(row: Order) -> OrderOut:
                                     "created_at": row.created_at, "updated_at": row.updated_at})
 
 
-@router.post("", response_model=OrderBatchResult, responses=problem_responses(409))
+@router.post("", operation_id="createOrders",
+             response_model=OrderBatchResult, responses=problem_responses(409))
 def post_orders(
     orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE])],
     state: AppState,
@@ -49,7 +50,7 @@ def post_orders(
         return OrderBatchResult(**svc.upsert(s, orders, state.settings.clock()))
 
 
-@router.get("", response_model=OrderPage)
+@router.get("", operation_id="listOrders", response_model=OrderPage)
 def list_orders(
     state: AppState,
     _: Reader,
@@ -75,7 +76,8 @@ def list_orders(
         return OrderPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
+@router.get("/{order_id}", operation_id="getOrder",
+            response_model=OrderOut, responses=problem_responses(404))
 def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
     """One order, with each unit's progress on the floor."""
     with reading(state.sessions) as s:
@@ -83,7 +85,8 @@ def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
         return out(row).model_copy(update={"progress": events_svc.progress(s, row)})
 
 
-@router.delete("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
+@router.delete("/{order_id}", operation_id="cancelOrder",
+               response_model=OrderOut, responses=problem_responses(404))
 def cancel_order(order_id: str, state: AppState, _: OrderWriter) -> OrderOut:
     """Cancel an order: it is kept, marked cancelled, and left out of new plans."""
     with transaction(state.sessions) as s:

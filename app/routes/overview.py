@@ -12,7 +12,7 @@ from app.services import gantt as svc
 router = APIRouter(tags=["schedules"])
 
 
-@router.get("/overview", response_model=Overview)
+@router.get("/overview", operation_id="getOverview", response_model=Overview)
 def overview(state: AppState, _: Reader) -> Overview:
     """What the front page shows: the newest done schedule, solves under way with their
     progress, the published job and the ten newest jobs."""

@@ -52,7 +52,7 @@ def _pub_out(pub: Publication) -> PublicationOut:
                           etag=svc.etag(pub))
 
 
-@router.post("", status_code=202, response_model=JobOut,
+@router.post("", operation_id="createSchedule", status_code=202, response_model=JobOut,
              responses={409: {"description": "no factory or no open orders"},
                         422: {"description": "bad request or a problem that does not check"}})
 def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) -> JobOut:
@@ -73,7 +73,7 @@ def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) 
     return out
 
 
-@router.get("", response_model=JobPage)
+@router.get("", operation_id="listSchedules", response_model=JobPage)
 def list_jobs(
     state: AppState,
     _: Reader,
@@ -89,7 +89,7 @@ def list_jobs(
     return JobPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/published", response_model=PublishedOut,
+@router.get("/published", operation_id="getPublishedSchedule", response_model=PublishedOut,
             responses={304: {"description": "If-None-Match names the current publication"},
                        404: {"description": "nothing is published yet"}})
 def get_published(
@@ -113,21 +113,22 @@ def get_published(
     return out
 
 
-@router.get("/{job_id}", response_model=JobOut, responses=JOB_RESPONSES)
+@router.get("/{job_id}", operation_id="getSchedule", response_model=JobOut, responses=JOB_RESPONSES)
 def get_job(job_id: str, state: AppState, _: Reader) -> JobOut:
     """A job: status; progress while running; the full SPEC schedule once finished."""
     with reading(state.sessions) as s:
         return job_out(svc.get_job(s, job_id), svc.latest_publication(s))
 
 
-@router.get("/{job_id}/problem", response_model=dict[str, Any], responses=JOB_RESPONSES)
+@router.get("/{job_id}/problem", operation_id="getScheduleProblem",
+            response_model=dict[str, Any], responses=JOB_RESPONSES)
 def get_problem(job_id: str, state: AppState, _: Reader) -> dict[str, Any]:
     """The exact SPEC section 1 problem the job solves (re-check or re-run it anywhere)."""
     with reading(state.sessions) as s:
         return svc.get_job(s, job_id).problem
 
 
-@router.delete("/{job_id}", response_model=JobOut,
+@router.delete("/{job_id}", operation_id="cancelSchedule", response_model=JobOut,
                responses={**JOB_RESPONSES, 202: {"model": JobOut},
                           409: {"description": "the job has already finished"}})
 def cancel_job(job_id: str, state: AppState, _: Planner, response: Response) -> JobOut:
@@ -140,7 +141,7 @@ def cancel_job(job_id: str, state: AppState, _: Planner, response: Response) -> 
     return out
 
 
-@router.post("/{job_id}/publish", response_model=PublicationOut,
+@router.post("/{job_id}/publish", operation_id="publishSchedule", response_model=PublicationOut,
              responses={**JOB_RESPONSES,
                         409: {"description": "not finished, not a plan, or not valid"},
                         412: {"description": "If-Match does not name the current publication"}})
