@@ -142,7 +142,7 @@ def _solve(
 def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = True
         ) -> str | None:
     """Solve a claimed (running) job and store the result; the status written, or None
-    when the job was not running. `watch_parent=False` when the caller is not a runner
+    when the job was not running. `watch_parent=False` when the caller is not a supervisor
     whose exit should stop the search (`rackplan reschedule` runs it in-process)."""
     with transaction(sessions) as s:
         job = s.get(Job, job_id)

@@ -50,7 +50,7 @@ def create_job(
     """Queue a job for `problem` (a SPEC section 1 document), checked first: a bad
     problem raises `ProblemError` naming every fault and nothing is written.
 
-    `params` needs `time_limit`, `workers` and `seed`; the caller wakes the runner after
+    `params` needs `time_limit`, `workers` and `seed`; the caller wakes the supervisor after
     the transaction commits. With `queued=False` the job starts out running, for a caller
     that runs it in its own process (`rackplan reschedule`)."""
     load_problem(problem)
@@ -59,7 +59,7 @@ def create_job(
         params=params, factory_version=factory_version, problem=problem,
         cancel_requested=False, valid=False,
     )
-    if not queued:  # the caller runs it itself: no runner may claim it
+    if not queued:  # the caller runs it itself: the supervisor must not claim it
         job.status = JobStatus.RUNNING
         job.started_at = job.created_at
         job.progress = starting_progress()
