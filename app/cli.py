@@ -249,8 +249,8 @@ def _run_locked(
     sessions: sessionmaker[Session], settings: Settings, args: argparse.Namespace
 ) -> int:
     from app.db import reading, transaction
-    from app.errors import ApiError
-    from app.services import jobs
+    from app.domain import DomainError
+    from app.services import job_state, jobs
     from app.tables import JobStatus
     from app.worker import run
     from solver.problem import ProblemError
@@ -267,7 +267,7 @@ def _run_locked(
                 seed=args.seed, workers=args.workers or settings.workers, queued=False,
             )
             job_id, publication = job.id, job.params["publication"]
-    except ApiError as exc:
+    except DomainError as exc:  # no factory, no open orders, a time limit over the maximum
         _err(exc.detail)
         return EXIT_INVALID
     except ProblemError as exc:
@@ -276,7 +276,7 @@ def _run_locked(
     try:
         run(sessions, job_id, watch_parent=False)
     except BaseException:  # e.g. Ctrl-C: the job must not stay "running"
-        jobs.fail(sessions, job_id, "interrupted: rackplan reschedule was stopped")
+        job_state.fail(sessions, job_id, "interrupted: rackplan reschedule was stopped")
         raise
     with reading(sessions) as s:
         job = jobs.get_job(s, job_id)
@@ -309,18 +309,19 @@ def publish_step(
     """Publish the job's schedule only while `publication` (the one the run started from;
     None: nothing was published) is still the current one: (published, the line to
     print). A plan published meanwhile by someone else is never overwritten."""
-    from app.errors import ApiError
+    from app.clock import utc_now
+    from app.domain import DomainError, PreconditionFailed
     from app.services import jobs
 
     try:
         if publication is None:
-            pub = jobs.publish(sessions, job_id, None, jobs.utc_now(), if_none=True)
+            pub = jobs.publish(sessions, job_id, None, utc_now(), if_none=True)
         else:
-            pub = jobs.publish(sessions, job_id, f'"{publication}"', jobs.utc_now())
-    except ApiError as exc:
-        if exc.status == 412:
-            return False, (f"published: no (another plan was published while this one was "
-                           f"computed: {exc.detail}); run again")
+            pub = jobs.publish(sessions, job_id, f'"{publication}"', utc_now())
+    except PreconditionFailed as exc:
+        return False, (f"published: no (another plan was published while this one was "
+                       f"computed: {exc.detail}); run again")
+    except DomainError as exc:
         return False, f"published: no ({exc.detail})"
     return True, f"published: yes, publication {pub.id} (ETag {jobs.etag(pub)})"
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 
+def utc_now() -> datetime:
+    """The wall clock in UTC: what job times record (when the server did things), even
+    where the settings replace the planning clock (replays)."""
+    return datetime.now(UTC)
+
+
 def stamp(t: datetime) -> str:
     """`t` as UTC text `YYYY-MM-DDTHH:MM:SSZ` (seconds dropped below one)."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth import ALLOWED, Action, KeyStore, Principal
 from app.config import Settings
-from app.errors import ApiError
-from app.services.jobs import JobRunner
+from app.domain import Forbidden, Unauthenticated
+from app.supervisor import JobRunner
 
 
 @dataclass
@@ -24,7 +24,7 @@ class State:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyStore
-    runner: JobRunner | None = None  # started by the lifespan
+    runner: JobRunner | None = None  # the supervisor, started by the lifespan
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -50,14 +50,12 @@ def require(action: Action) -> Callable[..., Principal]:
     ) -> Principal:
         who = state.keys.lookup(x_api_key)
         if who is None:
-            raise ApiError(
-                401,
+            raise Unauthenticated(
                 "a valid X-API-Key header is required" if x_api_key is None
-                else "the X-API-Key is not valid",
-                headers={"WWW-Authenticate": "X-API-Key"},
+                else "the X-API-Key is not valid"
             )
         if action not in ALLOWED[who.role]:
-            raise ApiError(403, f"role '{who.role}' may not {action.value}")
+            raise Forbidden(f"role '{who.role}' may not {action.value}")
         return who
 
     return check

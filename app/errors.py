@@ -1,9 +1,14 @@
-"""Every error answer is `application/problem+json` (RFC 9457); no traceback reaches a client."""
+"""Every error answer is `application/problem+json` (RFC 9457); no traceback reaches a client.
+
+The one place where a refusal becomes an HTTP answer: each domain error (`app.domain`) gets
+its status here (`STATUS`), as do the solver's `ProblemError`, a request that does not
+validate, and a value the database refuses.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -13,34 +18,55 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.domain import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedFormat,
+)
 from solver.problem import ProblemError
 
 log = logging.getLogger("rackplan.errors")
 PROBLEM_JSON = "application/problem+json"
 
 
-class ApiError(Exception):
-    """An error answer: status, a one-line title, detail, and optional structured faults.
+STATUS: dict[type[DomainError], HTTPStatus] = {
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    Invalid: HTTPStatus.UNPROCESSABLE_ENTITY,
+    PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
+    TooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedFormat: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+}
+HEADERS: dict[type[DomainError], dict[str, str]] = {
+    Unauthenticated: {"WWW-Authenticate": "X-API-Key"},
+}
 
-    `errors` entries are objects naming what is at fault, e.g. `{"field": "orders[3].due",
-    "message": "..."}` or `{"row": 4, "column": "due", "value": "x", "message": "..."}`.
-    """
 
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        title: str | None = None,
-        errors: Sequence[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.title = title or HTTPStatus(status).phrase
-        self.errors = list(errors or [])
-        self.headers = headers
+def status_of(exc: DomainError) -> HTTPStatus:
+    """The HTTP status of a domain error (of its nearest class in `STATUS`)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return HTTPStatus.INTERNAL_SERVER_ERROR  # a DomainError of no known kind is a bug
+
+
+def domain_response(request: Request, exc: DomainError) -> JSONResponse:
+    """The problem+json answer for a domain error: its status, the error's title (else the
+    status's phrase), detail and faults (`errors`)."""
+    status = int(status_of(exc))
+    headers = next((HEADERS[c] for c in type(exc).__mro__ if c in HEADERS), None)
+    return problem_response(request, status, exc.detail, title=exc.title, errors=exc.faults,
+                            headers=headers)
 
 
 def problem_response(
@@ -49,7 +75,7 @@ def problem_response(
     detail: str,
     *,
     title: str | None = None,
-    errors: Sequence[dict[str, Any]] | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The problem+json body for an error answer."""
@@ -146,12 +172,9 @@ def install(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.exception_handler(ApiError)
-    async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return problem_response(
-            request, exc.status, exc.detail, title=exc.title, errors=exc.errors,
-            headers=exc.headers,
-        )
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return domain_response(request, exc)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""The FastAPI application: `create_app()`; the lifespan owns the engine and the job runner."""
+"""The FastAPI application: `create_app()`; the lifespan owns the engine and the supervisor
+of the solve processes."""
 
 from __future__ import annotations
 
@@ -20,15 +21,19 @@ from app.routes import (
     events,
     exports,
     factory,
+    gantt,
     health,
+    metrics,
     orders,
+    overview,
     pages,
     reschedule,
     schedules,
     uploads,
 )
-from app.services import jobs
+from app.services import job_state, jobs
 from app.services.seed import seed_if_empty
+from app.supervisor import JobRunner
 from app.tables import SCHEMA_VERSION, Base, Meta
 
 log = logging.getLogger("rackplan")
@@ -83,9 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         name="sample plan",
                     )
                     log.info("queued a first plan of the sample orders: job %s", job.id)
-        jobs.recover_interrupted(state.sessions)
-        state.runner = jobs.JobRunner(state.sessions, settings.database_url, settings.max_solves,
-                                      log_json=settings.log_json, nice=settings.solve_nice)
+        job_state.recover_interrupted(state.sessions)
+        state.runner = JobRunner(state.sessions, settings.database_url, settings.max_solves,
+                                 log_json=settings.log_json, nice=settings.solve_nice)
         state.runner.start()
         app.state.rackplan = state
         try:
@@ -103,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
-    for module in (health, factory, uploads, orders, diff, schedules, reschedule, exports, pages,
-                   events):
+    for module in (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
+                   exports, gantt, overview, pages, events):
         app.include_router(module.router)
     return app

@@ -1,7 +1,8 @@
 """Operations: request ids, one log line per request (JSON on request), Prometheus metrics.
 
-`install(app)` adds the request middleware and `GET /metrics` to an app; each app has its
-own metrics registry, so a process (or a test run) can hold many apps.
+`install(app)` adds the request middleware and the app's metrics registry (`app.state.metrics`,
+served by `app.routes.metrics`); each app has its own registry, so a process (or a test run)
+can hold many apps.
 `configure_logging(json_lines=...)` sets the process's log output (`rackplan serve` calls
 it): one line per record on stderr, as JSON objects when `RACKPLAN_LOG_JSON` is on, every
 line carrying the id of the request it was logged under.
@@ -21,15 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
     PlatformCollector,
     ProcessCollector,
-    generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -38,7 +37,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import reading
-from app.deps import Reader
 from app.errors import problem_response
 from app.tables import Job, JobStatus
 
@@ -244,26 +242,9 @@ class RequestMiddleware:
             request_id_var.reset(token)
 
 
-def _metrics_router(metrics: Metrics) -> APIRouter:
-    router = APIRouter(tags=["operations"])
-
-    @router.get(
-        "/metrics",
-        response_class=Response,
-        responses={200: {"description": "Prometheus text format",
-                         "content": {"text/plain": {"schema": {"type": "string"}}}}},
-    )
-    def get_metrics(_: Reader) -> Response:
-        """Prometheus metrics: requests and latencies by method, route and status; solve
-        jobs by status and the queue depth; the process (CPU, memory, open files)."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    return router
-
-
 def install(app: FastAPI) -> None:
-    """Add the request middleware and `GET /metrics` (role viewer or above) to `app`."""
+    """Add the request middleware to `app`, with the metrics registry it records into
+    (`app.state.metrics`)."""
     metrics = Metrics.create(app)
     app.state.metrics = metrics
     app.add_middleware(RequestMiddleware, metrics=metrics)
-    app.include_router(_metrics_router(metrics))

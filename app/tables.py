@@ -29,6 +29,11 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class JobKind(StrEnum):
+    SOLVE = "solve"
+    RESCHEDULE = "reschedule"  # from the floor's state, close to the published plan
+
+
 class Meta(Base):
     """Key/value facts about the database itself (the schema version)."""
 
@@ -69,7 +74,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), default="solve")
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.SOLVE)
     status: Mapped[str] = mapped_column(String(16), index=True, default=JobStatus.QUEUED)
     created_at: Mapped[str] = mapped_column(String(20), index=True)
     started_at: Mapped[str | None] = mapped_column(String(20))

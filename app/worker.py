@@ -1,6 +1,6 @@
 """What runs in a worker process: solve one job and store the outcome in the database.
 
-The runner (`app.services.jobs.JobRunner`) has already claimed the job (status running).
+The supervisor (`app.supervisor`) has already claimed the job (status running).
 The worker opens its own engine, solves with `solver.solve.solve` (a reschedule job with
 `solver.reschedule.reschedule`, from its reference job's schedule), reports progress and
 polls for a cancel through a heartbeat thread (a few small transactions a second), checks
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, session_factory, transaction
 from app.observability import configure_logging
-from app.services import jobs
-from app.tables import Job, JobStatus
+from app.services import job_state
+from app.tables import Job, JobKind, JobStatus
 from solver.problem import Problem, ProblemError, load_problem
 from solver.reschedule import DEFAULT_FROZEN_HOURS, reschedule
 from solver.solve import Progress, SolveParams, solve
@@ -105,7 +105,7 @@ class Heartbeat:
         if now - self._last_write >= PROGRESS_EVERY:
             progress = self.snapshot()
             self._last_write = now
-        if jobs.write_progress(self.sessions, self.job_id, progress):
+        if job_state.write_progress(self.sessions, self.job_id, progress):
             self._cancel.set()
 
     def _run(self) -> None:
@@ -131,7 +131,7 @@ def _solve(
         seed=int(params.get("seed", 0)), progress=heartbeat.report,
         stop=heartbeat.stop_requested,
     )
-    if kind != jobs.RESCHEDULE:
+    if kind != JobKind.RESCHEDULE:
         return solve(problem, solve_params), problem, None
     hours = float(params.get("frozen_hours", DEFAULT_FROZEN_HOURS))
     r = reschedule(problem, reference, solve_params, hours)
@@ -142,7 +142,7 @@ def _solve(
 def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = True
         ) -> str | None:
     """Solve a claimed (running) job and store the result; the status written, or None
-    when the job was not running. `watch_parent=False` when the caller is not a runner
+    when the job was not running. `watch_parent=False` when the caller is not a supervisor
     whose exit should stop the search (`rackplan reschedule` runs it in-process)."""
     with transaction(sessions) as s:
         job = s.get(Job, job_id)
@@ -151,12 +151,12 @@ def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = Tr
                         job.status if job else "unknown")
             return None
         data, params, kind = job.problem, job.params, job.kind
-        ref = params.get("reference") if kind == jobs.RESCHEDULE else None
+        ref = params.get("reference") if kind == JobKind.RESCHEDULE else None
         reference = s.scalar(select(Job.schedule).where(Job.id == ref)) if ref else None
     if ref is not None and reference is None:  # a published job always has one
         msg = f"the reference job '{ref}' has no schedule to reschedule from"
         log.warning("job %s: %s", job_id, msg)
-        jobs.fail(sessions, job_id, msg)
+        job_state.fail(sessions, job_id, msg)
         return JobStatus.FAILED
     heartbeat = Heartbeat(sessions, job_id, watch_parent)
     try:
@@ -173,20 +173,20 @@ def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = Tr
     except ProblemError as exc:
         msg = "the problem cannot be solved: " + "; ".join(exc.errors[:5])
         log.warning("job %s: %s", job_id, msg)
-        jobs.fail(sessions, job_id, msg)
+        job_state.fail(sessions, job_id, msg)
         return JobStatus.FAILED
     except Exception:
         log.exception("job %s: the solver failed", job_id)
-        jobs.fail(sessions, job_id, INTERNAL_ERROR)
+        job_state.fail(sessions, job_id, INTERNAL_ERROR)
         return JobStatus.FAILED
     if heartbeat.orphaned:
         log.warning("job %s: %s", job_id, ORPHANED)
-        jobs.fail(sessions, job_id, ORPHANED)
+        job_state.fail(sessions, job_id, ORPHANED)
         return JobStatus.FAILED
     if faults:
         log.error("job %s: schedule failed validation: %s", job_id, faults[:5])
-    status = jobs.store_result(sessions, job_id, schedule, faults, heartbeat.snapshot(),
-                               store)
+    status = job_state.store_result(sessions, job_id, schedule, faults,
+                                    heartbeat.snapshot(), store)
     log.info("job %s: %s (%s, objective %s)", job_id, status, schedule.get("status"),
              schedule.get("objective_value"))
     return status

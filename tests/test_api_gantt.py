@@ -1,5 +1,5 @@
-"""`GET /schedules/{id}/gantt`, `GET /overview` and the pages' files (app/routes/pages.py,
-app/services/gantt.py), on SQLite and PostgreSQL."""
+"""`GET /schedules/{id}/gantt` (app/routes/gantt.py, app/services/gantt.py), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from app.config import ROOT
 from app.db import transaction
 from app.services import gantt as gantt_svc
-from app.tables import Job, JobStatus, Publication
+from app.tables import Job, JobStatus
 from solver.problem import load_problem
 from solver.solve import SolveParams, solve
 
@@ -334,57 +334,6 @@ def test_concurrent_first_requests_parse_once(
         counts = list(pool.map(lambda _: one(), range(4)))
     assert calls == [job]
     assert len(set(counts)) == 1 and counts[0] > 0
-
-
-# --- overview and pages ----------------------------------------------------------------
-
-
-def test_overview_names_latest_active_and_published(
-    client: Any, solved: tuple[dict[str, Any], dict[str, Any]]
-) -> None:
-    """The overview gives the newest done job, the running one with its progress, and the
-    published job."""
-    problem, schedule = solved
-    assert client.get("/overview").json() == {"latest": None, "active": [], "published": None,
-                                               "recent": []}
-    old = insert_job(client, problem, schedule, created_at="2026-11-30T00:00:00Z")
-    new = insert_job(client, problem, schedule, created_at="2026-11-30T01:00:00Z")
-    with transaction(client.app.state.rackplan.sessions) as s:
-        s.get(Job, new).finished_at = "2026-11-30T01:00:05Z"  # type: ignore[union-attr]
-        s.add(Publication(job_id=old, published_at="2026-11-30T00:30:00Z"))
-    run = insert_job(client, problem, None, JobStatus.RUNNING, created_at="2026-11-30T02:00:00Z",
-                     progress={"elapsed": 3.5, "objective": 120, "bound": 0, "phase": "lns"})
-    ov = client.get("/overview").json()
-    assert ov["latest"]["id"] == new and ov["latest"]["valid"] is True
-    assert [j["id"] for j in ov["active"]] == [run]
-    assert ov["active"][0]["progress"]["objective"] == 120
-    assert ov["published"] == old
-    assert [j["id"] for j in ov["recent"]] == [run, new, old]
-
-
-@pytest.mark.parametrize(("path", "needle"), [
-    ("/", "/static/index.js"),
-    ("/schedules/abc/view", "/static/gantt.js"),
-    ("/ui/orders", "/static/orders.js"),
-])
-def test_pages_are_html_with_their_own_scripts(client: Any, path: str, needle: str) -> None:
-    """Each page is HTML that loads its scripts from this service (no CDN)."""
-    r = client.get(path)
-    assert r.status_code == 200
-    assert r.headers["content-type"].startswith("text/html")
-    assert needle in r.text
-    assert "http://" not in r.text and "https://" not in r.text
-
-
-def test_assets_are_served_and_paths_are_checked(client: Any) -> None:
-    """Scripts and styles come with their media types; other names are 404."""
-    r = client.get("/static/gantt.js")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
-    assert "class Gantt" in r.text
-    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
-    problem_json(client.get("/static/nope.js"), 404)
-    problem_json(client.get("/static/..%2Fmain.py"), 404)
-    assert client.get("/static/../main.py").status_code == 404
 
 
 def test_split_values_reads_repeats_and_commas() -> None:

@@ -15,9 +15,9 @@ from typing import Any
 from jobwait import wait
 from sqlalchemy import update
 
-from app import worker
+from app import supervisor, worker
 from app.db import transaction
-from app.services import jobs
+from app.services import job_state, jobs
 from app.services.seed import SAMPLE
 from app.tables import FactoryVersion, Job, JobStatus
 from solver.problem import load_problem
@@ -168,9 +168,9 @@ def test_shutdown_and_restart_leave_nothing_running(make_client: MakeClient) -> 
             crashed.status = JobStatus.RUNNING
     with make_client() as client:
         first = client.get(f"/schedules/{job['id']}").json()
-        assert first["status"] == "failed" and first["error"] == jobs.SHUTDOWN_REASON
+        assert first["status"] == "failed" and first["error"] == supervisor.SHUTDOWN_REASON
         again = client.get(f"/schedules/{crashed.id}").json()
-        assert again["status"] == "failed" and again["error"] == jobs.RESTART_REASON
+        assert again["status"] == "failed" and again["error"] == job_state.RESTART_REASON
         assert client.get("/schedules?status=running").json()["total"] == 0
         r = client.post(f"/schedules/{job['id']}/publish")
         assert r.status_code == 409 and "failed" in r.json()["detail"]

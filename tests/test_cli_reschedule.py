@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_api_reschedule import LATER, PLANNED, solve_and_publish
 
 from app.cli import main, publish_step
+from app.clock import utc_now
 from app.db import make_engine, session_factory, transaction
 from app.services import jobs, locks
 from app.tables import SCHEMA_VERSION
@@ -140,7 +141,7 @@ def test_the_lock(make_client: MakeClient, env: str, sessions: sessionmaker[Sess
         assert c.get("/schedules").json()["total"] == 0
     # the holder was killed: its lock expired an hour ago
     assert locks.acquire(sessions, locks.RESCHEDULE, OTHER, timedelta(hours=1),
-                         now=jobs.utc_now() - timedelta(hours=2))
+                         now=utc_now() - timedelta(hours=2))
     assert main(["reschedule", "--time-limit", "1"]) == 0
     assert "published: no" in capsys.readouterr().out
     assert locks.current(sessions, locks.RESCHEDULE) is None
@@ -159,7 +160,7 @@ def test_published_meanwhile_is_not_overwritten(
 
     def run_then_someone_publishes(*args: Any, **kwargs: Any) -> str | None:
         status = real_run(*args, **kwargs)
-        jobs.publish(sessions, published["id"], None, jobs.utc_now())  # publication 2
+        jobs.publish(sessions, published["id"], None, utc_now())  # publication 2
         return status
 
     monkeypatch.setattr(app.worker, "run", run_then_someone_publishes)
@@ -192,7 +193,7 @@ def test_a_cancelled_run_is_not_published(
 
     def cancelled_first(sessions_: Any, job_id: str, **kwargs: Any) -> str | None:
         with transaction(sessions) as s:
-            jobs.cancel(s, job_id, jobs.utc_now())
+            jobs.cancel(s, job_id, utc_now())
         return real_run(sessions_, job_id, **kwargs)
 
     monkeypatch.setattr(app.worker, "run", cancelled_first)

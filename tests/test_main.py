@@ -1,7 +1,9 @@
-"""The application's start: schema, the sample and the first plan."""
+"""The application (app/main.py): its start (schema, the sample, the first plan) and the
+operations it is assembled from (their OpenAPI ids)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -10,8 +12,9 @@ import pytest
 from jobwait import wait
 from sqlalchemy import update
 
+from app.config import Settings
 from app.db import make_engine, session_factory, transaction
-from app.main import SchemaError
+from app.main import SchemaError, create_app
 from app.tables import Meta
 from solver.problem import load_problem
 from solver.validate import validate
@@ -46,3 +49,46 @@ def test_newer_schema_is_refused(make_client: Make, db_url: str) -> None:
     engine.dispose()
     with pytest.raises(SchemaError, match="schema version 999"), make_client():
         pass
+
+
+OPERATION_IDS = {
+    ("GET", "/healthz"): "getHealth",
+    ("GET", "/readyz"): "getReadiness",
+    ("GET", "/metrics"): "getMetrics",
+    ("GET", "/factory"): "getFactory",
+    ("PUT", "/factory"): "replaceFactory",
+    ("GET", "/factory/versions/{version}"): "getFactoryVersion",
+    ("GET", "/orders"): "listOrders",
+    ("POST", "/orders"): "createOrders",
+    ("POST", "/orders/upload"): "uploadOrders",
+    ("GET", "/orders/{order_id}"): "getOrder",
+    ("DELETE", "/orders/{order_id}"): "cancelOrder",
+    ("GET", "/schedules"): "listSchedules",
+    ("POST", "/schedules"): "createSchedule",
+    ("GET", "/schedules/published"): "getPublishedSchedule",
+    ("GET", "/schedules/{job_id}"): "getSchedule",
+    ("DELETE", "/schedules/{job_id}"): "cancelSchedule",
+    ("GET", "/schedules/{job_id}/problem"): "getScheduleProblem",
+    ("POST", "/schedules/{job_id}/publish"): "publishSchedule",
+    ("GET", "/schedules/{job_id}/gantt"): "getScheduleGantt",
+    ("GET", "/schedules/{job_id}/export.csv"): "exportScheduleCsv",
+    ("GET", "/schedules/{job_id}/export.xlsx"): "exportScheduleXlsx",
+    ("GET", "/schedules/{a}/diff/{b}"): "diffSchedules",
+    ("POST", "/reschedule"): "createReschedule",
+    ("GET", "/overview"): "getOverview",
+    ("POST", "/events"): "recordEvents",
+    ("GET", "/events"): "listEvents",
+}
+
+
+def test_every_operation_has_its_stable_readable_id() -> None:
+    """Each documented operation has the operation id client generators name it by: the
+    ones listed (none missing, none renamed, no operation without one), each unique and in
+    lowerCamelCase (not FastAPI's generated `list_orders_orders_get`)."""
+    spec = create_app(Settings(database_url="sqlite://", log_json=False)).openapi()
+    ops = {(method.upper(), path): op.get("operationId")
+           for path, methods in spec["paths"].items() for method, op in methods.items()}
+    assert ops == OPERATION_IDS
+    ids = list(ops.values())
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids

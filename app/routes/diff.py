@@ -13,7 +13,8 @@ from app.services import diff as svc
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
 
-@router.get("/{a}/diff/{b}", response_model=ScheduleDiff, responses=problem_responses(404, 409))
+@router.get("/{a}/diff/{b}", operation_id="diffSchedules",
+            response_model=ScheduleDiff, responses=problem_responses(404, 409))
 def schedule_diff(a: str, b: str, state: AppState, _: Reader) -> ScheduleDiff:
     """What changed from job `a`'s schedule to job `b`'s: steps moved (site change,
     else resource change at the same site, else time shift on the same resource), added

@@ -24,7 +24,8 @@ EXAMPLE = [
 ]
 
 
-@router.post("", response_model=EventBatchResult, responses=problem_responses(409))
+@router.post("", operation_id="recordEvents",
+             response_model=EventBatchResult, responses=problem_responses(409))
 def post_events(
     events: Annotated[list[FloorEvent], Body(examples=[EXAMPLE])],
     state: AppState,
@@ -36,7 +37,7 @@ def post_events(
         return svc.record(s, events, state.settings.clock())
 
 
-@router.get("", response_model=EventPage)
+@router.get("", operation_id="listEvents", response_model=EventPage)
 def list_events(
     state: AppState,
     _: Reader,

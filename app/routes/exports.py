@@ -29,6 +29,7 @@ def _attachment(body: bytes, media_type: str, name: str) -> Response:
 
 @router.get(
     "/{job_id}/export.csv",
+    operation_id="exportScheduleCsv",
     response_class=Response,
     responses={200: {"description": "one row per step", "content": {CSV: {
         "schema": {"type": "string"}, "example": _CSV_EXAMPLE}}}, **_ERRORS},
@@ -44,6 +45,7 @@ def export_csv(job_id: str, state: AppState, _: Reader) -> Response:
 
 @router.get(
     "/{job_id}/export.xlsx",
+    operation_id="exportScheduleXlsx",
     response_class=Response,
     responses={200: {"description": "sheets `steps` and `orders`", "content": {XLSX: {
         "schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Response
 
 from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
-from app.errors import ApiError, problem_responses
+from app.domain import NotFound
+from app.errors import problem_responses
 from app.schemas.factory import FactoryIn, FactoryOut
 from app.services import factory as svc
 from app.tables import FactoryVersion
@@ -21,7 +22,8 @@ def _out(fv: FactoryVersion) -> FactoryOut:
                                       "created_at": fv.created_at})
 
 
-@router.put("", response_model=FactoryOut, responses={201: {"model": FactoryOut}})
+@router.put("", operation_id="replaceFactory",
+            response_model=FactoryOut, responses={201: {"model": FactoryOut}})
 def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response) -> FactoryOut:
     """Replace the factory model; a change is kept as a new version (201), the same model
     again changes nothing (200)."""
@@ -33,14 +35,15 @@ def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response
     return out
 
 
-@router.get("", response_model=FactoryOut, responses=problem_responses(409))
+@router.get("", operation_id="getFactory",
+            response_model=FactoryOut, responses=problem_responses(409))
 def get_factory(state: AppState, _: Reader) -> FactoryOut:
     """The current factory model."""
     with reading(state.sessions) as s:
         return _out(svc.require_latest(s))
 
 
-@router.get("/versions/{version}", response_model=FactoryOut,
+@router.get("/versions/{version}", operation_id="getFactoryVersion", response_model=FactoryOut,
             responses=problem_responses(404))
 def get_factory_version(
     version: Annotated[int, Path(ge=1, le=2_147_483_647)], state: AppState, _: Reader
@@ -49,5 +52,5 @@ def get_factory_version(
     with reading(state.sessions) as s:
         fv = s.get(FactoryVersion, version)
         if fv is None:
-            raise ApiError(404, f"factory version {version} does not exist")
+            raise NotFound(f"factory version {version} does not exist")
         return _out(fv)

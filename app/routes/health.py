@@ -6,23 +6,23 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.deps import AppState
-from app.errors import ApiError
+from app.domain import Unavailable
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getHealth")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", operation_id="getReadiness")
 def readyz(state: AppState) -> dict[str, str]:
     """The database is reachable (503 when not)."""
     try:
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise ApiError(503, f"database unreachable: {type(exc).__name__}") from None
+        raise Unavailable(f"database unreachable: {type(exc).__name__}") from None
     return {"status": "ready", "database": state.engine.dialect.name}

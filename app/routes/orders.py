@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Query
 
 from app.db import reading, transaction
 from app.deps import AppState, OrderWriter, Reader
-from app.errors import ApiError, problem_responses
+from app.domain import Invalid
+from app.errors import problem_responses
 from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
 from app.services import events as events_svc
 from app.services import factory as factory_svc
@@ -32,7 +33,8 @@ def out(row: Order) -> OrderOut:
                                     "created_at": row.created_at, "updated_at": row.updated_at})
 
 
-@router.post("", response_model=OrderBatchResult, responses=problem_responses(409))
+@router.post("", operation_id="createOrders",
+             response_model=OrderBatchResult, responses=problem_responses(409))
 def post_orders(
     orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE])],
     state: AppState,
@@ -44,13 +46,11 @@ def post_orders(
         fv = factory_svc.require_latest(s)
         errors = svc.check_batch(orders) + svc.check_against_factory(orders, fv.data)
         if errors:
-            raise ApiError(422, errors[0]["message"] + (
-                f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
-                title="Invalid order batch", errors=errors)
+            raise Invalid.listing(errors, title="Invalid order batch")
         return OrderBatchResult(**svc.upsert(s, orders, state.settings.clock()))
 
 
-@router.get("", response_model=OrderPage)
+@router.get("", operation_id="listOrders", response_model=OrderPage)
 def list_orders(
     state: AppState,
     _: Reader,
@@ -65,8 +65,8 @@ def list_orders(
     """Orders by due date, filtered, one page at a time, each with its units' progress."""
     for name, t in (("due_before", due_before), ("due_after", due_after)):
         if t is not None and t.tzinfo is None:
-            raise ApiError(422, f"{name}: time has no UTC offset",
-                           errors=[{"field": name, "message": "time has no UTC offset"}])
+            raise Invalid(f"{name}: time has no UTC offset",
+                          [{"field": name, "message": "time has no UTC offset"}])
     q = svc.query(status=status, product=product, customer=customer,
                   due_before=due_before, due_after=due_after)
     with reading(state.sessions) as s:
@@ -76,7 +76,8 @@ def list_orders(
         return OrderPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
+@router.get("/{order_id}", operation_id="getOrder",
+            response_model=OrderOut, responses=problem_responses(404))
 def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
     """One order, with each unit's progress on the floor."""
     with reading(state.sessions) as s:
@@ -84,7 +85,8 @@ def get_order(order_id: str, state: AppState, _: Reader) -> OrderOut:
         return out(row).model_copy(update={"progress": events_svc.progress(s, row)})
 
 
-@router.delete("/{order_id}", response_model=OrderOut, responses=problem_responses(404))
+@router.delete("/{order_id}", operation_id="cancelOrder",
+               response_model=OrderOut, responses=problem_responses(404))
 def cancel_order(order_id: str, state: AppState, _: OrderWriter) -> OrderOut:
     """Cancel an order: it is kept, marked cancelled, and left out of new plans."""
     with transaction(state.sessions) as s:

@@ -18,7 +18,8 @@ from app.services import jobs as svc
 router = APIRouter(prefix="/reschedule", tags=["schedules"])
 
 
-@router.post("", status_code=202, response_model=JobOut, responses=problem_responses(409, 422))
+@router.post("", operation_id="createReschedule",
+             status_code=202, response_model=JobOut, responses=problem_responses(409, 422))
 def reschedule(
     state: AppState,
     _: Planner,

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
+from app.clock import utc_now
 from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
-from app.errors import ApiError
+from app.domain import NotFound
 from app.schemas.schedules import (
     JobOut,
     JobPage,
@@ -51,7 +52,7 @@ def _pub_out(pub: Publication) -> PublicationOut:
                           etag=svc.etag(pub))
 
 
-@router.post("", status_code=202, response_model=JobOut,
+@router.post("", operation_id="createSchedule", status_code=202, response_model=JobOut,
              responses={409: {"description": "no factory or no open orders"},
                         422: {"description": "bad request or a problem that does not check"}})
 def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) -> JobOut:
@@ -72,7 +73,7 @@ def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) 
     return out
 
 
-@router.get("", response_model=JobPage)
+@router.get("", operation_id="listSchedules", response_model=JobPage)
 def list_jobs(
     state: AppState,
     _: Reader,
@@ -88,7 +89,7 @@ def list_jobs(
     return JobPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/published", response_model=PublishedOut,
+@router.get("/published", operation_id="getPublishedSchedule", response_model=PublishedOut,
             responses={304: {"description": "If-None-Match names the current publication"},
                        404: {"description": "nothing is published yet"}})
 def get_published(
@@ -101,7 +102,7 @@ def get_published(
     with reading(state.sessions) as s:
         pub = svc.latest_publication(s)
         if pub is None:
-            raise ApiError(404, "no schedule has been published yet")
+            raise NotFound("no schedule has been published yet")
         tag = svc.etag(pub)
         if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
             return Response(status_code=304, headers={"ETag": tag})
@@ -112,34 +113,35 @@ def get_published(
     return out
 
 
-@router.get("/{job_id}", response_model=JobOut, responses=JOB_RESPONSES)
+@router.get("/{job_id}", operation_id="getSchedule", response_model=JobOut, responses=JOB_RESPONSES)
 def get_job(job_id: str, state: AppState, _: Reader) -> JobOut:
     """A job: status; progress while running; the full SPEC schedule once finished."""
     with reading(state.sessions) as s:
         return job_out(svc.get_job(s, job_id), svc.latest_publication(s))
 
 
-@router.get("/{job_id}/problem", response_model=dict[str, Any], responses=JOB_RESPONSES)
+@router.get("/{job_id}/problem", operation_id="getScheduleProblem",
+            response_model=dict[str, Any], responses=JOB_RESPONSES)
 def get_problem(job_id: str, state: AppState, _: Reader) -> dict[str, Any]:
     """The exact SPEC section 1 problem the job solves (re-check or re-run it anywhere)."""
     with reading(state.sessions) as s:
         return svc.get_job(s, job_id).problem
 
 
-@router.delete("/{job_id}", response_model=JobOut,
+@router.delete("/{job_id}", operation_id="cancelSchedule", response_model=JobOut,
                responses={**JOB_RESPONSES, 202: {"model": JobOut},
                           409: {"description": "the job has already finished"}})
 def cancel_job(job_id: str, state: AppState, _: Planner, response: Response) -> JobOut:
     """Cancel: a queued job at once (200); a running one stops soon and keeps the best
     schedule found so far (202, poll the job); a finished job gives 409."""
     with transaction(state.sessions) as s:
-        job = svc.cancel(s, job_id, svc.utc_now())
+        job = svc.cancel(s, job_id, utc_now())
         out = job_out(job, svc.latest_publication(s))
     response.status_code = 202 if out.status == JobStatus.RUNNING else 200
     return out
 
 
-@router.post("/{job_id}/publish", response_model=PublicationOut,
+@router.post("/{job_id}/publish", operation_id="publishSchedule", response_model=PublicationOut,
              responses={**JOB_RESPONSES,
                         409: {"description": "not finished, not a plan, or not valid"},
                         412: {"description": "If-Match does not name the current publication"}})
@@ -153,6 +155,6 @@ def publish(
 ) -> PublicationOut:
     """Make a job's validated schedule the one the floor follows; the answer's ETag names
     this publication."""
-    pub = svc.publish(state.sessions, job_id, if_match, svc.utc_now())
+    pub = svc.publish(state.sessions, job_id, if_match, utc_now())
     response.headers["ETag"] = svc.etag(pub)
     return _pub_out(pub)

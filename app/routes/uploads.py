@@ -98,6 +98,7 @@ Example CSV:
 
 @router.post(
     "/orders/upload",
+    operation_id="uploadOrders",
     response_model=UploadResult,
     summary="Upload an order file (CSV or XLSX)",
     description=_DESCRIPTION,

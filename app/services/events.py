@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
-from app.errors import ApiError
+from app.domain import Conflict, Invalid
 from app.schemas.events import (
     EventBatchResult,
     FloorEvent,
@@ -228,8 +228,9 @@ def _lock(session: Session) -> None:
 
 
 def record(session: Session, events: Sequence[FloorEvent], now: datetime) -> EventBatchResult:
-    """Check and apply `events` in list order; raise ApiError (nothing to be written) on
-    the first bad one. A stored event_id with the same content is ignored."""
+    """Check and apply `events` in list order; on the first bad one raise Conflict (an
+    event_id reused with other content) or Invalid (a refused event), nothing to be
+    written. A stored event_id with the same content is ignored."""
     _lock(session)
     fv = factory_svc.require_latest(session)
     floor = _Floor(session, fv.data, now)
@@ -240,21 +241,21 @@ def record(session: Session, events: Sequence[FloorEvent], now: datetime) -> Eve
         seen = session.scalars(select(Event).where(Event.event_id == ev.event_id)).first()
         if seen is not None:
             if seen.type != ev.type or seen.payload != content:
-                raise ApiError(
-                    409, f"[{i}] event '{ev.event_id}' was already received with different "
-                         "content", title="Event id reused",
-                    errors=[{"index": i, "event_id": ev.event_id, "field": f"[{i}].event_id",
+                raise Conflict(
+                    f"[{i}] event '{ev.event_id}' was already received with different content",
+                    title="Event id reused",
+                    faults=[{"index": i, "event_id": ev.event_id, "field": f"[{i}].event_id",
                              "message": "already received with different content"}])
             ignored.append(ev.event_id)
             continue
         try:
             floor.apply(ev)
         except Refused as r:
-            raise ApiError(
-                422, f"[{i}] event '{ev.event_id}' ({ev.type}): {r.field}: {r.message}",
-                title="Event refused",
-                errors=[{"index": i, "event_id": ev.event_id, "field": f"[{i}].{r.field}",
-                         "message": r.message}]) from None
+            raise Invalid(
+                f"[{i}] event '{ev.event_id}' ({ev.type}): {r.field}: {r.message}",
+                [{"index": i, "event_id": ev.event_id, "field": f"[{i}].{r.field}",
+                  "message": r.message}],
+                title="Event refused") from None
         session.add(Event(event_id=ev.event_id, type=ev.type, payload=content,
                           received_at=stamp(now)))
         session.flush()

@@ -18,7 +18,7 @@ import polars as pl
 import xlsxwriter
 from sqlalchemy.orm import Session
 
-from app.errors import ApiError
+from app.domain import Conflict, NotFound
 from app.tables import Job
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -48,19 +48,19 @@ _SPEC_ORDER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 
 
 def load_schedule(session: Session, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The problem and schedule of job `job_id`: 404 for an unknown job, 409 when it has
-    no schedule with steps (not finished, failed, or infeasible)."""
+    """The problem and schedule of job `job_id`: NotFound for an unknown job, Conflict when
+    it has no schedule with steps (not finished, failed, or infeasible)."""
     # job ids are generated hex; a NUL could not be stored (PostgreSQL refuses it in text)
     job = None if "\x00" in job_id else session.get(Job, job_id)
     if job is None:
-        raise ApiError(404, f"schedule job '{job_id}' does not exist",
-                       errors=[{"field": "job_id", "id": job_id, "message": "unknown job"}])
+        raise NotFound(f"schedule job '{job_id}' does not exist",
+                       faults=[{"field": "job_id", "id": job_id, "message": "unknown job"}])
     schedule = job.schedule
     if schedule is None or not schedule.get("items"):
         why = (f"it is {job.status}" if schedule is None
                else f"the result is {schedule.get('status', 'empty')} with no steps")
-        raise ApiError(409, f"schedule job '{job_id}' has no schedule to export: {why}",
-                       errors=[{"field": "job_id", "id": job_id, "message": why}])
+        raise Conflict(f"schedule job '{job_id}' has no schedule to export: {why}",
+                       faults=[{"field": "job_id", "id": job_id, "message": why}])
     return job.problem, schedule
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
-from app.errors import ApiError
+from app.domain import Conflict
 from app.schemas.factory import FactoryIn
 from app.tables import FactoryVersion
 from solver.problem import load_problem
@@ -29,10 +29,10 @@ def latest(session: Session) -> FactoryVersion | None:
 
 
 def require_latest(session: Session) -> FactoryVersion:
-    """The current factory version; 409 when there is none yet."""
+    """The current factory version; Conflict when there is none yet."""
     fv = latest(session)
     if fv is None:
-        raise ApiError(409, "no factory model yet: PUT /factory first")
+        raise Conflict("no factory model yet: PUT /factory first")
     return fv
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from app.db import reading
-from app.errors import ApiError
+from app.domain import Conflict, Fault, Invalid, NotFound
 from app.tables import Job, JobStatus, Publication
 from solver.calendar import minutes_between, site_windows
 from solver.problem import Site
@@ -85,21 +85,22 @@ def split_values(values: Sequence[str] | None) -> frozenset[str] | None:
 
 
 def parse_when(name: str, text: str | None) -> datetime | None:
-    """An ISO 8601 time with a UTC offset from query field `name`; 422 naming it if not."""
+    """An ISO 8601 time with a UTC offset from query field `name`; Invalid naming it if
+    not."""
     if text is None or text == "":
         return None
     try:
         t = _parse_time(text.strip())
     except ValueError:
-        raise ApiError(
-            422, f"{name}: '{text}' is not an ISO 8601 time (e.g. 2026-12-01T06:00:00Z)",
-            errors=[{"field": name, "value": text,
-                     "message": "not an ISO 8601 time, e.g. 2026-12-01T06:00:00Z"}],
+        raise Invalid(
+            f"{name}: '{text}' is not an ISO 8601 time (e.g. 2026-12-01T06:00:00Z)",
+            [{"field": name, "value": text,
+              "message": "not an ISO 8601 time, e.g. 2026-12-01T06:00:00Z"}],
         ) from None
     if t.tzinfo is None:
-        raise ApiError(
-            422, f"{name}: '{text}' has no UTC offset (add Z or +hh:mm)",
-            errors=[{"field": name, "value": text, "message": "time has no UTC offset"}],
+        raise Invalid(
+            f"{name}: '{text}' has no UTC offset (add Z or +hh:mm)",
+            [{"field": name, "value": text, "message": "time has no UTC offset"}],
         )
     return t
 
@@ -273,7 +274,8 @@ def cache_of(extra: dict[str, object]) -> GanttCache:
 
 
 def load(sessions: sessionmaker[Session], cache: GanttCache, job_id: str) -> GanttData:
-    """The Gantt data of a job: 404 unknown job, 409 when it has no schedule yet.
+    """The Gantt data of a job: NotFound for an unknown job, Conflict when it has no
+    schedule yet.
 
     Each database read is its own short transaction and parsing runs outside any, so a
     first request for a large schedule never holds a database lock while it parses."""
@@ -282,7 +284,7 @@ def load(sessions: sessionmaker[Session], cache: GanttCache, job_id: str) -> Gan
             select(Job.status, Job.finished_at, Job.error).where(Job.id == job_id)
         ).first()
     if row is None:
-        raise ApiError(404, f"schedule job '{job_id}' does not exist")
+        raise NotFound(f"schedule job '{job_id}' does not exist")
     status, finished_at, error = row
     stamp = (str(status), finished_at)
     if not (status in FINISHED and finished_at is not None):
@@ -301,13 +303,13 @@ def load(sessions: sessionmaker[Session], cache: GanttCache, job_id: str) -> Gan
 
 def _read(sessions: sessionmaker[Session], job_id: str, status: str, error: str | None
           ) -> GanttData:
-    """Load and parse a job's schedule; 409 when it has none."""
+    """Load and parse a job's schedule; Conflict when it has none."""
     with reading(sessions) as s:
         body = s.execute(select(Job.schedule, Job.problem).where(Job.id == job_id)).first()
     schedule = body[0] if body is not None else None
     if not schedule:
         why = f" ({error})" if error else ""
-        raise ApiError(409, f"schedule job '{job_id}' is {status} and has no schedule yet{why}")
+        raise Conflict(f"schedule job '{job_id}' is {status} and has no schedule yet{why}")
     return build(job_id, schedule, body[1] if body is not None else {})
 
 
@@ -315,7 +317,7 @@ def _read(sessions: sessionmaker[Session], job_id: str, status: str, error: str 
 
 
 def _unknown(field_name: str, kind: str, asked: Iterable[str], known: Iterable[str] | dict[
-        str, Any], job_id: str) -> list[dict[str, Any]]:
+        str, Any], job_id: str) -> list[Fault]:
     have = set(known)
     return [{"field": field_name, "value": v,
              "message": f"{kind} '{v}' is not in schedule '{job_id}'"}
@@ -323,9 +325,9 @@ def _unknown(field_name: str, kind: str, asked: Iterable[str], known: Iterable[s
 
 
 def check_filter(data: GanttData, f: GanttFilter) -> None:
-    """422 naming every filter value this schedule does not know, or a window that ends
+    """Invalid naming every filter value this schedule does not know, or a window that ends
     before it starts."""
-    errors: list[dict[str, Any]] = []
+    errors: list[Fault] = []
     if f.sites is not None:
         errors += _unknown("site", "site", f.sites, data.site_ids, data.job_id)
     if f.resources is not None:
@@ -337,9 +339,7 @@ def check_filter(data: GanttData, f: GanttFilter) -> None:
         errors.append({"field": "to", "value": _iso(f.end),
                        "message": "'to' must be after 'from'"})
     if errors:
-        raise ApiError(422, errors[0]["message"] + (
-            f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
-            title="Invalid filter", errors=errors)
+        raise Invalid.listing(errors, title="Invalid filter")
 
 
 def select_items(data: GanttData, f: GanttFilter) -> list[int]:

@@ -1,50 +1,33 @@
-"""Solve jobs: submit, the life cycle in the database, the runner that starts worker
-processes, cancellation and publishing.
+"""Solve jobs as the API and the CLI see them: submit (the exact problem fixed now), read,
+list, cancel, and publish a finished job's schedule.
 
 A job's state lives in the `jobs` table: queued -> running -> done | failed | cancelled.
-The `JobRunner` (a thread owned by the app's lifespan) claims queued jobs, at most
-`max_solves` at once, and runs each in its own process (`app.worker.run_job`, 'spawn'
-context); solving never happens in the API process. A worker that dies leaves its job
-`running`; the runner notices the exit and marks the job failed with the reason.
+The supervisor (`app.supervisor`) starts queued jobs in worker processes; what they write
+while a job runs is `app.services.job_state`.
 """
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 import secrets
-import signal
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session, defer, sessionmaker
 
-from app.clock import stamp
+from app.clock import stamp, utc_now
 from app.db import transaction
-from app.errors import ApiError
+from app.domain import Conflict, Invalid, NotFound, PreconditionFailed
 from app.services import factory as factory_svc
+from app.services.job_state import starting_progress
 from app.services.problems import build_problem
-from app.tables import Job, JobStatus, Publication
+from app.tables import Job, JobKind, JobStatus, Publication
 from solver.problem import Objective, load_problem
 from solver.validate import validate
 
-log = logging.getLogger("rackplan.jobs")
-
-FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 PLAN_STATUSES = ("OPTIMAL", "FEASIBLE")
-RESTART_REASON = "interrupted by a server restart"
-SHUTDOWN_REASON = "interrupted: the server shut down while the job was running"
-RESCHEDULE = "reschedule"  # Job.kind of a reschedule (else "solve")
-
-
-def utc_now() -> datetime:
-    """The wall clock: job times record when the server did things, even in replays."""
-    return datetime.now(UTC)
 
 
 def new_job_id() -> str:
@@ -60,14 +43,14 @@ def create_job(
     problem: dict[str, Any],
     factory_version: int,
     params: dict[str, Any],
-    kind: str = "solve",
+    kind: JobKind = JobKind.SOLVE,
     *,
     queued: bool = True,
 ) -> Job:
     """Queue a job for `problem` (a SPEC section 1 document), checked first: a bad
     problem raises `ProblemError` naming every fault and nothing is written.
 
-    `params` needs `time_limit`, `workers` and `seed`; the caller wakes the runner after
+    `params` needs `time_limit`, `workers` and `seed`; the caller wakes the supervisor after
     the transaction commits. With `queued=False` the job starts out running, for a caller
     that runs it in its own process (`rackplan reschedule`)."""
     load_problem(problem)
@@ -76,10 +59,10 @@ def create_job(
         params=params, factory_version=factory_version, problem=problem,
         cancel_requested=False, valid=False,
     )
-    if not queued:  # the caller runs it itself: no runner may claim it
+    if not queued:  # the caller runs it itself: the supervisor must not claim it
         job.status = JobStatus.RUNNING
         job.started_at = job.created_at
-        job.progress = {"elapsed": 0.0, "objective": None, "bound": None, "phase": "starting"}
+        job.progress = starting_progress()
     session.add(job)
     session.flush()
     return job
@@ -117,7 +100,7 @@ def _check_limit(time_limit: float | None, default: float, maximum: float) -> fl
     limit = default if time_limit is None else time_limit
     if limit > maximum:
         msg = f"time_limit {limit:g} s exceeds the server's maximum of {maximum:g} s"
-        raise ApiError(422, msg, errors=[{"field": "time_limit", "message": msg}])
+        raise Invalid(msg, [{"field": "time_limit", "message": msg}])
     return limit
 
 
@@ -152,15 +135,16 @@ def submit_reschedule(
         "reference": pub.job_id if pub else None, "publication": pub.id if pub else None,
         "frozen_hours": frozen_hours,
     }
-    return create_job(session, problem, fv.version, params, kind=RESCHEDULE, queued=queued)
+    return create_job(session, problem, fv.version, params, kind=JobKind.RESCHEDULE,
+                      queued=queued)
 
 
 def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
-    """One job; ApiError 404 when unknown."""
+    """One job; NotFound when unknown."""
     job = session.get(Job, job_id, with_for_update=for_update)
     if job is None:
-        raise ApiError(404, f"schedule job '{job_id}' does not exist",
-                       errors=[{"id": job_id, "message": "no such job"}])
+        raise NotFound(f"schedule job '{job_id}' does not exist",
+                       faults=[{"id": job_id, "message": "no such job"}])
     return job
 
 
@@ -185,7 +169,7 @@ def page(
 
 def cancel(session: Session, job_id: str, now: datetime) -> Job:
     """A queued job is cancelled at once; a running one is asked to stop (its worker keeps
-    the best schedule so far and ends it `cancelled`); a finished one gives 409."""
+    the best schedule so far and ends it `cancelled`); a finished one is a Conflict."""
     job = get_job(session, job_id, for_update=True)
     if job.status == JobStatus.QUEUED:
         job.status = JobStatus.CANCELLED
@@ -194,10 +178,10 @@ def cancel(session: Session, job_id: str, now: datetime) -> Job:
     elif job.status == JobStatus.RUNNING:
         job.cancel_requested = True
     else:
-        raise ApiError(
-            409, f"schedule job '{job_id}' is already {job.status}: only a queued or running "
-                 "job can be cancelled",
-            errors=[{"id": job_id, "field": "status", "message": f"job is {job.status}"}],
+        raise Conflict(
+            f"schedule job '{job_id}' is already {job.status}: only a queued or running job "
+            "can be cancelled",
+            faults=[{"id": job_id, "field": "status", "message": f"job is {job.status}"}],
         )
     session.flush()
     return job
@@ -211,94 +195,6 @@ def publishable(job: Job) -> bool:
         and job.schedule.get("status") in PLAN_STATUSES
         and job.valid
     )
-
-
-# ---- what the worker and the runner write -------------------------------------------------
-
-
-def claim(sessions: sessionmaker[Session], job_id: str) -> bool:
-    """Move a queued job to running; False when it is no longer queued (e.g. cancelled)."""
-    with transaction(sessions) as s:
-        got = s.scalar(
-            update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, started_at=stamp(utc_now()),
-                    progress={"elapsed": 0.0, "objective": None, "bound": None,
-                              "phase": "starting"})
-            .returning(Job.id)
-        )
-    return got is not None
-
-
-def fail_running(sessions: sessionmaker[Session], job_ids: Sequence[str] | None,
-                 reason: str) -> list[str]:
-    """Mark running jobs (those of `job_ids`, or all) failed with `reason`; the ids marked."""
-    with transaction(sessions) as s:
-        q = select(Job).where(Job.status == JobStatus.RUNNING).with_for_update()
-        if job_ids is not None:
-            if not job_ids:
-                return []
-            q = q.where(Job.id.in_(list(job_ids)))
-        marked = []
-        for job in s.scalars(q):
-            job.status = JobStatus.FAILED
-            job.error = reason
-            job.finished_at = stamp(utc_now())
-            marked.append(job.id)
-    return marked
-
-
-def recover_interrupted(sessions: sessionmaker[Session]) -> list[str]:
-    """At start: jobs a previous server left running are failed (their workers are gone);
-    queued ones stay queued and run."""
-    marked = fail_running(sessions, None, RESTART_REASON)
-    if marked:
-        log.warning("marked %d interrupted job(s) failed: %s", len(marked), ", ".join(marked))
-    return marked
-
-
-def write_progress(
-    sessions: sessionmaker[Session], job_id: str, progress: dict[str, Any] | None
-) -> bool:
-    """Store progress (when given) and read back whether a cancel was requested."""
-    with transaction(sessions) as s:
-        if progress is not None:
-            s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                      .values(progress=progress))
-        return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
-
-
-def store_result(
-    sessions: sessionmaker[Session],
-    job_id: str,
-    schedule: dict[str, Any],
-    faults: Sequence[str],
-    progress: dict[str, Any] | None,
-    problem: dict[str, Any] | None = None,
-) -> str | None:
-    """Store a finished solve in one transaction: the schedule, the validator's verdict and
-    the status (cancelled when a cancel was asked for, else done), and `problem` when the
-    solve changed it (a reschedule's frozen steps), so that the job's problem is the one
-    the schedule was checked against. None when the job is no longer running (e.g. failed
-    by a shutdown), else the status written."""
-    with transaction(sessions) as s:
-        job = s.get(Job, job_id, with_for_update=True)
-        if job is None or job.status != JobStatus.RUNNING:
-            return None
-        if problem is not None:
-            job.problem = problem
-        job.status = JobStatus.CANCELLED if job.cancel_requested else JobStatus.DONE
-        job.schedule = schedule
-        job.valid = not faults
-        if faults:
-            job.error = "the schedule failed validation: " + "; ".join(faults[:5])
-        job.progress = progress
-        job.finished_at = stamp(utc_now())
-        return job.status
-
-
-def fail(sessions: sessionmaker[Session], job_id: str, message: str) -> bool:
-    """Mark one running job failed with `message`; False when it was not running."""
-    return bool(fail_running(sessions, [job_id], message))
 
 
 # ---- publishing ---------------------------------------------------------------------------
@@ -334,9 +230,9 @@ def _lock_publications(session: Session) -> None:
         session.execute(text("LOCK TABLE publications IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _refuse(job_id: str, message: str) -> ApiError:
-    return ApiError(409, f"schedule job '{job_id}' cannot be published: {message}",
-                    title="Not publishable", errors=[{"id": job_id, "message": message}])
+def _refuse(job_id: str, message: str) -> Conflict:
+    return Conflict(f"schedule job '{job_id}' cannot be published: {message}",
+                    title="Not publishable", faults=[{"id": job_id, "message": message}])
 
 
 def publish(
@@ -345,8 +241,8 @@ def publish(
 ) -> Publication:
     """Publish a job's schedule: only a finished job whose schedule is a plan that passes
     the validator (checked again here). With `if_match`, only while the publication it
-    names is still the current one; with `if_none`, only while nothing is published (412
-    otherwise); check and insert are atomic."""
+    names is still the current one; with `if_none`, only while nothing is published
+    (PreconditionFailed otherwise); check and insert are atomic."""
     with transaction(sessions) as s:
         job = get_job(s, job_id)
         if job.status not in (JobStatus.DONE, JobStatus.CANCELLED):
@@ -369,171 +265,19 @@ def publish(
         _lock_publications(s)
         current = latest_publication(s)
         if if_none and current is not None:
-            raise ApiError(
-                412, f"a schedule has been published meanwhile ({etag(current)})",
+            raise PreconditionFailed(
+                f"a schedule has been published meanwhile ({etag(current)})",
                 title="Precondition Failed",
-                errors=[{"field": "If-None-Match", "message": f"{etag(current)} is current"}],
+                faults=[{"field": "If-None-Match", "message": f"{etag(current)} is current"}],
             )
         if if_match is not None and not _etag_matches(if_match, current):
             now_is = f"the current one is {etag(current)}" if current else "nothing is published"
-            raise ApiError(
-                412, f"If-Match {if_match} does not name the current publication: {now_is}",
+            raise PreconditionFailed(
+                f"If-Match {if_match} does not name the current publication: {now_is}",
                 title="Precondition Failed",
-                errors=[{"field": "If-Match", "message": now_is}],
+                faults=[{"field": "If-Match", "message": now_is}],
             )
         pub = Publication(job_id=job_id, published_at=stamp(now))
         s.add(pub)
         s.flush()
         return pub
-
-
-# ---- the runner ---------------------------------------------------------------------------
-
-
-def _worker_main(database_url: str, job_id: str, log_json: bool, nice: int = 0) -> None:
-    """The worker process's entry point (imported there, so the API process never loads the
-    solver's CP-SAT backend)."""
-    from app.worker import run_job
-
-    run_job(database_url, job_id, log_json=log_json, nice=nice)
-
-
-def exit_reason(exitcode: int | None) -> str:
-    """Why a worker process ended without storing a result, from its exit code."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        hint = " (out of memory?)" if -exitcode == signal.SIGKILL else ""
-        return f"the worker process was killed by {name}{hint}"
-    if exitcode:
-        return f"the worker process exited with code {exitcode}"
-    return "the worker process ended without storing a result"
-
-
-@dataclass
-class _Worker:
-    job_id: str
-    process: multiprocessing.process.BaseProcess
-
-
-class JobRunner:
-    """Starts queued jobs in worker processes, at most `max_solves` at once, and notices
-    workers that die. `wake()` after queueing a job starts it at once; the database is
-    also polled (jobs queued by another server process)."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        database_url: str,
-        max_solves: int,
-        *,
-        log_json: bool = True,
-        poll: float = 2.0,
-        nice: int = 0,
-    ) -> None:
-        self.sessions = sessions
-        self.log_json = log_json
-        self.nice = nice  # added to each worker process's niceness (`app.worker.run_job`)
-        self.database_url = database_url
-        self.max_solves = max_solves
-        self.poll = poll
-        self._ctx = multiprocessing.get_context("spawn")
-        self._workers: dict[str, _Worker] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the runner thread."""
-        self._thread = threading.Thread(target=self._loop, name="rackplan-jobs", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Look for queued jobs now."""
-        self._wake.set()
-
-    def pids(self) -> dict[str, int | None]:
-        """The running worker processes: job id -> pid."""
-        with self._lock:
-            return {w.job_id: w.process.pid for w in self._workers.values()}
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                self._reap()
-                self._start_queued()
-            except Exception:
-                log.exception("job runner step failed; retrying")
-            with self._lock:
-                busy = bool(self._workers)
-            self._wake.wait(0.2 if busy else self.poll)
-
-    def _reap(self) -> None:
-        """Collect ended workers; a job still running after its worker ended failed."""
-        with self._lock:
-            ended = [w for w in self._workers.values() if not w.process.is_alive()]
-            for w in ended:
-                del self._workers[w.job_id]
-        for w in ended:
-            w.process.join()
-            code = w.process.exitcode
-            w.process.close()
-            if fail(self.sessions, w.job_id, exit_reason(code)):
-                log.error("job %s: worker ended with exit code %s without a result",
-                          w.job_id, code)
-
-    def _start_queued(self) -> None:
-        with self._lock:
-            free = self.max_solves - len(self._workers)
-        if free <= 0:
-            return
-        with transaction(self.sessions) as s:
-            ids = list(s.scalars(
-                select(Job.id).where(Job.status == JobStatus.QUEUED)
-                .order_by(Job.created_at, Job.id).limit(free)
-            ))
-        for job_id in ids:
-            if self._stopping.is_set() or not claim(self.sessions, job_id):
-                continue
-            proc = self._ctx.Process(
-                target=_worker_main,
-                args=(self.database_url, job_id, self.log_json, self.nice),
-                name=f"rackplan-job-{job_id}", daemon=True,
-            )
-            try:
-                proc.start()
-            except Exception as exc:
-                log.exception("job %s: could not start a worker process", job_id)
-                fail(self.sessions, job_id,
-                     f"could not start a worker process: {type(exc).__name__}")
-                continue
-            with self._lock:
-                self._workers[job_id] = _Worker(job_id, proc)
-            log.info("job %s: started worker pid %s", job_id, proc.pid)
-
-    def stop(self, grace: float = 5.0) -> list[str]:
-        """Stop the runner; running workers are terminated and their jobs failed with
-        SHUTDOWN_REASON (a later start would otherwise find them running). The job ids."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
-            workers = list(self._workers.values())
-            self._workers.clear()
-        for w in workers:
-            w.process.terminate()
-        for w in workers:
-            w.process.join(grace)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join()
-            w.process.close()
-        marked = fail_running(self.sessions, [w.job_id for w in workers], SHUTDOWN_REASON)
-        if marked:
-            log.warning("shutdown: stopped %d running job(s): %s", len(marked), ", ".join(marked))
-        return marked

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import stamp
-from app.errors import ApiError
+from app.domain import Fault, Invalid, NotFound
 from app.tables import Order, OrderStatus
 from solver.problem import Order as SpecOrder
 
@@ -48,10 +48,10 @@ def _fields(o: SpecOrder) -> dict[str, Any]:
     }
 
 
-def check_batch(orders: Sequence[SpecOrder]) -> list[dict[str, Any]]:
+def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
     """Faults within a batch itself: a repeated id, an id or customer too long to store."""
     seen: dict[str, int] = {}
-    errors = []
+    errors: list[Fault] = []
     for i, o in enumerate(orders):
         for name in ("id", "customer"):
             value = getattr(o, name)
@@ -71,7 +71,7 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
     A cancelled order sent again is reopened (the sender wants it built)."""
     errors = check_batch(orders)
     if errors:
-        raise ApiError(422, errors[0]["message"], title="Invalid order batch", errors=errors)
+        raise Invalid(errors[0]["message"], errors, title="Invalid order batch")
     if session.get_bind().dialect.name == "postgresql":
         # two batches creating the same new id must not both insert it (SQLite's
         # BEGIN IMMEDIATE already serialises writers); held until the transaction ends
@@ -106,10 +106,10 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
 
 
 def get(session: Session, order_id: str) -> Order:
-    """One order; 404 when unknown."""
+    """One order; NotFound when unknown."""
     row = session.get(Order, order_id)
     if row is None:
-        raise ApiError(404, f"order '{order_id}' does not exist")
+        raise NotFound(f"order '{order_id}' does not exist")
     return row
 
 
@@ -164,13 +164,13 @@ def open_orders(session: Session, ids: Sequence[str] | None = None) -> list[Orde
 
 def check_against_factory(
     orders: Sequence[SpecOrder], factory: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> list[Fault]:
     """Faults of orders against the factory model: unknown product, site or destination,
     release after due."""
     products = {p["id"] for p in factory["products"]}
     sites = {s["id"] for s in factory["sites"]}
     destinations = {d for s in factory["sites"] for d in s.get("transit_min", {})}
-    errors: list[dict[str, Any]] = []
+    errors: list[Fault] = []
 
     def fault(i: int, o: SpecOrder, field: str, message: str) -> None:
         errors.append({"field": f"[{i}].{field}", "id": o.id,

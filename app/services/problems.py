@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
-from app.errors import ApiError
+from app.domain import Conflict, Invalid
 from app.services import orders as orders_svc
 from app.services.floor import apply_floor_state
 from app.tables import FactoryVersion
@@ -33,13 +33,13 @@ def build_problem(
     if order_ids is not None:
         missing = sorted(set(order_ids) - {r.id for r in rows})
         if missing:
-            raise ApiError(
-                422, f"orders not open or unknown: {', '.join(missing[:10])}",
-                errors=[{"field": "orders", "id": m,
-                         "message": f"order '{m}' is unknown or cancelled"} for m in missing],
+            raise Invalid(
+                f"orders not open or unknown: {', '.join(missing[:10])}",
+                [{"field": "orders", "id": m, "message": f"order '{m}' is unknown or cancelled"}
+                 for m in missing],
             )
     if not rows:
-        raise ApiError(409, "there are no open orders to plan")
+        raise Conflict("there are no open orders to plan")
     start = floor_minute(horizon_start)
     problem = {
         "name": name or f"plan-{stamp(start)}",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from pydantic import Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
-from app.errors import ApiError
+from app.domain import Fault, Invalid, TooLarge, UnsupportedFormat
 from app.schemas.orders import OrderBatchResult
 from app.services import factory as factory_svc
 from app.services import orders as orders_svc
@@ -35,7 +35,7 @@ class UploadResult(OrderBatchResult):
 
 
 def read_limited(stream: BinaryIO, limit: int) -> bytes:
-    """The whole of `stream`, read in chunks; 413 as soon as it passes `limit` bytes."""
+    """The whole of `stream`, read in chunks; TooLarge as soon as it passes `limit` bytes."""
     parts: list[bytes] = []
     size = 0
     while chunk := stream.read(min(CHUNK, limit + 1 - size)):
@@ -46,32 +46,33 @@ def read_limited(stream: BinaryIO, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def too_large(limit: int) -> ApiError:
-    """The 413 answer for a file over `limit` bytes."""
-    return ApiError(413, f"the file is larger than {limit} bytes; split it into smaller files",
-                    errors=[{"field": "file", "message": f"larger than {limit} bytes"}])
+def too_large(limit: int) -> TooLarge:
+    """The refusal of a file over `limit` bytes."""
+    return TooLarge(f"the file is larger than {limit} bytes; split it into smaller files",
+                    faults=[{"field": "file", "message": f"larger than {limit} bytes"}])
 
 
 def file_format(content: bytes, filename: str | None, content_type: str | None) -> FileFormat:
-    """CSV or XLSX, else 415."""
+    """CSV or XLSX, else UnsupportedFormat."""
     fmt = detect_format(content, filename, content_type)
     if fmt is None:
         what = filename or content_type or "the file"
-        raise ApiError(415, f"{what} is not an order file: send CSV (UTF-8) or Excel .xlsx",
-                       errors=[{"field": "file", "message": "not CSV or XLSX"}])
+        raise UnsupportedFormat(
+            f"{what} is not an order file: send CSV (UTF-8) or Excel .xlsx",
+            faults=[{"field": "file", "message": "not CSV or XLSX"}])
     return fmt
 
 
-def _refusal(exc: OrderFileError) -> ApiError:
-    """The 422 answer for a refused file: every bad row, or what is wrong with the file."""
+def _refusal(exc: OrderFileError) -> Invalid:
+    """The refusal of a file: every bad row, or what is wrong with the file."""
     if not exc.faults:
-        return ApiError(422, exc.message, title="Invalid order file",
-                        errors=[{"field": "file", "message": exc.message}])
-    errors: list[dict[str, Any]] = [f.as_dict() for f in exc.faults]
+        return Invalid(exc.message, [{"field": "file", "message": exc.message}],
+                       title="Invalid order file")
+    faults: list[Fault] = [{"row": f.row, "column": f.column, "value": f.value,
+                            "message": f.message} for f in exc.faults]
     shown = "; ".join(str(f) for f in exc.faults[:3])
     more = f" (and {len(exc.faults) - 3} more)" if len(exc.faults) > 3 else ""
-    return ApiError(422, f"{exc.message}: {shown}{more}", title="Invalid order file",
-                    errors=errors)
+    return Invalid(f"{exc.message}: {shown}{more}", faults, title="Invalid order file")
 
 
 def import_orders(
@@ -89,8 +90,7 @@ def import_orders(
     try:
         zone = parse_timezone(timezone)
     except TimezoneError as exc:
-        raise ApiError(422, str(exc), errors=[{"field": "timezone", "message": str(exc)}]
-                       ) from None
+        raise Invalid(str(exc), [{"field": "timezone", "message": str(exc)}]) from None
     fmt = file_format(content, filename, content_type)
     with transaction(sessions) as s:
         factory = factory_svc.require_latest(s).data

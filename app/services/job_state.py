@@ -1,0 +1,122 @@
+"""A job's state changes after it is queued, as the supervisor and the worker write them:
+claim (queued -> running), progress and the cancel flag, the result (done | cancelled),
+failure.
+
+Each function is one short transaction of its own on `sessions`, so that a worker process
+and the supervisor's thread can call it without holding a session between calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import stamp, utc_now
+from app.db import transaction
+from app.tables import Job, JobStatus
+
+log = logging.getLogger("rackplan.jobs")
+
+RESTART_REASON = "interrupted by a server restart"
+
+
+def starting_progress() -> dict[str, Any]:
+    """The progress of a job that has just started running."""
+    return {"elapsed": 0.0, "objective": None, "bound": None, "phase": "starting"}
+
+
+def queued_ids(sessions: sessionmaker[Session], limit: int) -> list[str]:
+    """The ids of the oldest `limit` queued jobs, oldest first."""
+    with transaction(sessions) as s:
+        return list(s.scalars(
+            select(Job.id).where(Job.status == JobStatus.QUEUED)
+            .order_by(Job.created_at, Job.id).limit(limit)
+        ))
+
+
+def claim(sessions: sessionmaker[Session], job_id: str) -> bool:
+    """Move a queued job to running; False when it is no longer queued (e.g. cancelled)."""
+    with transaction(sessions) as s:
+        got = s.scalar(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=stamp(utc_now()),
+                    progress=starting_progress())
+            .returning(Job.id)
+        )
+    return got is not None
+
+
+def fail_running(sessions: sessionmaker[Session], job_ids: Sequence[str] | None,
+                 reason: str) -> list[str]:
+    """Mark running jobs (those of `job_ids`, or all) failed with `reason`; the ids marked."""
+    with transaction(sessions) as s:
+        q = select(Job).where(Job.status == JobStatus.RUNNING).with_for_update()
+        if job_ids is not None:
+            if not job_ids:
+                return []
+            q = q.where(Job.id.in_(list(job_ids)))
+        marked = []
+        for job in s.scalars(q):
+            job.status = JobStatus.FAILED
+            job.error = reason
+            job.finished_at = stamp(utc_now())
+            marked.append(job.id)
+    return marked
+
+
+def fail(sessions: sessionmaker[Session], job_id: str, message: str) -> bool:
+    """Mark one running job failed with `message`; False when it was not running."""
+    return bool(fail_running(sessions, [job_id], message))
+
+
+def recover_interrupted(sessions: sessionmaker[Session]) -> list[str]:
+    """At start: jobs a previous server left running are failed (their workers are gone);
+    queued ones stay queued and run."""
+    marked = fail_running(sessions, None, RESTART_REASON)
+    if marked:
+        log.warning("marked %d interrupted job(s) failed: %s", len(marked), ", ".join(marked))
+    return marked
+
+
+def write_progress(
+    sessions: sessionmaker[Session], job_id: str, progress: dict[str, Any] | None
+) -> bool:
+    """Store progress (when given) and read back whether a cancel was requested."""
+    with transaction(sessions) as s:
+        if progress is not None:
+            s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                      .values(progress=progress))
+        return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def store_result(
+    sessions: sessionmaker[Session],
+    job_id: str,
+    schedule: dict[str, Any],
+    faults: Sequence[str],
+    progress: dict[str, Any] | None,
+    problem: dict[str, Any] | None = None,
+) -> str | None:
+    """Store a finished solve in one transaction: the schedule, the validator's verdict and
+    the status (cancelled when a cancel was asked for, else done), and `problem` when the
+    solve changed it (a reschedule's frozen steps), so that the job's problem is the one
+    the schedule was checked against. None when the job is no longer running (e.g. failed
+    by a shutdown), else the status written."""
+    with transaction(sessions) as s:
+        job = s.get(Job, job_id, with_for_update=True)
+        if job is None or job.status != JobStatus.RUNNING:
+            return None
+        if problem is not None:
+            job.problem = problem
+        job.status = JobStatus.CANCELLED if job.cancel_requested else JobStatus.DONE
+        job.schedule = schedule
+        job.valid = not faults
+        if faults:
+            job.error = "the schedule failed validation: " + "; ".join(faults[:5])
+        job.progress = progress
+        job.finished_at = stamp(utc_now())
+        return job.status
