@@ -4,6 +4,7 @@ problems (hypothesis)."""
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import freeze_cases
 from test_properties import PROFILE, SEED, checked, problems, solved
 from test_solve import at, item, make, order
 
@@ -157,6 +159,22 @@ def test_a_cancelled_order_and_a_new_one() -> None:
     assert ids == {"X", "Y", "N"}
     d = r.schedule["reschedule"]["diff"]["summary"]
     assert d["steps_removed"] == 2 and d["steps_added"] == 2
+
+
+def test_generated_freezes_keep_and_release_what_was_recorded() -> None:
+    """On generated problems planned, disturbed and changed (`tests/freeze_cases.py`),
+    the freeze keeps and releases the steps recorded in `tests/data/freeze-baseline.json`,
+    each for the recorded reason (rules 6-8 by rule number)."""
+    want = json.loads(freeze_cases.BASELINE.read_text())
+    assert sorted(want) == sorted(freeze_cases.name(c) for c in freeze_cases.CASES)
+    rules = {"rule 6": 0, "rule 7": 0, "rule 8": 0}
+    for case in freeze_cases.CASES:
+        got = freeze_cases.outcome(*case)
+        assert got == want[freeze_cases.name(case)], freeze_cases.name(case)
+        for reason in got["released"].values():
+            if reason in rules:
+                rules[reason] += 1
+    assert all(n >= 5 for n in rules.values()), rules  # every rule releases some steps
 
 
 # ---- move costs: known answers --------------------------------------------------------------
