@@ -151,6 +151,19 @@ def test_a_step_running_late_releases_what_it_overlaps() -> None:
     assert r.schedule["reschedule"]["released"] == fz.released
 
 
+def test_a_power_cap_since_publication_releases_the_later_step_naming_site_and_steps() -> None:
+    """Step b now draws 100 kW under a new 150 kW cap: X/1/b (100-200) is kept, Y/1/b
+    (150-250) would make 200 kW from 150 on and is released with the validator's rule 8
+    line, which names the site, the moment, the cap and both steps."""
+    routing = [TWO_STEPS[0], {**TWO_STEPS[1], "power_kw": 100}]
+    data = two_lines(ORDERS, sites=[{"id": "S", "power_cap_kw": 150}],
+                     products=[{"id": "P", "routing": routing}])
+    fz = freeze(later(data, 0), published())
+    assert reasons(fz) == {"Y/1/b": "rule 8: site 'S' draws 200 kW at 2026-12-01T02:30:00Z "
+                                    "(power_cap_kw 150): X/1/b, Y/1/b"}
+    assert "X/1/b" in fz.kept and "Y/1/a" in fz.kept
+
+
 def test_a_cancelled_order_and_a_new_one() -> None:
     orders = [order("X", 2000), order("Y", 2000), order("N", 300)]  # Z gone, N new
     r = reschedule(later(two_lines(orders), 0), published(), params(2.0))
