@@ -5,6 +5,10 @@ schedule is valid). Each line starts with what it breaks: ``rule N:`` for SPEC s
 ``format:`` for the shape of the schedule (section 3), ``fixed:`` for fixed steps not kept
 and ``kpi:`` for claimed figures that disagree with the items.
 
+`Occupancy` asks rules 6-8 of one step at a time, against the steps placed so far, and
+answers with the same lines (the reschedule's freeze keeps a published step only when it
+fits there); both it and `validate` judge those rules in `_Rules`, their one home here.
+
 This module imports nothing of the solver but `solver.problem` (the input contract). In
 particular it does not use `solver.calendar`: rule 6 is re-implemented here the other way
 round, by converting each step to the site's local time and looking at the shift
