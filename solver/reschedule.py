@@ -11,7 +11,9 @@
    released later, its unit already runs at another site, the step before it in the
    routing is neither done, running nor kept (e.g. it is late), or it would overlap the
    floor's facts beyond a resource's capacity or a site's power cap (a step running late).
-   Facts always win over the plan.
+   Facts always win over the plan. Windows, capacity and power caps (rules 6-8) are
+   judged by the validator's `Occupancy`, and the reason is its line (``rule 7: resource
+   ... runs 3 steps at ... (capacity 2): ...``).
 2. **Solve** with the published schedule as the reference: the search starts from it
    (repaired to the new facts) and pays for each step it moves (`solver.stability`).
 3. The result carries a `reschedule` section: the frozen window, the steps kept frozen,
@@ -29,10 +31,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from solver.calendar import Interval, minutes_between, resource_windows
+from solver.calendar import minutes_between
 from solver.diff import diff
-from solver.problem import FixedStep, Problem, Resource, eligible
+from solver.problem import FixedStep, Problem, eligible
 from solver.solve import SolveParams, solve
+from solver.validate import Occupancy
 
 DEFAULT_FROZEN_HOURS = 24.0
 
@@ -67,81 +70,6 @@ def _iso(t0: datetime, minute: int) -> str:
     return (t0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
-class _Step:
-    key: tuple[str, int, str]
-    resource: str
-    site: str
-    start: int
-    end: int
-    power: float
-
-    @property
-    def label(self) -> str:
-        return "/".join(map(str, self.key))
-
-
-class _Load:
-    """Steps placed on resources and sites, to test capacity and power caps."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.cap = {r.id: r.capacity for r in problem.resources}
-        self.power_cap = {s.id: s.power_cap_kw for s in problem.sites}
-        self.on_res: dict[str, list[_Step]] = {}
-        self.on_site: dict[str, list[_Step]] = {}
-
-    def add(self, st: _Step) -> None:
-        self.on_res.setdefault(st.resource, []).append(st)
-        if st.power > 0:
-            self.on_site.setdefault(st.site, []).append(st)
-
-    def conflict(self, st: _Step) -> str | None:
-        """Why `st` does not fit with what is placed, or None."""
-        over = [x for x in self.on_res.get(st.resource, []) if _overlap(x, st)]
-        if _peak(over, st.start, st.end, lambda _: 1) + 1 > self.cap[st.resource]:
-            names = ", ".join(x.label for x in over[:3])
-            return (f"resource '{st.resource}' is taken then by {names} "
-                    "(facts from the floor or steps kept before it)")
-        cap = self.power_cap.get(st.site)
-        if st.power > 0 and cap is not None:
-            over = [x for x in self.on_site.get(st.site, []) if _overlap(x, st)]
-            if _peak(over, st.start, st.end, lambda x: x.power) + st.power > cap + 1e-9:
-                return f"site '{st.site}' would exceed its power cap of {cap:g} kW"
-        return None
-
-
-def _overlap(x: _Step, y: _Step) -> bool:
-    return x.start < y.end and y.start < x.end
-
-
-def _peak(steps: list[_Step], lo: int, hi: int, amount: Any) -> float:
-    """The highest summed `amount` of `steps` at any moment of [lo, hi)."""
-    events: list[tuple[int, float]] = []
-    for x in steps:
-        events.append((max(x.start, lo), amount(x)))
-        events.append((min(x.end, hi), -amount(x)))
-    events.sort()
-    level = peak = 0.0
-    for _, d in events:
-        level += d
-        peak = max(peak, level)
-    return peak
-
-
-def _unavailable(
-    res: Resource, windows: list[Interval], t0: datetime, s: int, e: int
-) -> str | None:
-    """Why [s, e) is not inside one available window of `res`, or None when it is."""
-    if any(a <= s and e <= b for a, b in windows):
-        return None
-    for w in res.downtime:
-        ws, we = minutes_between(t0, w.start), -minutes_between(w.end, t0)
-        if ws < e and s < we:
-            return (f"resource '{res.id}' is down from {_iso(t0, ws)} to "
-                    f"{_iso(t0, we)}")
-    return f"resource '{res.id}' is not available then (its calendar changed)"
-
-
 def freeze(problem: Problem, published: Mapping[str, Any],
            hours: float = DEFAULT_FROZEN_HOURS) -> Frozen:
     """Fix the published steps that start within `hours` of `horizon_start` (module
@@ -163,19 +91,8 @@ def freeze(problem: Problem, published: Mapping[str, Any],
             continue
 
     out = Frozen(problem)
-    longest = max((st.duration_min or max((a.duration_min for a in st.alternatives or []),
-                                          default=0)
-                   for p in problem.products for st in p.routing), default=0)
-    horizon = until + longest + 1
-    cache: dict[str, list[Interval]] = {}
-    windows: dict[str, list[Interval]] = {}
-
-    def window_of(res: Resource) -> list[Interval]:
-        if res.id not in windows:
-            windows[res.id] = resource_windows(res, problem.site(res.site), t0, horizon, cache)
-        return windows[res.id]
-
-    candidates: list[_Step] = []
+    occupancy = Occupancy(problem, problem.fixed)
+    candidates: list[FixedStep] = []
     blocked: dict[tuple[str, int], str] = {}  # unit -> why its later steps cannot be kept
 
     def release(key: tuple[str, int, str], reason: str) -> None:
@@ -235,39 +152,34 @@ def freeze(problem: Problem, published: Mapping[str, Any],
                            "one was to start")
                 elif release_at is not None and release_at > s:
                     why = f"the order is released at {_iso(t0, release_at)}"
-                else:
-                    why = _unavailable(res, window_of(res), t0, s, e)
+            candidate = FixedStep(order=oid, unit=unit, op=step.op, resource=rid,
+                                  start=t0 + timedelta(minutes=s), end=t0 + timedelta(minutes=e))
+            if why is None:  # rule 6, as the validator judges it
+                why = "; ".join(occupancy.window_faults(candidate)) or None
             if why is not None:
                 release(key, why)
                 continue
             assert res is not None
-            candidates.append(_Step(key, rid, res.site, s, e, step.power_kw))
+            candidates.append(candidate)
             prev_end, unit_site = e, res.site
 
-    # capacity and power against the floor's facts, then each other, in start order
-    load = _Load(problem)
-    for f in problem.fixed:
-        fp = products[orders[f.order].product] if f.order in orders else None
-        power = next((st.power_kw for st in fp.routing if st.op == f.op), 0.0) if fp else 0.0
-        load.add(_Step((f.order, f.unit, f.op), f.resource, site_of[f.resource],
-                       minutes_between(t0, f.start), minutes_between(t0, f.end), power))
+    # rules 7 and 8 (as the validator judges them) against the floor's facts, then each
+    # other, in start order
     dropped: set[tuple[str, int]] = set()
     kept: list[FixedStep] = []
-    for st in sorted(candidates, key=lambda x: (x.start, x.key)):
-        unit_key = st.key[:2]
-        if unit_key in dropped:
-            out.released.append({"step": st.label, "reason": blocked[unit_key]})
+    for st in sorted(candidates, key=lambda x: (x.start, x.order, x.unit, x.op)):
+        key, label = (st.order, st.unit, st.op), f"{st.order}/{st.unit}/{st.op}"
+        if key[:2] in dropped:
+            out.released.append({"step": label, "reason": blocked[key[:2]]})
             continue
-        why = load.conflict(st)
-        if why is not None:
-            dropped.add(unit_key)
-            release(st.key, why)
+        faults = occupancy.load_faults(st)
+        if faults:
+            dropped.add(key[:2])
+            release(key, "; ".join(faults))
             continue
-        load.add(st)
-        out.kept.append(st.label)
-        kept.append(FixedStep(order=st.key[0], unit=st.key[1], op=st.key[2],
-                              resource=st.resource, start=t0 + timedelta(minutes=st.start),
-                              end=t0 + timedelta(minutes=st.end)))
+        occupancy.add(st)
+        out.kept.append(label)
+        kept.append(st)
     out.released.sort(key=lambda r: r["step"])
     if kept:
         out.problem = problem.model_copy(update={"fixed": [*problem.fixed, *kept]})

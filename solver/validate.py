@@ -5,6 +5,10 @@ schedule is valid). Each line starts with what it breaks: ``rule N:`` for SPEC s
 ``format:`` for the shape of the schedule (section 3), ``fixed:`` for fixed steps not kept
 and ``kpi:`` for claimed figures that disagree with the items.
 
+`Occupancy` asks rules 6-8 of one step at a time, against the steps placed so far, and
+answers with the same lines (the reschedule's freeze keeps a published step only when it
+fits there); both it and `validate` judge those rules in `_Rules`, their one home here.
+
 This module imports nothing of the solver but `solver.problem` (the input contract). In
 particular it does not use `solver.calendar`: rule 6 is re-implemented here the other way
 round, by converting each step to the site's local time and looking at the shift
@@ -29,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from solver.problem import (
     DAYS,
+    FixedStep,
     Objective,
     Order,
     Problem,
@@ -39,7 +44,7 @@ from solver.problem import (
     load_problem,
 )
 
-__all__ = ["validate", "validate_files"]
+__all__ = ["Occupancy", "validate", "validate_files"]
 
 US_PER_MIN = 60_000_000
 """Microseconds in a minute."""
@@ -228,6 +233,236 @@ def _hhmm(text: str) -> int:
     return int(h) * 60 + int(m)
 
 
+# ---- rules 6-8: one home for the whole schedule and for one step at a time ------------------
+
+Amount = int | Fraction
+"""What a step adds to a load: 1 step on a resource (rule 7), exact kW at a site (rule 8)."""
+Load = tuple[int, int, str, Amount]
+"""A step's share of a load: (start, end, item id, amount), instants half-open."""
+
+
+def _overloads(
+    loads: Sequence[Load], limits: Sequence[tuple[int, float | None]], slack: Amount = 0
+) -> list[tuple[int, list[str], Amount, float]]:
+    """Where the running sum of `loads` exceeds the limit in force, once per stretch of excess.
+
+    `limits` are (from, limit) in instant order, each in force until the next one's
+    instant (the first one from the start of time; None: no limit then); the sum may
+    exceed a limit by `slack`. Loads are half-open: one ending at an instant does not
+    overlap one starting then. Returns, for the first instant of each stretch, (that
+    instant, the ids running then, their sum, the limit in force).
+    """
+    events = sorted(
+        [(b, -1, n) for n, (_, b, _, _) in enumerate(loads)]
+        + [(a, 1, n) for n, (a, _, _, _) in enumerate(loads)]
+        + [(t, 0, k) for k, (t, _) in enumerate(limits) if k > 0]
+    )
+
+    def bound(k: int) -> Amount | float | None:
+        cap = limits[k][1]
+        return None if cap is None else Fraction(cap) + slack if slack else cap
+
+    k, limit = 0, bound(0)
+    active: set[int] = set()
+    level: Amount = 0
+    over = False
+    out: list[tuple[int, list[str], Amount, float]] = []
+    for i, (t, kind, n) in enumerate(events):
+        if kind < 0:
+            active.discard(n)
+            level -= loads[n][3]
+        elif kind == 0:
+            k, limit = n, bound(n)
+        else:
+            active.add(n)
+            level += loads[n][3]
+        if i + 1 < len(events) and events[i + 1][0] == t:
+            continue  # judge an instant once all that changes then has changed
+        if limit is None or level <= limit:
+            over = False
+        elif not over:
+            over = True
+            cap = limits[k][1]
+            assert cap is not None
+            out.append((t, [loads[m][2] for m in active], level, cap))
+    return out
+
+
+class _Rules:
+    """Rules 6, 7 and 8 of one problem, judged per step, per resource and per site.
+
+    The whole-schedule checks of `validate` and the step-by-step checks of `Occupancy`
+    both ask this class, so a step is judged by the same sentence, the same exact sums and
+    the same slack wherever it is judged.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        self.h = _us(problem.horizon_start)
+        self.resources = {r.id: r for r in problem.resources}
+        self.sites = {s.id: s for s in problem.sites}
+        self.calendars = {s.id: _SiteCalendar(s) for s in problem.sites}
+        self._holes: dict[str, list[Span]] = {}
+
+    def downtime(self, res: Resource) -> list[Span]:
+        """Downtime of a resource, rounded outward to whole minutes from horizon_start."""
+        found = self._holes.get(res.id)
+        if found is None:
+            spans = []
+            for w in res.downtime:
+                a = self.h + (_us(w.start) - self.h) // US_PER_MIN * US_PER_MIN
+                b = self.h - (self.h - _us(w.end)) // US_PER_MIN * US_PER_MIN
+                spans.append((a, b))
+            found = self._holes[res.id] = _merge(spans)
+        return found
+
+    def window(self, iid: str, res: Resource, start: int, end: int) -> list[str]:
+        """Rule 6: the step `iid` on `res` over [start, end) lies inside one available window."""
+        out: list[str] = []
+        cal = self.calendars[res.site]
+        if res.calendar == "site":
+            periods = cal.open_between(start, end)
+            if not any(a <= start and end <= b for a, b in periods):
+                day = cal.local_date(start)
+                note = f"; {day} is a holiday there" if day in cal.holidays else ""
+                out.append(
+                    f"rule 6: item '{iid}' on resource '{res.id}' runs "
+                    f"{_iso(start)} to {_iso(end)} (local {cal.local_text(start)} to "
+                    f"{cal.local_text(end)}), not inside one open shift window of "
+                    f"site '{res.site}'{note}"
+                )
+        holes = self.downtime(res)
+        j = max(0, bisect_right(holes, (start, start)) - 1)
+        while j < len(holes) and holes[j][0] < end:
+            a, b = holes[j]
+            j += 1
+            if b > start:
+                out.append(
+                    f"rule 6: item '{iid}' on resource '{res.id}' runs "
+                    f"{_iso(start)} to {_iso(end)}, overlapping its downtime "
+                    f"{_iso(a)} to {_iso(b)}"
+                )
+                break
+        return out
+
+    def capacity(self, rid: str, loads: Sequence[Load]) -> list[str]:
+        """Rule 7: at no moment do the `loads` (one step each) on `rid` exceed its capacity."""
+        cap = self.resources[rid].capacity
+        if len(loads) <= cap:
+            return []
+        return [
+            f"rule 7: resource '{rid}' runs {n} steps at {_iso(t)} (capacity {cap}): "
+            f"{_names(ids)}"
+            for t, ids, n, _ in _overloads(loads, [(0, cap)])
+        ]
+
+    def power_caps(self, site: Site) -> list[tuple[int, float | None]]:
+        """Rule 8: the site's power cap in force, each from an instant on (as `_overloads`
+        reads them); one cap for all time while a site has a single `power_cap_kw`."""
+        return [(0, site.power_cap_kw)]
+
+    def capped(self, site: Site) -> bool:
+        """Whether rule 8 caps the site's power at some moment."""
+        return any(cap is not None for _, cap in self.power_caps(site))
+
+    def power(self, sid: str, loads: Sequence[Load]) -> list[str]:
+        """Rule 8: at no moment do the `loads` (kW each) at `sid` exceed the cap in force."""
+        return [
+            f"rule 8: site '{sid}' draws {float(kw):g} kW at {_iso(t)} "
+            f"(power_cap_kw {cap:g}): {_names(ids)}"
+            for t, ids, kw, cap in _overloads(
+                loads, self.power_caps(self.sites[sid]), Fraction(POWER_EPSILON)
+            )
+        ]
+
+
+class Occupancy:
+    """Steps placed on a problem's resources, and whether one more fits (rules 6-8).
+
+    The checks are those `validate` makes of a whole schedule, with the same sentences
+    (``rule 6: ...``), exact sums and slack, asked of one candidate step against the
+    steps placed so far: a planner's tool (e.g. which published steps still fit beside
+    the floor's facts) that judges exactly as the validator will.
+
+    Parameters
+    ----------
+    problem
+        The problem, as returned by `load_problem`.
+    placed
+        Steps already placed, e.g. ``problem.fixed``; each names an order, unit, op and
+        resource of `problem`.
+
+    Examples
+    --------
+    >>> occ = Occupancy(problem, problem.fixed)  # doctest: +SKIP
+    >>> faults = occ.faults(step)  # doctest: +SKIP
+    >>> if not faults:  # doctest: +SKIP
+    ...     occ.add(step)
+    """
+
+    def __init__(self, problem: Problem, placed: Iterable[FixedStep] = ()) -> None:
+        self._rules = _Rules(problem)
+        self._orders = {o.id: o for o in problem.orders}
+        self._products = {p.id: p for p in problem.products}
+        self._on_res: dict[str, list[Load]] = {}
+        self._on_site: dict[str, list[Load]] = {}
+        for step in placed:
+            self.add(step)
+
+    def _load(self, step: FixedStep) -> tuple[Resource, int, int, str, Fraction]:
+        order = self._orders.get(step.order)
+        product = self._products.get(order.product) if order is not None else None
+        kw = next((st.power_kw for st in product.routing if st.op == step.op), 0.0) \
+            if product is not None else 0.0
+        return (self._rules.resources[step.resource], _us(step.start), _us(step.end),
+                f"{step.order}/{step.unit}/{step.op}", Fraction(kw))
+
+    def add(self, step: FixedStep) -> None:
+        """Place `step`, whether it fits or not (a fact from the floor always does)."""
+        res, start, end, iid, kw = self._load(step)
+        self._on_res.setdefault(res.id, []).append((start, end, iid, 1))
+        if kw > 0:
+            self._on_site.setdefault(res.site, []).append((start, end, iid, kw))
+
+    def window_faults(self, step: FixedStep) -> list[str]:
+        """Rule 6 for `step`: the violations, one line each (empty: it lies in a window)."""
+        res, start, end, iid, _ = self._load(step)
+        return self._rules.window(iid, res, start, end)
+
+    def load_faults(self, step: FixedStep) -> list[str]:
+        """Rules 7 and 8 for `step` beside the placed steps: the violations it would cause,
+        one line each (empty: it fits)."""
+        res, start, end, iid, kw = self._load(step)
+        out = self._rules.capacity(res.id, _during(self._on_res.get(res.id, ()), start, end,
+                                                   (start, end, iid, 1)))
+        if kw > 0 and self._rules.capped(self._rules.sites[res.site]):
+            out += self._rules.power(res.site, _during(self._on_site.get(res.site, ()),
+                                                       start, end, (start, end, iid, kw)))
+        return out
+
+    def faults(self, step: FixedStep) -> list[str]:
+        """Rules 6, 7 and 8 for `step` beside the placed steps (empty: it fits).
+
+        Parameters
+        ----------
+        step
+            The candidate; it is not placed (see `add`).
+
+        Returns
+        -------
+        list[str]
+            One line per violation, as `validate` words it for a whole schedule.
+        """
+        return self.window_faults(step) + self.load_faults(step)
+
+
+def _during(loads: Iterable[Load], start: int, end: int, extra: Load) -> list[Load]:
+    """The `loads` that overlap [start, end), cut to it, and `extra`."""
+    out = [(max(a, start), min(b, end), iid, x) for a, b, iid, x in loads
+           if a < end and start < b]
+    out.append(extra)
+    return out
+
+
 # ---- parsed items ---------------------------------------------------------------------------
 
 
@@ -313,7 +548,7 @@ class _Validator:
         self.products = {x.id: x for x in problem.products}
         self.resources = {r.id: r for r in problem.resources}
         self.sites = {s.id: s for s in problem.sites}
-        self.calendars = {s.id: _SiteCalendar(s) for s in problem.sites}
+        self.rules = _Rules(problem)
         self.fixed = {(f.order, f.unit, f.op): f for f in problem.fixed}
         self.items: list[_Item] = []
         # (order id, unit, step index) -> items found for it
@@ -637,114 +872,34 @@ class _Validator:
                     f"{dur} min there"
                 )
 
-    def _downtime(self, res: Resource) -> list[Span]:
-        """Downtime of a resource, rounded outward to whole minutes from horizon_start."""
-        spans = []
-        for w in res.downtime:
-            a = self.h + (_us(w.start) - self.h) // US_PER_MIN * US_PER_MIN
-            b = self.h - (self.h - _us(w.end)) // US_PER_MIN * US_PER_MIN
-            spans.append((a, b))
-        return _merge(spans)
-
     def _check_rule6_windows(self) -> None:
         """Rule 6: a step lies inside one available window (shift, holiday, downtime)."""
-        downtime = {r.id: self._downtime(r) for r in self.p.resources}
         for it in self.items:
-            res = it.resource
-            if res is None or it.fixed or it.start is None or it.end is None:
-                continue
-            cal = self.calendars[res.site]
-            if res.calendar == "site":
-                periods = cal.open_between(it.start, it.end)
-                if not any(a <= it.start and it.end <= b for a, b in periods):
-                    day = cal.local_date(it.start)
-                    note = f"; {day} is a holiday there" if day in cal.holidays else ""
-                    self.out.append(
-                        f"rule 6: item '{it.id}' on resource '{res.id}' runs "
-                        f"{_iso(it.start)} to {_iso(it.end)} (local {cal.local_text(it.start)} to "
-                        f"{cal.local_text(it.end)}), not inside one open shift window of "
-                        f"site '{res.site}'{note}"
-                    )
-            holes = downtime[res.id]
-            j = max(0, bisect_right(holes, (it.start, it.start)) - 1)
-            while j < len(holes) and holes[j][0] < it.end:
-                a, b = holes[j]
-                j += 1
-                if b > it.start:
-                    self.out.append(
-                        f"rule 6: item '{it.id}' on resource '{res.id}' runs "
-                        f"{_iso(it.start)} to {_iso(it.end)}, overlapping its downtime "
-                        f"{_iso(a)} to {_iso(b)}"
-                    )
-                    break
+            if it.resource is not None and not it.fixed and it.start is not None \
+                    and it.end is not None:
+                self.out += self.rules.window(it.id, it.resource, it.start, it.end)
 
     def _check_rule7_capacity(self) -> None:
         """Rule 7: at no moment does a resource run more steps than its capacity."""
-        by_res: dict[str, list[_Item]] = {}
+        by_res: dict[str, list[Load]] = {}
         for it in self.items:
             if it.resource is not None and it.start is not None and it.end is not None:
-                by_res.setdefault(it.resource.id, []).append(it)
-        for rid, items in by_res.items():
-            cap = self.resources[rid].capacity
-            if len(items) <= cap:
-                continue
-            events = sorted(
-                [(it.end, 0, n) for n, it in enumerate(items) if it.end is not None]
-                + [(it.start, 1, n) for n, it in enumerate(items) if it.start is not None]
-            )
-            active: set[int] = set()
-            over = False
-            for t, is_start, n in events:
-                if not is_start:
-                    active.discard(n)
-                    if len(active) <= cap:
-                        over = False
-                    continue
-                active.add(n)
-                if len(active) > cap and not over:
-                    over = True
-                    names = _names(items[m].id for m in active)
-                    self.out.append(
-                        f"rule 7: resource '{rid}' runs {len(active)} steps at {_iso(t)} "
-                        f"(capacity {cap}): {names}"
-                    )
+                by_res.setdefault(it.resource.id, []).append((it.start, it.end, it.id, 1))
+        for rid, loads in by_res.items():
+            self.out += self.rules.capacity(rid, loads)
 
     def _check_rule8_power(self) -> None:
         """Rule 8: at no moment does a site's running power_kw exceed its power_cap_kw."""
-        by_site: dict[str, list[tuple[_Item, Fraction]]] = {}
+        by_site: dict[str, list[Load]] = {}
         for it in self.items:
             if it.resource is None or it.start is None or it.end is None:
                 continue
-            cap = self.sites[it.resource.site].power_cap_kw
             kw = self.products[it.order.product].routing[it.step].power_kw
-            if cap is not None and kw > 0:
-                by_site.setdefault(it.resource.site, []).append((it, Fraction(kw)))
-        for sid, items in by_site.items():
-            cap = self.sites[sid].power_cap_kw
-            assert cap is not None
-            limit = Fraction(cap) + Fraction(POWER_EPSILON)
-            events = sorted(
-                [(it.end, 0, n) for n, (it, _) in enumerate(items) if it.end is not None]
-                + [(it.start, 1, n) for n, (it, _) in enumerate(items) if it.start is not None]
-            )
-            active: set[int] = set()
-            running = Fraction(0)  # exact sum of the float power values
-            over = False
-            for t, is_start, n in events:
-                if not is_start:
-                    active.discard(n)
-                    running -= items[n][1]
-                    over = over and running > limit
-                    continue
-                active.add(n)
-                running += items[n][1]
-                if running > limit and not over:
-                    over = True
-                    names = _names(items[m][0].id for m in active)
-                    self.out.append(
-                        f"rule 8: site '{sid}' draws {float(running):g} kW at {_iso(t)} "
-                        f"(power_cap_kw {cap:g}): {names}"
-                    )
+            if kw > 0 and self.rules.capped(self.sites[it.resource.site]):
+                by_site.setdefault(it.resource.site, []).append(
+                    (it.start, it.end, it.id, Fraction(kw)))
+        for sid, loads in by_site.items():
+            self.out += self.rules.power(sid, loads)
 
     def _delivery(self, o: Order) -> int | None:
         """Rule 9: the order's delivery instant, None if some unit cannot be judged."""
@@ -873,8 +1028,8 @@ class _Validator:
         if res.calendar == "24x7":
             spans = [(lo, hi)]
         else:
-            spans = self.calendars[res.site].open_between(lo, hi)
-        return _clip_total(spans, lo, hi, self._downtime(res))
+            spans = self.rules.calendars[res.site].open_between(lo, hi)
+        return _clip_total(spans, lo, hi, self.rules.downtime(res))
 
     def _utilization(self, makespan: float) -> dict[str, float]:
         """Busy / (capacity x available) per resource within [0, makespan] (spec-notes)."""

@@ -4,6 +4,7 @@ problems (hypothesis)."""
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import freeze_cases
 from test_properties import PROFILE, SEED, checked, problems, solved
 from test_solve import at, item, make, order
 
@@ -149,6 +151,19 @@ def test_a_step_running_late_releases_what_it_overlaps() -> None:
     assert r.schedule["reschedule"]["released"] == fz.released
 
 
+def test_a_power_cap_since_publication_releases_the_later_step_naming_site_and_steps() -> None:
+    """Step b now draws 100 kW under a new 150 kW cap: X/1/b (100-200) is kept, Y/1/b
+    (150-250) would make 200 kW from 150 on and is released with the validator's rule 8
+    line, which names the site, the moment, the cap and both steps."""
+    routing = [TWO_STEPS[0], {**TWO_STEPS[1], "power_kw": 100}]
+    data = two_lines(ORDERS, sites=[{"id": "S", "power_cap_kw": 150}],
+                     products=[{"id": "P", "routing": routing}])
+    fz = freeze(later(data, 0), published())
+    assert reasons(fz) == {"Y/1/b": "rule 8: site 'S' draws 200 kW at 2026-12-01T02:30:00Z "
+                                    "(power_cap_kw 150): X/1/b, Y/1/b"}
+    assert "X/1/b" in fz.kept and "Y/1/a" in fz.kept
+
+
 def test_a_cancelled_order_and_a_new_one() -> None:
     orders = [order("X", 2000), order("Y", 2000), order("N", 300)]  # Z gone, N new
     r = reschedule(later(two_lines(orders), 0), published(), params(2.0))
@@ -157,6 +172,22 @@ def test_a_cancelled_order_and_a_new_one() -> None:
     assert ids == {"X", "Y", "N"}
     d = r.schedule["reschedule"]["diff"]["summary"]
     assert d["steps_removed"] == 2 and d["steps_added"] == 2
+
+
+def test_generated_freezes_keep_and_release_what_was_recorded() -> None:
+    """On generated problems planned, disturbed and changed (`tests/freeze_cases.py`),
+    the freeze keeps and releases the steps recorded in `tests/data/freeze-baseline.json`,
+    each for the recorded reason (rules 6-8 by rule number)."""
+    want = json.loads(freeze_cases.BASELINE.read_text())
+    assert sorted(want) == sorted(freeze_cases.name(c) for c in freeze_cases.CASES)
+    rules = {"rule 6": 0, "rule 7": 0, "rule 8": 0}
+    for case in freeze_cases.CASES:
+        got = freeze_cases.outcome(*case)
+        assert got == want[freeze_cases.name(case)], freeze_cases.name(case)
+        for reason in got["released"].values():
+            if reason in rules:
+                rules[reason] += 1
+    assert all(n >= 5 for n in rules.values()), rules  # every rule releases some steps
 
 
 # ---- move costs: known answers --------------------------------------------------------------

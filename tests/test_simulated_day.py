@@ -112,7 +112,8 @@ def test_a_day_on_the_floor(make_client: MakeClient) -> None:
     for i in on_down:
         assert i["end"] <= TEN or i["start"] >= DOWN_UNTIL, i
     reasons = {x["step"]: x["reason"] for x in section["released"]}
-    assert "is down" in reasons[day["down_step"]["id"]], reasons
+    why = reasons[day["down_step"]["id"]]
+    assert why.startswith("rule 6:") and f"'{day['down']}'" in why and "downtime" in why, reasons
 
     # the cancelled order is gone, the urgent one planned in full
     assert not [i for i in schedule["items"] if i["order"] == day["cancelled"]]

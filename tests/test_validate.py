@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver.calendar import resource_windows
-from solver.problem import Problem, eligible, load_problem
-from solver.validate import validate, validate_files
+from solver.problem import FixedStep, Problem, eligible, load_problem
+from solver.validate import Occupancy, _overloads, validate, validate_files
 
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY = 1440
@@ -569,6 +569,127 @@ def test_rule9_transit_depends_on_site() -> None:
     s = _build(p, plan)
     assert s["orders"][0]["delivery"] == _stamp(p, 780 + 600)
     assert validate(p, s) == []
+
+
+# ---- rules 6-8 one step at a time (Occupancy) ------------------------------------------------
+
+
+def _steps(problem: Problem, plan: Sequence[Placement]) -> list[FixedStep]:
+    """The placements of `plan` as steps (start, end) at their durations."""
+    items = _build(problem, plan)["items"]
+    return [FixedStep(order=it["order"], unit=it["unit"], op=it["op"], resource=it["group"],
+                      start=it["start"], end=it["end"]) for it in items]
+
+
+def _rule_lines(violations: list[str], *rules: int) -> list[str]:
+    return [v for v in violations if v.split(":", 1)[0] in {f"rule {r}" for r in rules}]
+
+
+@pytest.mark.parametrize(("candidate", "rule"), [
+    (("O2", 1, "test", "A-TST", 720), 7),
+    (("O2", 1, "burn_in", "A-BI", 780), 8),
+])
+def test_occupancy_judges_a_step_as_validate_judges_the_schedule(
+    candidate: Placement, rule: int
+) -> None:
+    """A step that overloads the placed ones gets the very line `validate` writes for the
+    schedule with it (rule 7: a third test on a capacity-2 tester; rule 8: a third 40 kW
+    burn-in under 100 kW); placed an hour later elsewhere it fits."""
+    p = _problem()
+    plan = _replace(BASE_PLAN, ("O1", 1, "test", "A-TST", 720), ("O1", 1, "burn_in", "A-BI", 780),
+                    ("O2", 1, "test", "A-TST", 1200), ("O2", 1, "burn_in", "A-BI", 1260),
+                    ("O1", 2, "burn_in", "A-BI", 1020))
+    if rule == 8:
+        plan = _replace(BASE_PLAN, ("O1", 1, "burn_in", "A-BI", 780))
+    placed = [s for s in _steps(p, plan) if (s.order, s.unit, s.op) != candidate[:3]]
+    occ = Occupancy(p, placed)
+    whole = validate(p, _build(p, _replace(plan, candidate)))
+    (step,) = _steps(p, [candidate])
+    assert occ.faults(step) == whole == _rule_lines(whole, rule) != []
+    (later,) = _steps(p, [(*candidate[:3], "B-TST" if rule == 7 else "B-BI", 1500)])
+    assert occ.faults(later) == []
+
+
+def test_occupancy_window_faults_name_the_downtime_and_the_shift() -> None:
+    """Rule 6 for one step: a burn-in over its bay's downtime, an assembly past the last
+    shift; the lines are those of `validate`, and they do not depend on what is placed."""
+    p = _problem()
+    occ = Occupancy(p)
+    for candidate in (("O1", 1, "burn_in", "A-BI", 2 * DAY + 300),
+                      ("O1", 1, "assembly", "A-ASM", 1260)):
+        (step,) = _steps(p, [candidate])
+        whole = validate(p, _build(p, _replace(BASE_PLAN, candidate)))
+        assert occ.window_faults(step) == _rule_lines(whole, 6) != []
+        assert occ.load_faults(step) == []
+    assert "downtime 2026-12-03T00:00:00Z to 2026-12-03T08:01:00Z" in occ.faults(
+        _steps(p, [("O1", 1, "burn_in", "A-BI", 2 * DAY + 300)])[0])[0]
+
+
+def test_occupancy_uses_the_validators_exact_power_sums() -> None:
+    """Three 0.1 kW steps under a 0.3 kW cap fit one at a time, as the whole schedule
+    does (the float sum 0.30000000000000004 is within the slack); a fourth does not."""
+    def fractional(d: dict[str, Any]) -> None:
+        d["products"][0]["routing"][2]["power_kw"] = 0.1
+        d["sites"][0]["power_cap_kw"] = 0.3
+        d["resources"][3]["capacity"] = 4
+        d["orders"][0]["quantity"] = 3
+
+    p = _problem(fractional)
+    occ = Occupancy(p)
+    for unit, order in ((1, "O1"), (2, "O1"), (1, "O2")):
+        (step,) = _steps(p, [(order, unit, "burn_in", "A-BI", 780)])
+        assert occ.faults(step) == []
+        occ.add(step)
+    (fourth,) = _steps(p, [("O1", 3, "burn_in", "A-BI", 900)])
+    (fault,) = occ.faults(fourth)
+    assert fault.startswith("rule 8: site 'A' draws 0.4 kW at 2026-12-01T15:00:00Z")
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["M1", "M2", "M3"]), st.integers(0, 60)),
+                min_size=1, max_size=10))
+def test_steps_placed_one_at_a_time_are_judged_as_the_schedule(
+    draws: list[tuple[str, int]]
+) -> None:
+    """Steps offered one by one to an `Occupancy`, each placed when it fits: each verdict
+    equals validate's rule 6-8 lines for the steps placed so far plus it, and the steps
+    placed form a schedule without a rule 6-8 violation."""
+    p = load_problem({
+        "horizon_start": "2026-12-01T00:00:00Z",
+        "sites": [{"id": "S", "timezone": "UTC", "power_cap_kw": 100,
+                   "shifts": [{"days": ALL_DAYS, "start": "01:00", "end": "23:00"}]}],
+        "resources": [
+            {"id": "M1", "site": "S", "kind": "k"},
+            {"id": "M2", "site": "S", "kind": "k", "capacity": 2,
+             "downtime": [{"start": "2026-12-01T09:00:00Z", "end": "2026-12-01T10:00:00Z"}]},
+            {"id": "M3", "site": "S", "kind": "k", "capacity": 3, "calendar": "24x7"}],
+        "products": [{"id": "X", "routing": [{"op": "run", "kind": "k", "duration_min": 120,
+                                              "power_kw": 40}]}],
+        "orders": [{"id": f"O{i}", "product": "X", "quantity": 1,
+                    "due": "2026-12-02T00:00:00Z"} for i in range(len(draws))],
+    })
+    occ = Occupancy(p)
+    placed: list[Placement] = []
+    for i, (rid, at) in enumerate(draws):
+        candidate: Placement = (f"O{i}", 1, "run", rid, 20 * at)
+        (step,) = _steps(p, [candidate])
+        whole = _rule_lines(validate(p, _build(p, [*placed, candidate])), 6, 7, 8)
+        assert occ.faults(step) == whole
+        if not whole:
+            occ.add(step)
+            placed.append(candidate)
+    assert _rule_lines(validate(p, _build(p, placed)), 6, 7, 8) == []
+
+
+def test_a_limit_in_force_is_judged_from_the_instant_it_changes() -> None:
+    """The sweep behind rules 7 and 8 reads a limit that varies over time (the shape a
+    time-varying power cap takes): a steady load of 3 breaks a limit that drops from 4
+    to 2 at instant 50 and rises to 5 at 80, from 50 on, once."""
+    loads = [(0, 100, "a", 1), (0, 100, "b", 1), (10, 100, "c", 1)]
+    got = _overloads(loads, [(0, 4), (50, 2), (80, 5)])
+    assert [(t, sorted(ids), n, cap) for t, ids, n, cap in got] == [(50, ["a", "b", "c"], 3, 2)]
+    assert _overloads(loads, [(0, None), (50, 2), (60, None)])[0][0] == 50
+    assert _overloads(loads, [(0, 3)]) == []
 
 
 # ---- fixed steps -----------------------------------------------------------------------------
