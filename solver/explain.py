@@ -41,12 +41,21 @@ step's own resource is always one). On an option the start at ``t`` is held by
   than the cap in force (the site's ``power_windows`` when the problem model has them, else
   ``power_cap_kw``).
 
-A minute is held when every option is held. Its cause is ``calendar`` if every option is
-closed, else ``resource`` if every option is closed or full, else ``power``; the other
-reasons that held the step's own resource at the same time are listed in ``also``. A minute
+On each option, a start held for several of these reasons is held by the one that strikes
+first within ``[t, t + duration)`` (ties: calendar, resource, power): a start at 14:01 on a
+line booked from 14:00 waits for the line, one at 23:00 for the closed shift. A minute is
+held when every option is held. Its cause is the calendar (named by the own resource's
+closure: ``downtime``, ``holiday``, ``weekend`` or ``shift``) if every option's first
+conflict is its calendar, else ``resource`` if each is the calendar or the capacity, else
+``power``;
+the other reasons that held the step's own resource then are listed in ``also``. A minute
 that no option held is ``idle``: the plan could have started the step then without moving
 anything else. Waits of a fixed step are ``fixed``; minutes before `horizon_start` are
 ``horizon_start``. Consecutive minutes with the same cause form one wait, in time order.
+
+A step run on a resource slower than the fastest eligible one at its site has
+``run - fastest`` extra minutes; each is judged the same way on the faster resources (see
+`_Explainer._slower`) and listed under ``slower``.
 
 Per-order bound and site choice
 -------------------------------
@@ -390,15 +399,12 @@ def render_text(explanation: Explanation) -> str:
             f"({o['chain_start_from']}):"
         )
         for st in o["chain"]:
-            for w in st["waits"]:
-                also = f" (also {', '.join(w['also'])})" if w["also"] else ""
-                lines.append(
-                    f"      wait {_dur(w['minutes']):>12}  {w['cause']}{also}: {w['text']}"
-                )
+            lines += _wait_lines(st["waits"], "wait")
             lines.append(
                 f"    {st['op']:<10} {st['resource']:<12} {_hm(st['start'])} -> "
                 f"{_hm(st['end'])}  {_dur(st['run_min'])}"
             )
+            lines += _wait_lines(st["slower"], "slower")
         t = o["transit"]
         if t["minutes"]:
             lines.append(
@@ -410,6 +416,27 @@ def render_text(explanation: Explanation) -> str:
             f"{_hm(o['earliest_delivery'])}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _wait_lines(waits: Sequence[Wait], word: str, most: int = 4) -> list[str]:
+    """A step's waits one a line; past `most`, one line per cause with its spans counted
+    and the orders that held it."""
+    if len(waits) <= most:
+        out = []
+        for w in waits:
+            also = f" (also {', '.join(w['also'])})" if w["also"] else ""
+            out.append(f"      {word} {_dur(w['minutes']):>12}  {w['cause']}{also}: {w['text']}")
+        return out
+    by: dict[str, tuple[int, int, list[str]]] = {}
+    for w in waits:
+        m, n, orders = by.get(w["cause"], (0, 0, []))
+        orders += [x for x in w["ids"].get("orders", []) if x not in orders]
+        by[w["cause"]] = (m + w["minutes"], n + 1, orders)
+    out = [f"      {word} {_dur(sum(w['minutes'] for w in waits)):>12}  in {len(waits)} spans:"]
+    for cause, (m, n, orders) in sorted(by.items(), key=lambda x: -x[1][0]):
+        held = f", held by {_names(orders, 5)}" if orders else ""
+        out.append(f"        {_dur(m):>12}  {cause} ({n} span{'s' if n > 1 else ''}{held})")
+    return out
 
 
 # ---- the engine -------------------------------------------------------------------------
@@ -452,14 +479,18 @@ class _Closures:
 
 @dataclass(slots=True)
 class _Option:
-    """An eligible resource for a start in the wait, with the starts it holds."""
+    """An eligible resource for a start in the wait: the starts each reason holds, and
+    where its conflicts lie (closures of the calendar, moments the capacity or the power
+    is short)."""
 
     r: int
     d: int
     cut: int  # starts before this end before the step's actual end
-    cal: list[tuple[int, int, int]]  # (from, to, closure index)
-    busy: list[Interval]
-    power: list[Interval]
+    cal: list[tuple[int, int, int]]  # held starts (from, to, closure index)
+    busy: list[Interval]  # held starts
+    power: list[Interval]  # held starts
+    full: list[Interval]  # moments every slot is taken
+    short: list[Interval]  # moments the power is short
 
 
 Overlay = list[tuple[int, int, Num]]  # (from, to, extra use) added to a profile's use
@@ -888,7 +919,7 @@ class _Explainer:
         site_choice = self._site_choice(oi, site)
         if site_choice is not None:
             causes.append({
-                "cause": "site", "subject": f"{site_choice['site']} instead of "
+                "cause": "site", "subject": f"built at {site_choice['site']}, not "
                 f"{site_choice['better_site']}", "minutes": site_choice["minutes"],
                 "ids": {"site": site_choice["site"], "better_site": site_choice["better_site"]},
                 "text": (
@@ -973,7 +1004,12 @@ class _Explainer:
                 pts.add(op.cut)
             for a, b, _ in op.cal:
                 pts.update(x for x in (a, b) if lo < x < hi)
-            for spans in (op.busy, op.power):
+            cl = self.closures(op.r)
+            i = bisect_left(cl.b, lo)
+            while i < len(cl.a) and cl.a[i] < hi:
+                pts.update(x for x in (cl.a[i], cl.b[i]) if lo < x < hi)
+                i += 1
+            for spans in (op.busy, op.power, op.full, op.short):
                 for a, b in spans:
                     pts.update(x for x in (a, b) if lo < x < hi)
         cuts = sorted(pts)
@@ -982,24 +1018,22 @@ class _Explainer:
         for n, p in enumerate(cuts):
             q = cuts[n + 1] if n + 1 < len(cuts) else hi
             valid = [op for op in opts if p < op.cut]
-            state = [(_cal_at(op.cal, p), _inside(op.busy, p), _inside(op.power, p))
-                     for op in valid]
-            mine = state[0]
-            also: list[str] = []
-            if all(c is not None for c, _, _ in state):
-                cause, detail = "calendar", mine[0] if mine[0] is not None else -1
-            elif all(c is not None or b for c, b, _ in state):
+            held = [self._conflicts(op, p) for op in valid]
+            kinds = [h[0][0] if h else None for h in held]
+            mine = held[0]
+            if all(k == "calendar" for k in kinds):
+                cause, detail = "calendar", mine[0][1]
+            elif all(k in ("calendar", "resource") for k in kinds):
                 cause, detail = "resource", -1
-                if mine[2]:
-                    also.append("power")
-            elif all(c is not None or b or w for c, b, w in state):
+            elif all(k is not None for k in kinds):
                 cause, detail = "power", -1
             else:
                 cause, detail = "idle", -1
-            if cause != "calendar" and mine[0] is not None:
-                also.insert(0, self.closures(first).kind[mine[0]] if mine[0] >= 0 else "shift")
-            free = {op.r for op, st in zip(valid, state, strict=True)
-                    if st[0] is None and not st[1] and not st[2]}
+            also = [
+                (self.closures(first).kind[ci] if ci >= 0 else "shift") if k == "calendar" else k
+                for k, ci in mine if k != cause
+            ]
+            free = {op.r for op, h in zip(valid, held, strict=True) if not h}
             if pieces and pieces[-1][2] == cause and pieces[-1][3] == detail:
                 a0, _, _, _, al, fr = pieces[-1]
                 pieces[-1] = (a0, q, cause, detail, al + [x for x in also if x not in al],
@@ -1016,15 +1050,30 @@ class _Explainer:
         cal = [(max(a, lo), min(b, top), ci) for a, b, ci in self.cal_blocked(r, d)
                if a < top and b > lo]
         ov_r: Overlay = [(x.start, x.end, -1) for x in own if x.r == r]
-        busy = _starts_hit(_deficits(self.occupancy(r), lo, top + d - 1, 1, ov_r), d, lo, top)
-        pw: list[Interval] = []
+        full = _deficits(self.occupancy(r), lo, top + d - 1, 1, ov_r)
+        short: list[Interval] = []
         prof = self.power(it.site)
         if prof is not None and it.kw > 0:
             ov_p: Overlay = [(x.start, x.end, -x.kw) for x in own
                              if x.site == it.site and x.kw > 0]
-            need = it.kw - POWER_EPSILON
-            pw = _starts_hit(_deficits(prof, lo, top + d - 1, need, ov_p), d, lo, top)
-        return _Option(r, d, top, cal, busy, pw)
+            short = _deficits(prof, lo, top + d - 1, it.kw - POWER_EPSILON, ov_p)
+        return _Option(r, d, top, cal, _starts_hit(full, d, lo, top),
+                       _starts_hit(short, d, lo, top), full, short)
+
+    def _conflicts(self, op: _Option, t: int) -> list[tuple[str, int]]:
+        """What holds a start at `t` on the option, first conflict first (ties: calendar,
+        resource, power): (reason, closure index or -1)."""
+        found: list[tuple[int, int, str, int]] = []
+        ci = _cal_at(op.cal, t)
+        if ci is not None:
+            cl = self.closures(op.r)
+            at = self.H if ci < 0 else (t if cl.a[ci] <= t else cl.a[ci])
+            found.append((at, 0, "calendar", ci))
+        if _inside(op.busy, t):
+            found.append((_first_from(op.full, t), 1, "resource", -1))
+        if _inside(op.power, t):
+            found.append((_first_from(op.short, t), 2, "power", -1))
+        return [(name, ci) for _, _, name, ci in sorted(found)]
 
     def _wait(
         self, cause: str, a: int, b: int, also: list[str], ids: dict[str, Any], text: str
@@ -1078,8 +1127,9 @@ class _Explainer:
                 ids = {"site": site, "cap_kw": [float(c) for c in caps],
                        "peak_kw": float(peak), "step_kw": float(it.kw),
                        "items": [h.id for h in holders], "orders": orders}
-                text = (f"{site}'s power cap ({' / '.join(_n(float(c)) for c in caps)} kW) "
-                        f"left no room for {_n(float(it.kw))} kW: {who}")
+                cap = " / ".join(_n(float(c)) for c in caps) or "none"
+                text = (f"{site}'s power cap ({cap} kW) left no room for {_n(float(it.kw))} kW"
+                        + (f": {who}" if holders else ", even with nothing else running"))
             return self._wait(cause, p, q, also, ids, text)
         spare = sorted(self.res[r].id for r in free)
         return self._wait(
@@ -1486,6 +1536,14 @@ def _cal_at(spans: Sequence[tuple[int, int, int]], t: int) -> int | None:
     if i >= 0 and spans[i][0] <= t < spans[i][1]:
         return spans[i][2]
     return None
+
+
+def _first_from(spans: Sequence[Interval], t: int) -> int:
+    """`t` if a span of `spans` (sorted, disjoint) holds it, else the next span's start."""
+    i = bisect_right(spans, (t, 1 << 62)) - 1
+    if i >= 0 and spans[i][1] > t:
+        return t
+    return spans[i + 1][0] if i + 1 < len(spans) else 1 << 62
 
 
 def _inside(spans: Sequence[Interval], t: int) -> bool:
