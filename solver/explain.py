@@ -101,7 +101,7 @@ from typing import Any, TypedDict, TypeGuard
 from zoneinfo import ZoneInfo
 
 from solver.calendar import Interval, merge, minutes_between, resource_windows, site_windows
-from solver.problem import DAYS, Problem, Product, eligible
+from solver.problem import DAYS, Problem, Product, Site, eligible
 
 __all__ = [
     "CLASSES",
@@ -452,7 +452,7 @@ class _Item:
     site: int
     start: int
     end: int
-    kw: Fraction
+    kw: Num
     fixed: bool
 
 
@@ -516,6 +516,12 @@ class _Explainer:
             max(0, -minutes_between(o.release, self.h)) if o.release else 0 for o in self.orders
         ]
         self.fixed = {(f.order, f.unit, f.op) for f in problem.fixed}
+        figures = [st.power_kw for x in problem.products for st in x.routing] + [
+            c for site in self.sites
+            for c in [site.power_cap_kw, *(w.power_cap_kw for w in _windows(site))]
+            if c is not None
+        ]
+        self.whole_kw = all(float(x).is_integer() for x in figures)
         self.units: dict[tuple[int, int], list[_Item]] = {}
         self._read(schedule)
         last = max((it.end for ops in self.units.values() for it in ops), default=0)
@@ -571,7 +577,7 @@ class _Explainer:
             kw = self.products[o.product].routing[k].power_kw
             it = _Item(
                 id=f"{o.id}/{unit}/{op}", oi=oi, unit=unit, k=k, r=r, site=self.res_site[r],
-                start=a, end=b, kw=Fraction(kw), fixed=(o.id, unit, op) in self.fixed,
+                start=a, end=b, kw=self.kw(kw), fixed=(o.id, unit, op) in self.fixed,
             )
             seen[(oi, unit, k)] = it
         for oi, o in enumerate(self.orders):
@@ -591,6 +597,14 @@ class _Explainer:
         """A minute from horizon_start as a SPEC UTC time."""
         t = self.h + timedelta(minutes=minute)
         return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def kw(self, x: float) -> Num:
+        """A power figure, exact: an int when every figure of the problem is whole."""
+        return int(x) if self.whole_kw else Fraction(x)
+
+    def need(self, kw: Num) -> Num:
+        """The headroom a step of `kw` needs (the validator's slack when not whole)."""
+        return kw if self.whole_kw else kw - POWER_EPSILON
 
     def local(self, site: int, minute: int) -> datetime:
         return (self.h + timedelta(minutes=minute)).astimezone(self.tz[site])
@@ -802,16 +816,16 @@ class _Explainer:
             got = self._occ[r] = _Profile(xs, hs)
         return got
 
-    def cap_spans(self, site: int) -> list[tuple[int, int, Fraction | None]]:
+    def cap_spans(self, site: int) -> list[tuple[int, int, Num | None]]:
         """The cap in force at `site` as spans covering every moment (None: no cap)."""
         s = self.sites[site]
-        base = None if s.power_cap_kw is None else Fraction(s.power_cap_kw)
+        base = None if s.power_cap_kw is None else self.kw(s.power_cap_kw)
         wins = sorted(
             (minutes_between(self.h, w.start), -minutes_between(w.end, self.h),
-             Fraction(w.power_cap_kw))
-            for w in (getattr(s, "power_windows", None) or [])
+             self.kw(w.power_cap_kw))
+            for w in _windows(s)
         )
-        out: list[tuple[int, int, Fraction | None]] = []
+        out: list[tuple[int, int, Num | None]] = []
         pos = _NEG
         for a, b, cap in wins:
             if a > pos:
@@ -825,18 +839,18 @@ class _Explainer:
         spans = self.cap_spans(site)
         if all(c is None for _, _, c in spans):
             return None
-        ev: dict[int, Fraction] = {a: Fraction(0) for a, _, _ in spans[1:]}
+        ev: dict[int, Num] = {a: 0 for a, _, _ in spans[1:]}
         if with_load:
             for it in self._drawing_at(site)[1]:
-                ev[it.start] = ev.get(it.start, Fraction(0)) + it.kw
-                ev[it.end] = ev.get(it.end, Fraction(0)) - it.kw
+                ev[it.start] = ev.get(it.start, 0) + it.kw
+                ev[it.end] = ev.get(it.end, 0) - it.kw
         starts = [a for a, _, _ in spans]
         xs: list[int] = [_NEG]
         hs: list[Num] = []
         ls: list[Num] = []
-        load = Fraction(0)
+        load: Num = 0
 
-        def head(t: int, load: Fraction) -> Num:
+        def head(t: int, load: Num) -> Num:
             cap = spans[bisect_right(starts, t) - 1][2]
             return _BIG if cap is None else cap - load
 
@@ -1056,7 +1070,7 @@ class _Explainer:
         if prof is not None and it.kw > 0:
             ov_p: Overlay = [(x.start, x.end, -x.kw) for x in own
                              if x.site == it.site and x.kw > 0]
-            short = _deficits(prof, lo, top + d - 1, it.kw - POWER_EPSILON, ov_p)
+            short = _deficits(prof, lo, top + d - 1, self.need(it.kw), ov_p)
         return _Option(r, d, top, cal, _starts_hit(full, d, lo, top),
                        _starts_hit(short, d, lo, top), full, short)
 
@@ -1151,15 +1165,15 @@ class _Explainer:
             if cause == "resource":
                 if not any(a < q and b > p for a, b in op.busy):
                     continue
-                ov: Overlay = [(x.start, x.end, -1) for x in own if x.r == op.r]
-                spans = _deficits(self.occupancy(op.r), p, top, 1, ov)
+                spans = _clip(op.full, p, top)
                 starts, its, longest = self._items_on(op.r)
             else:
                 pprof = self.power(it.site)
                 if pprof is None or not any(a < q and b > p for a, b in op.power):
                     continue
-                ov = [(x.start, x.end, -x.kw) for x in own if x.site == it.site and x.kw > 0]
-                spans = _deficits(pprof, p, top, it.kw - POWER_EPSILON, ov)
+                spans = _clip(op.short, p, top)
+                ov: Overlay = [(x.start, x.end, -x.kw) for x in own
+                               if x.site == it.site and x.kw > 0]
                 starts, its, longest = self._drawing_at(it.site)
                 peak = max(peak, _peak(pprof, spans, ov))
             for a, b in spans:
@@ -1170,7 +1184,7 @@ class _Explainer:
                         found[h.id] = h
         return sorted(found.values(), key=lambda h: (h.start, h.id)), peak
 
-    def _caps_between(self, site: int, a: int, b: int) -> list[Fraction]:
+    def _caps_between(self, site: int, a: int, b: int) -> list[Num]:
         return sorted({c for x, y, c in self.cap_spans(site) if x < b and y > a and c is not None})
 
     # ---- what an order meets alone, and elsewhere ---------------------------------------
@@ -1244,6 +1258,13 @@ class _Explainer:
         """
         prod = self._product(oi)
         tr = self.transit(oi, site)
+        modes = [self.eligible_at(oi, k, site) for k in range(len(prod.routing))]
+        if any(not m for m in modes):
+            return None
+        # what must follow each step's end at least: the later steps' shortest runs, transit
+        after = [tr] * len(modes)
+        for k in range(len(modes) - 2, -1, -1):
+            after[k] = after[k + 1] + min(d for _, d in modes[k + 1])
         t = ready
         placed: list[tuple[int, int, int, int]] = []
         for k, st in enumerate(prod.routing):
@@ -1252,10 +1273,10 @@ class _Explainer:
                 placed.append((k, f.r, f.start, f.end))
                 t = f.end
                 continue
-            kw = Fraction(st.power_kw)
+            kw = self.kw(st.power_kw)
             best: tuple[int, int, int] | None = None  # (end, start, resource)
-            for r, d in self.eligible_at(oi, k, site):
-                s = self._earliest(r, d, site, kw, t, room, limit, tr)
+            for r, d in modes[k]:
+                s = self._earliest(r, d, site, kw, t, room, limit, after[k])
                 if s is not None and (best is None or s + d < best[0]):
                     best = (s + d, s, r)
             if best is None:
@@ -1268,15 +1289,16 @@ class _Explainer:
         return t + tr, placed
 
     def _earliest(
-        self, r: int, d: int, site: int, kw: Fraction, t: int,
+        self, r: int, d: int, site: int, kw: Num, t: int,
         room: dict[int, Overlay] | None, limit: int | None, tr: int,
     ) -> int | None:
-        """Earliest start at or after `t` of a `d`-minute step on `r` (see `_route`)."""
+        """Earliest start at or after `t` of a `d`-minute step on `r` (see `_route`);
+        None when none ends `tr` minutes before `limit`."""
         occ = self.occupancy(r) if room is not None else None
         pw = (self.power(site) if room is not None else self.cap_only(site)) if kw > 0 else None
         ov_r = room.get(r, []) if room is not None else []
         ov_p = room.get(-1 - site, []) if room is not None else []
-        need = kw - POWER_EPSILON
+        need = self.need(kw)
         while True:
             s = self.next_start(r, d, t)
             if s is None or (limit is not None and s + d + tr >= limit):
@@ -1305,6 +1327,8 @@ class _Explainer:
         for b in self.allowed(oi):
             if b == site or any(not self.eligible_at(oi, k, b) for k in range(n_steps)):
                 continue
+            if late and self._route(oi, b, self.release[oi], {}, None, delivery) is None:
+                continue  # not even alone would its racks arrive sooner there
             room: dict[int, Overlay] = {}
             moved: dict[int, int] = {}
             places: list[dict[str, Any]] = []
@@ -1317,7 +1341,7 @@ class _Explainer:
                 moved[u] = got[0]
                 for k, r, s, e in got[1]:
                     room.setdefault(r, []).append((s, e, 1))
-                    kw = Fraction(self._product(oi).routing[k].power_kw)
+                    kw = self.kw(self._product(oi).routing[k].power_kw)
                     if kw > 0:
                         room.setdefault(-1 - b, []).append((s, e, kw))
                     places.append({
@@ -1357,8 +1381,13 @@ class _Explainer:
                 else:
                     c["minutes"] += w["minutes"]
                     for k, v in w["ids"].items():
-                        if isinstance(v, list) and isinstance(c["ids"].get(k), list):
-                            c["ids"][k] += [x for x in v if x not in c["ids"][k]]
+                        have = c["ids"].get(k)
+                        if isinstance(v, list) and isinstance(have, list):
+                            if all(isinstance(x, str) for x in v):
+                                known = set(have)
+                                have += [x for x in v if x not in known]
+                            else:
+                                have += [x for x in v if x not in have]
         out = list(by.values())
         if transit["minutes"]:
             out.append({
@@ -1472,6 +1501,11 @@ class _Explainer:
 # ---- profile arithmetic -----------------------------------------------------------------
 
 
+def _windows(site: Site) -> list[Any]:
+    """The site's power windows (SPEC section 6) when the problem model has them."""
+    return list(getattr(site, "power_windows", None) or [])
+
+
 def _use(ov: Overlay, t: int) -> Num:
     return sum((u for a, b, u in ov if a <= t < b), start=0)
 
@@ -1483,9 +1517,21 @@ def _deficits(prof: _Profile, lo: int, hi: int, need: Num, ov: Overlay) -> list[
         return []
     xs, hs = prof.xs, prof.hs
     i = bisect_right(xs, lo) - 1
+    out: list[Interval] = []
+    if not ov:
+        p, n = lo, len(xs)
+        while p < hi:
+            q = xs[i + 1] if i + 1 < n and xs[i + 1] < hi else hi
+            if hs[i] < need:
+                if out and out[-1][1] == p:
+                    out[-1] = (out[-1][0], q)
+                else:
+                    out.append((p, q))
+            i += 1
+            p = q
+        return out
     j = bisect_left(xs, hi)
     pts = sorted({lo, *xs[i + 1:j], *(x for a, b, _ in ov for x in (a, b) if lo < x < hi)})
-    out: list[Interval] = []
     for n, p in enumerate(pts):
         q = pts[n + 1] if n + 1 < len(pts) else hi
         while i + 1 < len(xs) and xs[i + 1] <= p:
