@@ -1238,7 +1238,7 @@ class _Explainer:
             kinds = ", ".join(
                 f"{k} {_dur(m)}" for k, m in sorted(closed.items(), key=lambda x: -x[1])
             )
-            bits.append(f"{_dur(sum(closed.values()))} closed ({kinds})")
+            bits.append(f"{_dur(sum(closed.values()))} of closures ({kinds})")
         if tr:
             bits.append(f"{_dur(tr)} of transit to {self.orders[oi].destination}")
         return (f"from {when} at {self.sites[site].id} a rack needs {', '.join(bits)}, against "
@@ -1695,8 +1695,8 @@ def _sentences(o: OrderExplanation, alone: str) -> str:
         more = o["tardiness_min"] - o["structural_bound_min"]
         plan = [c for c in o["causes"] if c["cause"] in ("resource", "power", "idle")]
         if more > 0 and plan:
-            tail += (f"; this plan adds {_dur(more)}, its last rack waiting longest for "
-                     f"{plan[0]['subject']} ({_dur(plan[0]['minutes'])})")
+            tail += (f"; in this plan it is {_dur(more)} later still, its last rack's "
+                     f"longest wait being for {plan[0]['subject']} ({_dur(plan[0]['minutes'])})")
         tail += "."
     elif cls in ("priority", "capacity"):
         gs = o["capacity"]

@@ -345,6 +345,20 @@ def test_several_causes_are_named_in_time_order() -> None:
     _adds_up(o)
 
 
+def test_fixed_step_wait_is_fixed() -> None:
+    """A step fixed late in the problem: its wait is 'fixed', and the bound keeps it there."""
+    base = _problem([{"id": "A", "due": "2026-11-02T11:40:00Z"}])
+    p = load_problem({**base.model_dump(mode="json"), "fixed": [
+        {"order": "A", "unit": 1, "op": "burn_in", "resource": "BI-1",
+         "start": "2026-11-02T05:00:00Z", "end": "2026-11-02T15:00:00Z"}]})
+    s = _plan(p, {"A/1/burn_in": ("BI-1", 300)})
+    o = _only(explain(p, s, order="A"), "A")
+    assert _waits(o) == [("fixed", 300)]
+    assert o["chain"][0]["waits"][0]["ids"] == {"item": "A/1/burn_in"}
+    assert o["class"] == "structural" and o["structural_bound_min"] == 200
+    _adds_up(o)
+
+
 def test_on_time_orders_get_no_explanation() -> None:
     """Asking about an on-time order explains nothing and says it is on time."""
     p = _problem([{"id": "A", "due": "2026-11-02T15:00:00Z"},
