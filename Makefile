@@ -29,7 +29,7 @@ solve-sample: install
 	$(BIN)/rackplan validate out/sample.json out/sample-schedule.json
 
 lint: dev
-	$(BIN)/ruff check app solver tests bench data
+	$(BIN)/ruff check app solver tests bench data .ci
 	$(BIN)/mypy
 
 test: lint
