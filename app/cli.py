@@ -181,7 +181,7 @@ def _err(message: str) -> None:
 
 
 def _cmd_reschedule(args: argparse.Namespace) -> int:
-    """Reschedule once (README "Nightly reschedule"): lock, plan, report, maybe publish.
+    """Reschedule once (docs/service.md, "Rescheduling"): lock, plan, report, maybe publish.
 
     0: a valid schedule (published, with --publish); 1: another run holds the lock, no
     valid schedule, or it could not be published; 2: bad settings or database, no factory,
