@@ -38,7 +38,7 @@ ROWS: list[list[Cell]] = [
     ["SO-2003", "Meridian AI", "GB200-NVL72", 6, datetime(2026, 12, 19, 12, 0),
      date(2026, 12, 4), 2, "us-west", "PHX;SJC"],
     ["SO-2004", "Polaris Cloud", "GB300-NVL72", 2, "2026-12-15T08:00:00Z", None, 4,
-     "us-west", "SJC"],
+     "us-west", "PHX"],
     ["SO-2005", "Cirrus Compute", "GB200-NVL72", 4, date(2026, 12, 23),
      date(2026, 12, 7), 1.5, "us-east", None],
     ["SO-2006", None, "NVSW-SPINE", 12, "2026-12-22T18:00:00-05:00", None, None,

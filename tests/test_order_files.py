@@ -19,6 +19,7 @@ from solver.formats.orders import (
     detect_format,
     read_orders,
 )
+from solver.problem import load_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 FACTORY: dict[str, Any] = {
@@ -284,6 +285,16 @@ def test_sample_files_agree() -> None:
     sample = json.loads((ROOT / "app" / "sample" / "sample.json").read_text())
     sample_ids = {o["id"] for o in sample["orders"]}
     assert not sample_ids & {o.id for o in a}
+
+
+def test_sample_order_files_keep_the_sample_solvable() -> None:
+    """The sample problem with the sample file's orders added is still a valid problem:
+    every added order can be built at one of its allowed sites."""
+    sample = json.loads((ROOT / "app" / "sample" / "sample.json").read_text())
+    added = read_orders((ROOT / "app" / "sample" / "sample-orders.csv").read_bytes(), "csv",
+                        timezone="America/Chicago", factory=FACTORY)
+    sample["orders"] += [o.model_dump(mode="json", exclude_none=True) for o in added]
+    assert len(load_problem(sample).orders) == 49
 
 
 def test_sample_order_files_are_up_to_date() -> None:
