@@ -26,13 +26,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 rackplan \
     && mkdir -p /data && chown rackplan:rackplan /data
 
-WORKDIR /app
+# a plain install: the sample and the pages' assets are package data, so the source
+# tree is not needed at run time
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY solver ./solver
 COPY app ./app
-COPY data ./data
-# editable: the service reads data/sample.json and app/static from this tree
-RUN pip install --no-cache-dir -e . && rm -rf /root/.cache
+RUN pip install --no-cache-dir . && cd / && rm -rf /src /root/.cache
+
+WORKDIR /data
 
 USER rackplan
 VOLUME ["/data"]

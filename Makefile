@@ -15,19 +15,21 @@ install: $(BIN)/python
 dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-# The service on the embedded SQLite database (var/rackplan.db), loaded with the sample
-# factory and orders on first start: open http://127.0.0.1:8000/ in a browser.
+# The service on the embedded SQLite database (var/rackplan.db under the working directory),
+# loaded with the packaged sample factory and orders on first start: open
+# http://127.0.0.1:8000/ in a browser.
 run: install
 	$(BIN)/rackplan serve
 
-# Solve the sample factory and orders from the command line; the schedule lands in out/.
+# Solve the sample factory and orders from the command line: `rackplan sample` writes the
+# packaged sample into out/, the schedule lands beside it.
 solve-sample: install
-	mkdir -p out
-	$(BIN)/rackplan solve data/sample.json -o out/sample-schedule.json --time-limit 30
-	$(BIN)/rackplan validate data/sample.json out/sample-schedule.json
+	$(BIN)/rackplan sample -o out --force
+	$(BIN)/rackplan solve out/sample.json -o out/sample-schedule.json --time-limit 30
+	$(BIN)/rackplan validate out/sample.json out/sample-schedule.json
 
 lint: dev
-	$(BIN)/ruff check app solver tests bench data
+	$(BIN)/ruff check app solver tests bench data .ci
 	$(BIN)/mypy
 
 test: lint

@@ -1,4 +1,5 @@
-"""The ``rackplan`` command: the solver's commands plus ``serve`` and ``reschedule``."""
+"""The ``rackplan`` command: the solver's commands plus ``serve``, ``reschedule`` and
+``sample``."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                          help="publish the new plan unless someone published another one "
                               "meanwhile")
     resched.set_defaults(run=_cmd_reschedule)
+
+    sample = sub.add_parser(
+        "sample",
+        help="write the sample factory and orders (sample.json) and the example order files "
+             "(sample-orders.csv, .xlsx) into a directory",
+    )
+    sample.add_argument("-o", "--output", default=".", metavar="DIR",
+                        help="directory to write into, created when missing (.)")
+    sample.add_argument("--force", action="store_true", help="overwrite files already there")
+    sample.set_defaults(run=_cmd_sample)
 
 
 def _number(text: str, kind: type[float] | type[int], ok: Any, what: str) -> Any:
@@ -132,6 +143,32 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sample(args: argparse.Namespace) -> int:
+    """Copy the packaged sample files into ``args.output``: all of them, or (when some
+    exist and ``--force`` is not given) none, naming every file in the way (exit 2)."""
+    from pathlib import Path
+
+    from app.services.seed import SAMPLE_FILES, sample_file
+
+    folder = Path(args.output)
+    targets = [folder / name for name in SAMPLE_FILES]
+    if folder.exists() and not folder.is_dir():
+        raise solver_cli.InputError([f"cannot write into {folder}: not a directory"])
+    there = [t for t in targets if t.exists()]
+    if there and not args.force:
+        raise solver_cli.InputError(
+            [f"{t} exists (--force overwrites it); nothing written" for t in there])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, target in zip(SAMPLE_FILES, targets, strict=True):
+            target.write_bytes(sample_file(name).read_bytes())
+    except OSError as exc:
+        raise solver_cli.InputError([f"cannot write into {folder}: {exc.strerror}"]) from None
+    print("\n".join(str(t) for t in targets))
+    print(f"rackplan: next: rackplan solve {targets[0]} -o schedule.json", file=sys.stderr)
+    return EXIT_OK
+
+
 # ---- rackplan reschedule -------------------------------------------------------------------
 
 
@@ -144,7 +181,7 @@ def _err(message: str) -> None:
 
 
 def _cmd_reschedule(args: argparse.Namespace) -> int:
-    """Reschedule once (README "Nightly reschedule"): lock, plan, report, maybe publish.
+    """Reschedule once (docs/service.md, "Rescheduling"): lock, plan, report, maybe publish.
 
     0: a valid schedule (published, with --publish); 1: another run holds the lock, no
     valid schedule, or it could not be published; 2: bad settings or database, no factory,

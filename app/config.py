@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DB = ROOT / "var" / "rackplan.db"
+# relative to the working directory (never to where the package is installed)
+DEFAULT_DATABASE_URL = "sqlite:///var/rackplan.db"
 
 
 class Settings(BaseSettings):
@@ -19,14 +18,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RACKPLAN_", extra="ignore")
 
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_DB}",
-        description="SQLAlchemy URL; SQLite file by default, e.g. postgresql+psycopg://u@h/db",
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL; by default the SQLite file var/rackplan.db under the working "
+        "directory; e.g. postgresql+psycopg://u@h/db",
     )
     api_keys: str = Field(
         default="", description="comma-separated `key:role` pairs (roles viewer, mes, planner)"
     )
     load_sample: bool = Field(
-        default=True, description="load data/sample.json into an empty database on start"
+        default=True,
+        description="load the packaged sample factory and orders into an empty database on start",
     )
     plan_sample: bool = Field(
         default=True, description="queue a first solve right after loading the sample"

@@ -244,7 +244,7 @@ def add_common_args(ap: argparse.ArgumentParser, *, time_limit: float, workers: 
     )
     ap.add_argument("--seed", type=int, default=0, help="solver (and instance) seed (default 0)")
     ap.add_argument(
-        "--markdown", action="store_true", help="print markdown tables (for the README)"
+        "--markdown", action="store_true", help="print markdown tables (docs/benchmarks.md)"
     )
 
 

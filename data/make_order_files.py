@@ -1,13 +1,14 @@
-"""Write `data/sample-orders.csv` and `data/sample-orders.xlsx`: ten new orders for the
-sample factory, as a planner would upload them (``POST /orders/upload``).
+"""Write `app/sample/sample-orders.csv` and `.xlsx`: ten new orders for the sample
+factory, as a planner would upload them (``POST /orders/upload``).
 
 Both files hold the same rows. They show the column forms an order file may use: times
 with an offset, local times and plain dates (read in the upload's ``timezone``, UTC by
 default), an ``allowed_sites`` list, and blank optional cells. In the workbook the local
 times and plain dates are real Excel date cells, the times with an offset text.
 
-Run from the repository root: ``python data/make_order_files.py`` (``--check`` only
-compares the CSV).
+Both are package data (``rackplan sample`` writes copies); this script is their one
+source. Run from the repository root: ``python data/make_order_files.py`` (``--check``
+only compares the CSV).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 
 import xlsxwriter
 
-DATA = Path(__file__).resolve().parent
-CSV_PATH = DATA / "sample-orders.csv"
-XLSX_PATH = DATA / "sample-orders.xlsx"
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "app" / "sample"
+CSV_PATH = SAMPLE_DIR / "sample-orders.csv"
+XLSX_PATH = SAMPLE_DIR / "sample-orders.xlsx"
 
 HEADER = ["id", "customer", "product", "quantity", "due", "release", "weight",
           "destination", "allowed_sites"]
@@ -37,7 +38,7 @@ ROWS: list[list[Cell]] = [
     ["SO-2003", "Meridian AI", "GB200-NVL72", 6, datetime(2026, 12, 19, 12, 0),
      date(2026, 12, 4), 2, "us-west", "PHX;SJC"],
     ["SO-2004", "Polaris Cloud", "GB300-NVL72", 2, "2026-12-15T08:00:00Z", None, 4,
-     "us-west", "SJC"],
+     "us-west", "PHX"],
     ["SO-2005", "Cirrus Compute", "GB200-NVL72", 4, date(2026, 12, 23),
      date(2026, 12, 7), 1.5, "us-east", None],
     ["SO-2006", None, "NVSW-SPINE", 12, "2026-12-22T18:00:00-05:00", None, None,
@@ -103,7 +104,7 @@ def write_xlsx(path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
-                        help="only compare data/sample-orders.csv with what would be written")
+                        help="only compare app/sample/sample-orders.csv with what would be written")
     args = parser.parse_args(argv)
     text = csv_text()
     if args.check:

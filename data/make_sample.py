@@ -1,4 +1,4 @@
-"""Write `data/sample.json`: the hand-readable sample problem of rackplan.
+"""Write `app/sample/sample.json`: the hand-readable sample problem of rackplan.
 
 Four US sites (Houston, Phoenix - no DST -, Columbus, San Jose), three rack generations
 (GB200 and GB300 NVL72 compute racks, a switch rack) routed assembly -> test -> burn_in,
@@ -7,7 +7,9 @@ New Year as holidays, maintenance windows, and 39 orders (430 racks) due over
 December 2026 and early January 2027, a third of them tight. The load keeps the busiest
 pools around 75-85 % busy over five weeks, so a good schedule exists in four to six.
 
-Run from the repository root: ``python data/make_sample.py`` (``--check`` only compares).
+The file is package data: the service loads it into an empty database, and
+``rackplan sample`` writes a copy. This script is its one source; run it from the
+repository root: ``python data/make_sample.py`` (``--check`` only compares).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `solver` impo
 
 from bench.instances import dumps, generate  # noqa: E402
 
-SAMPLE = ROOT / "data" / "sample.json"
+SAMPLE = ROOT / "app" / "sample" / "sample.json"
 RACKS = 430
 SEED = 2026
 SITES = 4
@@ -42,7 +44,7 @@ def make_sample() -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the sample (or, with ``--check``, exit 1 when the file is out of date)."""
-    ap = argparse.ArgumentParser(description="write data/sample.json")
+    ap = argparse.ArgumentParser(description="write app/sample/sample.json")
     ap.add_argument("--check", action="store_true", help="only compare with the file")
     args = ap.parse_args(argv)
     text = dumps(make_sample()) + "\n"

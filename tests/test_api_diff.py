@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from app.config import ROOT
 from app.db import transaction
+from app.services.seed import SAMPLE
 from app.tables import Job, JobStatus
 from solver.diff import diff
 from solver.problem import load_problem
@@ -32,7 +32,7 @@ def _solve(problem: dict[str, Any]) -> dict[str, Any]:
 def plans() -> tuple[Solved, Solved]:
     """The sample restricted to three orders of one rack each, solved; and the same with
     the first order cancelled, solved (made once for the module)."""
-    data = json.loads((ROOT / "data" / "sample.json").read_text(encoding="utf-8"))
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
     orders = [o for o in data["orders"] if o["product"] != "NVSW-SPINE"][:3]
     for o in orders:
         o["quantity"] = 1

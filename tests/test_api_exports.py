@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from app.config import ROOT
 from app.db import transaction
 from app.services.exports import STEP_COLUMNS, neutralise_formulas
+from app.services.seed import SAMPLE
 from app.tables import FactoryVersion, Job, JobStatus
 from solver.problem import Problem
 from solver.solve import SolveParams, solve
@@ -33,7 +33,7 @@ def solved() -> tuple[dict[str, Any], dict[str, Any]]:
     """The sample restricted to three one-rack orders (sites HOU and PHX, neither in UTC):
     one with a formula as its id, one with a formula as its customer, one due too early to
     be on time; solved once for the module."""
-    data = json.loads((ROOT / "data" / "sample.json").read_text())
+    data = json.loads(SAMPLE.read_text())
     orders = [o for o in data["orders"] if o["product"] != "NVSW-SPINE"][:3]
     for o in orders:
         o["quantity"] = 1

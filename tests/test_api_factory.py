@@ -7,11 +7,11 @@ import copy
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE: dict[str, Any] = json.loads((ROOT / "data" / "sample.json").read_text())
+from app.services.seed import sample_file
+
+SAMPLE: dict[str, Any] = json.loads(sample_file("sample.json").read_text())
 KEYS = ("sites", "resources", "products")
 
 

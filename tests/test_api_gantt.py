@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from app.config import ROOT
 from app.db import transaction
 from app.services import gantt as gantt_svc
+from app.services.seed import SAMPLE
 from app.tables import Job, JobStatus
 from solver.problem import load_problem
 from solver.solve import SolveParams, solve
 
-SAMPLE = ROOT / "data" / "sample.json"
 VIEWER_KEY = "viewer-key-0123456789"
 
 

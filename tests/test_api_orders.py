@@ -4,14 +4,14 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE: list[dict[str, Any]] = json.loads((ROOT / "data" / "sample.json").read_text())["orders"]
+from app.services.seed import sample_file
+
+SAMPLE: list[dict[str, Any]] = json.loads(sample_file("sample.json").read_text())["orders"]
 NEW = [
     {"id": "SO-2001", "customer": "acme", "product": "GB300-NVL72", "quantity": 4,
      "due": "2026-12-20T00:00:00Z", "release": "2026-12-02T00:00:00Z", "weight": 3,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CSV = (ROOT / "data" / "sample-orders.csv").read_bytes()
-SAMPLE_XLSX = (ROOT / "data" / "sample-orders.xlsx").read_bytes()
+from app.services.seed import sample_file
+
+SAMPLE_CSV = sample_file("sample-orders.csv").read_bytes()
+SAMPLE_XLSX = sample_file("sample-orders.xlsx").read_bytes()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SAMPLE_IDS = [f"SO-20{n:02d}" for n in range(1, 11)]
-SAMPLE_ORDERS = 39  # in data/sample.json, loaded on start
+SAMPLE_ORDERS = 39  # in the sample problem, loaded on start
 
 
 def upload(client: Any, content: bytes, name: str = "orders.csv", ctype: str = "text/csv",

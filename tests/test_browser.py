@@ -22,12 +22,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.clock import stamp
-from app.config import ROOT, Settings
+from app.config import Settings
 from app.db import transaction
+from app.services.seed import SAMPLE
 from app.tables import Job, JobStatus
 from solver.problem import load_problem
 from solver.solve import SolveParams, solve
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 NOW = "2026-11-30T00:00:00Z"
 VIEWER_KEY = "viewer-key-0123456789"
@@ -54,7 +56,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def solved() -> tuple[dict[str, Any], dict[str, Any]]:
     """The sample problem and a 2-second schedule of it (made once for the module)."""
-    problem = json.loads((ROOT / "data" / "sample.json").read_text(encoding="utf-8"))
+    problem = json.loads(SAMPLE.read_text(encoding="utf-8"))
     return problem, solve(load_problem(problem), SolveParams(time_limit=2, workers=1))
 
 
@@ -328,7 +330,7 @@ def test_orders_page_lists_orders(served: Served, page: Any) -> None:
     page.goto(f"{served.base}/ui/orders")
     page.wait_for_selector("#orders-table")
     rows = page.query_selector_all("#orders-table tbody tr")
-    n_orders = len(json.loads((ROOT / "data" / "sample.json").read_text())["orders"])
+    n_orders = len(json.loads(SAMPLE.read_text())["orders"])
     assert len(rows) == n_orders
     assert all(r.query_selector("td:nth-child(10)").inner_text() == "open" for r in rows)
     assert f"1\u2013{n_orders} of {n_orders}" in page.inner_text("#order-count")

@@ -39,7 +39,7 @@ from solver.schedule import Status, build_schedule  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
 from solver.validate import validate  # noqa: E402
 
-SAMPLE = ROOT / "data" / "sample.json"
+SAMPLE = ROOT / "app" / "sample" / "sample.json"
 SEEDS = (1, 2, 3)
 RULES = ("edd", "slack", "mwkr", "random")
 

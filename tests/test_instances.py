@@ -1,4 +1,5 @@
-"""Tests of the instance generator (bench/instances.py) and the sample (data/)."""
+"""Tests of the instance generator (bench/instances.py) and the sample it makes
+(data/make_sample.py, which writes the packaged app/sample/sample.json)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # bench/ and data/ are scripts' folders, not installed
     sys.path.insert(0, str(ROOT))
 
+from app.services import seed  # noqa: E402
 from bench.instances import dumps, generate  # noqa: E402
 from data.make_sample import SAMPLE, make_sample  # noqa: E402
 from solver.problem import Problem, eligible, load_problem  # noqa: E402
@@ -85,8 +87,10 @@ def test_json_text_round_trips() -> None:
 
 
 def test_sample_is_up_to_date() -> None:
-    """data/sample.json is what data/make_sample.py writes."""
-    assert json.loads(SAMPLE.read_text(encoding="utf-8")) == make_sample()
+    """The packaged sample the service loads is the file data/make_sample.py writes, and
+    holds what it makes now."""
+    assert Path(str(seed.SAMPLE)).resolve() == SAMPLE.resolve()
+    assert json.loads(seed.SAMPLE.read_text(encoding="utf-8")) == make_sample()
 
 
 def test_sample_has_the_features(sample: Problem) -> None:

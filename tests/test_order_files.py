@@ -19,10 +19,11 @@ from solver.formats.orders import (
     detect_format,
     read_orders,
 )
+from solver.problem import load_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 FACTORY: dict[str, Any] = {
-    k: v for k, v in json.loads((ROOT / "data" / "sample.json").read_text()).items()
+    k: v for k, v in json.loads((ROOT / "app" / "sample" / "sample.json").read_text()).items()
     if k in ("sites", "resources", "products")
 }
 HEADER = "id,product,quantity,due"
@@ -274,16 +275,34 @@ def test_empty_sheet() -> None:
 
 
 def test_sample_files_agree() -> None:
-    """data/sample-orders.csv and .xlsx hold the same ten orders, all valid for the sample
-    factory, none clashing with data/sample.json's orders."""
-    a = read_orders((ROOT / "data" / "sample-orders.csv").read_bytes(), "csv",
+    """The packaged sample-orders.csv and .xlsx hold the same ten orders, all valid for the
+    sample factory, none clashing with the sample problem's orders."""
+    a = read_orders((ROOT / "app" / "sample" / "sample-orders.csv").read_bytes(), "csv",
                     factory=FACTORY)
-    b = read_orders((ROOT / "data" / "sample-orders.xlsx").read_bytes(), "xlsx",
+    b = read_orders((ROOT / "app" / "sample" / "sample-orders.xlsx").read_bytes(), "xlsx",
                     factory=FACTORY)
     assert a == b and len(a) == 10
-    sample_ids = {o["id"] for o in json.loads((ROOT / "data" / "sample.json").read_text())[
-        "orders"]}
+    sample = json.loads((ROOT / "app" / "sample" / "sample.json").read_text())
+    sample_ids = {o["id"] for o in sample["orders"]}
     assert not sample_ids & {o.id for o in a}
+
+
+def test_sample_order_files_keep_the_sample_solvable() -> None:
+    """The sample problem with the sample file's orders added is still a valid problem:
+    every added order can be built at one of its allowed sites."""
+    sample = json.loads((ROOT / "app" / "sample" / "sample.json").read_text())
+    added = read_orders((ROOT / "app" / "sample" / "sample-orders.csv").read_bytes(), "csv",
+                        timezone="America/Chicago", factory=FACTORY)
+    sample["orders"] += [o.model_dump(mode="json", exclude_none=True) for o in added]
+    assert len(load_problem(sample).orders) == 49
+
+
+def test_sample_order_files_are_up_to_date() -> None:
+    """The packaged sample-orders.csv is what data/make_order_files.py writes."""
+    from data.make_order_files import CSV_PATH, csv_text
+
+    assert CSV_PATH == ROOT / "app" / "sample" / "sample-orders.csv"
+    assert CSV_PATH.read_text(encoding="utf-8") == csv_text()
 
 
 def test_bad_timezone() -> None:

@@ -364,7 +364,7 @@ def test_no_orders() -> None:
     assert validate(p, s) == []
 
 
-# ---- regressions: bugs these tests found, since fixed ---------------------------------------
+# ---- regression cases ----------------------------------------------------------------------
 
 
 def test_fractional_weights_are_optimised_exactly() -> None:

@@ -157,7 +157,7 @@ def test_solve_runs_the_search_on_flexible_job_shops() -> None:
 def test_applies_only_where_the_graph_is_the_whole_problem() -> None:
     data = read_fjsp("2 2\n2 1 1 3 1 2 2\n1 2 1 1 2 2\n", "hand")
     assert applies(compile_problem(load_problem(data)))
-    sample = load_problem((ROOT / "data" / "sample.json").read_text())
+    sample = load_problem((ROOT / "app" / "sample" / "sample.json").read_text())
     assert not applies(compile_problem(sample))  # shifts, power caps, due dates
     capped = dict(data, sites=[dict(data["sites"][0], power_cap_kw=10.0)])
     capped["products"] = [
