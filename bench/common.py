@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 from solver.bounds import lower_bound
 from solver.compiled import Compiled, compile_problem, default_horizon
-from solver.dispatch import Assignment, DispatchFailed, HorizonTooShort, best_dispatch
+from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch
 from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
+from solver.solution import Assignment
 from solver.solve import MAX_HORIZON_GROWTH, dispatch_rules
 from solver.validate import validate
 

@@ -15,14 +15,9 @@ from ortools.sat.python import cp_model
 
 from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
-from solver.dispatch import (
-    DispatchFailed,
-    HorizonTooShort,
-    dispatch,
-    rule_keys,
-    unit_delivery,
-)
+from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, rule_keys
 from solver.problem import Objective
+from solver.solution import unit_delivery
 
 
 def unit_earliest(c: Compiled, u: int) -> tuple[int, int]:

@@ -22,9 +22,8 @@ from ortools.sat.python import cp_model
 
 from solver.compiled import Compiled
 from solver.cpsat.model import Built, ModelBuilder, add_hint, read_back, set_objective
-from solver.dispatch import Assignment, order_tardiness, score, unit_delivery
 from solver.problem import Objective
-from solver.stability import moved_ops
+from solver.solution import Assignment, moved_ops, order_tardiness, score, unit_delivery
 
 log = logging.getLogger(__name__)
 

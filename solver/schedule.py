@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from solver.compiled import Compiled, iso_minute, to_datetime_str
-from solver.dispatch import Assignment, unit_delivery
 from solver.problem import Objective, Problem
+from solver.solution import Assignment, unit_delivery
 
 
 class Status(StrEnum):

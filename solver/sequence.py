@@ -32,21 +32,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from solver.compiled import Compiled
+from solver.compiled import UNIT, Compiled
 from solver.dispatch import (
-    Assignment,
     Checkpoints,
     Cutoff,
     DispatchFailed,
     HorizonTooShort,
     PassState,
     dispatch,
-    order_tardiness,
-    score,
-    unit_delivery,
 )
 from solver.helper import Helper, child_channel, reply
-from solver.stability import UNIT
+from solver.solution import Assignment, order_tardiness, score, unit_delivery
 
 log = logging.getLogger(__name__)
 

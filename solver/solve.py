@@ -22,27 +22,23 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from solver.bounds import lower_bound, order_bounds
-from solver.compiled import Compiled, compile_problem, default_horizon
+from solver.compiled import Compiled, MoveCosts, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import (
-    INF,
-    Assignment,
     DispatchFailed,
     HorizonTooShort,
     best_dispatch,
     dispatch,
-    evaluate,
-    order_tardiness,
     repair_keys,
     rule_keys,
-    score,
 )
 from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Objective, Problem, ProblemError
 from solver.schedule import Status, build_schedule, empty_schedule
 from solver.sequence import SequenceParams, sequence_search
-from solver.stability import MoveCosts, compile_reference
+from solver.solution import Assignment, evaluate, order_tardiness, score
 from solver.tabu import TabuParams, applies, tabu_search
+from solver.timeline import INF
 from solver.validate import validate
 
 MAX_HORIZON_GROWTH = 5
@@ -110,7 +106,7 @@ class SolveParams:
     # polled about every 0.2 s: True stops the search and returns the best schedule so far
     stop: Callable[[], bool] | None = None
     # a schedule to stay close to (SPEC section 3, e.g. the published one): it is the
-    # starting point, and moving a step away from it costs `move_costs` (solver.stability)
+    # starting point, and moving a step away from it costs `move_costs`
     reference: Mapping[str, Any] | None = None
     move_costs: MoveCosts = field(default_factory=MoveCosts)
 
@@ -138,7 +134,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     tried = horizon
     for attempt in range(MAX_HORIZON_GROWTH):
         try:
-            c = compile_problem(problem, horizon)
+            c = compile_problem(problem, horizon, params.reference, params.move_costs)
         except ProblemError:
             if attempt == MAX_HORIZON_GROWTH - 1:
                 raise  # a step longer than every window however far we look
@@ -147,8 +143,6 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
         conflicts = fixed_conflicts(c)
         if conflicts:
             return empty_schedule(problem, Status.INFEASIBLE, conflicts, elapsed())
-        if params.reference is not None:
-            c.reference = compile_reference(c, params.reference, params.move_costs)
         tried = horizon
         try:
             rules = dispatch_rules(c)

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from solver.compiled import Compiled
-from solver.dispatch import Assignment
 from solver.helper import Helper, child_channel, reply
 from solver.problem import Objective
+from solver.solution import Assignment
 
 log = logging.getLogger(__name__)
 

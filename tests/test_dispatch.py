@@ -25,17 +25,16 @@ if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not an installed p
 from bench.instances import generate  # noqa: E402
 from solver.compiled import compile_problem  # noqa: E402
 from solver.dispatch import (  # noqa: E402
-    Assignment,
     Cutoff,
     DispatchFailed,
     HorizonTooShort,
     best_dispatch,
     dispatch,
     rule_keys,
-    score,
 )
 from solver.problem import Problem, load_problem  # noqa: E402
 from solver.schedule import Status, build_schedule  # noqa: E402
+from solver.solution import Assignment, score  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
 from solver.validate import validate  # noqa: E402
 
@@ -273,7 +272,7 @@ def _brute_fit(
 @pytest.mark.parametrize("seed", range(40))
 def test_lane_finds_the_earliest_room_with_merged_and_dead_gaps(seed: int) -> None:
     """A lane (busy stretches merged across dead time) finds exactly the earliest room."""
-    from solver.dispatch import _Dead, _Lane
+    from solver.timeline import _Dead, _Lane
 
     rng = random.Random(seed)
     windows, t = [], 0
@@ -301,7 +300,7 @@ def test_lane_finds_the_earliest_room_with_merged_and_dead_gaps(seed: int) -> No
 @pytest.mark.parametrize("seed", range(40))
 def test_power_profile_earliest_is_the_first_start_within_the_cap(seed: int) -> None:
     """`_Profile.earliest` gives the first start where the added power stays within cap."""
-    from solver.dispatch import _Profile
+    from solver.timeline import _Profile
 
     rng = random.Random(seed)
     prof, loads = _Profile(10), []
@@ -378,7 +377,7 @@ def test_loading_steps_at_once_gives_the_timeline_placing_them_one_by_one(seed: 
     """`Timeline.load` (the kept and fixed steps of a pass, in start order) gives the same
     lanes and power use as `place_anywhere` step by step; a step beyond a resource's
     capacity or a site's power cap makes it say False, as `place_anywhere` refuses it."""
-    from solver.dispatch import Timeline
+    from solver.timeline import Timeline
 
     c = compile_problem(instance(f"gen-{seed}"))
     a = best_dispatch(c)

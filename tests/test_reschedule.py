@@ -1,4 +1,4 @@
-"""Rescheduling (`solver.reschedule`, `solver.stability`): the frozen window, move costs
+"""Rescheduling (`solver.reschedule`, `solver.compiled.Reference`): the frozen window, move costs
 with known answers, stability against a solve from scratch, and validity on random
 problems (hypothesis)."""
 
@@ -24,14 +24,13 @@ from test_solve import at, item, make, order
 from bench.instances import generate
 from bench.reschedule import disturb
 from solver.bounds import lower_bound
-from solver.compiled import compile_problem, default_horizon
+from solver.compiled import UNIT, MoveCosts, compile_problem, compile_reference, default_horizon
 from solver.diff import diff
-from solver.dispatch import Assignment
 from solver.lns import LnsParams
 from solver.problem import Problem, load_problem
 from solver.reschedule import freeze, reschedule
+from solver.solution import Assignment
 from solver.solve import SolveParams, solve
-from solver.stability import UNIT, MoveCosts, compile_reference
 from solver.validate import validate
 
 TWO_STEPS = [{"op": "a", "kind": "line", "duration_min": 100},
@@ -317,8 +316,7 @@ def test_the_lns_frees_the_racks_around_a_late_racks_moved_step_once_per_incumbe
     from solver.lns import LATE_MOVE_UNITS, _Index, _neighbourhood
 
     p, ref = swap_case(1.0)
-    c = compile_problem(p, default_horizon(p))
-    c.reference = compile_reference(c, ref, MoveCosts())
+    c = compile_problem(p, default_horizon(p), ref)
     a_op, b_op = (c.unit_ops[c.order_units[oi][0]][0] for oi in (0, 1))
     cur = Assignment(c.reference.res[:], c.reference.start[:], [0] * c.n_ops)
     cur.start[a_op], cur.start[b_op] = 0, 100

@@ -21,15 +21,7 @@ from test_solve import at, make, order
 
 from bench.instances import generate
 from solver.compiled import Compiled, compile_problem
-from solver.dispatch import (
-    Assignment,
-    Cutoff,
-    _Lateness,
-    best_dispatch,
-    dispatch,
-    evaluate,
-    score,
-)
+from solver.dispatch import Cutoff, _Lateness, best_dispatch, dispatch
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
 from solver.sequence import (
@@ -39,6 +31,7 @@ from solver.sequence import (
     order_sequence,
     sequence_search,
 )
+from solver.solution import Assignment, evaluate, score
 from solver.validate import validate
 
 # what a helper sends back after a round (None: it failed)

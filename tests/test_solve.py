@@ -23,8 +23,9 @@ from brute import brute_force
 
 from bench.instances import generate
 from solver.compiled import compile_problem
-from solver.dispatch import best_dispatch, evaluate
+from solver.dispatch import best_dispatch
 from solver.problem import Objective, Problem, load_problem
+from solver.solution import evaluate
 from solver.solve import SolveParams, solve
 from solver.validate import validate
 

@@ -25,10 +25,11 @@ from brute import brute_force
 from test_sequence import _children
 
 from solver.compiled import Compiled, compile_problem
-from solver.dispatch import Assignment, best_dispatch
+from solver.dispatch import best_dispatch
 from solver.formats.benchmarks import read_fjsp
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
+from solver.solution import Assignment
 from solver.solve import Progress, SolveParams, solve
 from solver.tabu import TabuParams, _Graph, _moves, applies, tabu_search
 from solver.validate import validate

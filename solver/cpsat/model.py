@@ -24,10 +24,9 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
-from solver.compiled import Compiled
-from solver.dispatch import Assignment, order_tardiness
+from solver.compiled import UNIT, Compiled, hours
 from solver.problem import Objective
-from solver.stability import UNIT, hours
+from solver.solution import Assignment, order_tardiness
 
 
 @dataclass
@@ -391,7 +390,7 @@ class ModelBuilder:
     def _add_moves(self, b: Built) -> None:
         """Stability: the cost of each free op's move away from the reference schedule,
         `site` / `resource` / `time` by the worst change plus a cost per minute of shift
-        (`solver.stability`)."""
+        (`solver.compiled.MoveCosts`)."""
         c, m = self.c, self.m
         ref = c.reference
         assert ref is not None
