@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from solver.bounds import lower_bound
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch
 from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
+from solver.search.bounds import lower_bound
 from solver.solution import Assignment
 from solver.solve import MAX_HORIZON_GROWTH, dispatch_rules
 from solver.validate import validate

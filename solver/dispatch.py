@@ -149,7 +149,7 @@ def dispatch(
     `checkpoints`: the pass saves its state on the way, before the units its `at` picks
     (`Checkpoints`); `resume` (such a state): the pass goes on from there, placing the
     units it had not placed. With keys that place the units one after another (as a
-    sequence's do: `solver.sequence`), a pass resumed from the state saved before some
+    sequence's do: `solver.search.sequence`), a pass resumed from the state saved before some
     unit gives the same schedule as a whole pass with keys that agree up to that unit.
 
     Raises `HorizonTooShort` when an op finds no room before the horizon and

@@ -2,9 +2,9 @@
 
 1. compile the problem and build a dispatch schedule (the hint and the answer of last resort);
 2. on due dates, beyond the full model's size: search the order sequence the dispatch
-   heuristic places orders in (`solver.sequence`), for up to 85 % of the time;
+   heuristic places orders in (`solver.search.sequence`), for up to 85 % of the time;
 3. small problems: the full CP-SAT model with that hint (gives a proven bound);
-4. flexible job shops (makespan, no calendars or power caps: `solver.tabu.applies`): a
+4. flexible job shops (makespan, no calendars or power caps: `solver.search.tabu.applies`): a
    tabu search along the critical path for 70 % of the time left;
 5. then, and for large problems from the start: large-neighbourhood search, each step a
    CP-SAT sub-model over a few units with everything else fixed at the incumbent;
@@ -21,7 +21,6 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from solver.bounds import lower_bound, order_bounds
 from solver.compiled import Compiled, MoveCosts, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import (
@@ -32,12 +31,13 @@ from solver.dispatch import (
     repair_keys,
     rule_keys,
 )
-from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Objective, Problem, ProblemError
 from solver.schedule import Status, build_schedule, empty_schedule
-from solver.sequence import SequenceParams, sequence_search
+from solver.search.bounds import lower_bound, order_bounds
+from solver.search.lns import LnsParams, lns, relaxed_lns
+from solver.search.sequence import SequenceParams, sequence_search
+from solver.search.tabu import TabuParams, applies, tabu_search
 from solver.solution import Assignment, evaluate, order_tardiness, score
-from solver.tabu import TabuParams, applies, tabu_search
 from solver.timeline import INF
 from solver.validate import validate
 

@@ -1,4 +1,4 @@
-"""Tests of `solver.bounds.order_bounds`: CP-SAT only for orders late even alone.
+"""Tests of `solver.search.bounds.order_bounds`: CP-SAT only for orders late even alone.
 
 One line around the clock, 100-minute steps. Order A (one rack, due at 300) is on time
 with the line to itself. Order B (two racks, due at 150) is not: its racks run back to
@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_solve import make, order
 
-import solver.bounds as bounds
-from solver.bounds import lower_bound, order_bounds
+import solver.search.bounds as bounds
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import dispatch
+from solver.search.bounds import lower_bound, order_bounds
 
 
 def compiled() -> Compiled:

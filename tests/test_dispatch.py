@@ -346,7 +346,7 @@ def test_site_trials_kept_for_the_next_racks_of_an_order_change_nothing(
     time until something is placed at that site. That only saves work: with every rack
     in a class of its own (no trial kept), every rule gives the very same schedule, and
     so does a sequence decode that keeps the first orders of a schedule in place."""
-    from solver.sequence import _Decoder, order_sequence
+    from solver.search.sequence import _Decoder, order_sequence
 
     p = load_problem(generate(150, seed, steps=4))
     c = compile_problem(p)

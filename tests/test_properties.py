@@ -34,10 +34,10 @@ from brute import Key, brute_force, count_free_ops
 
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch
-from solver.lns import LnsParams, lns, relaxed_lns
 from solver.problem import Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
-from solver.sequence import SequenceParams, _Decoder, sequence_search
+from solver.search.lns import LnsParams, lns, relaxed_lns
+from solver.search.sequence import SequenceParams, _Decoder, sequence_search
 from solver.solution import Assignment, score
 from solver.solve import SolveParams, solve
 from solver.validate import validate

@@ -23,12 +23,12 @@ from test_solve import at, item, make, order
 
 from bench.instances import generate
 from bench.reschedule import disturb
-from solver.bounds import lower_bound
 from solver.compiled import UNIT, MoveCosts, compile_problem, compile_reference, default_horizon
 from solver.diff import diff
-from solver.lns import LnsParams
 from solver.problem import Problem, load_problem
 from solver.reschedule import freeze, reschedule
+from solver.search.bounds import lower_bound
+from solver.search.lns import LnsParams
 from solver.solution import Assignment
 from solver.solve import SolveParams, solve
 from solver.validate import validate
@@ -313,7 +313,7 @@ def test_the_lns_frees_the_racks_around_a_late_racks_moved_step_once_per_incumbe
     late. Some of the LNS's neighbourhoods are then around B's step, at least
     `LATE_MOVE_UNITS` racks (here both), and they are not drawn again for the same
     incumbent; another incumbent may draw them again."""
-    from solver.lns import LATE_MOVE_UNITS, _Index, _neighbourhood
+    from solver.search.lns import LATE_MOVE_UNITS, _Index, _neighbourhood
 
     p, ref = swap_case(1.0)
     c = compile_problem(p, default_horizon(p), ref)

@@ -1,4 +1,4 @@
-"""Tests of `solver.sequence`: the order-sequence search and its decoder.
+"""Tests of `solver.search.sequence`: the order-sequence search and its decoder.
 
 A hand-made case where the due-date order is wrong and the best sequence is known, the
 decoder's kept prefix, and a generated instance where the search must beat every
@@ -24,7 +24,7 @@ from solver.compiled import Compiled, compile_problem
 from solver.dispatch import Cutoff, _Lateness, best_dispatch, dispatch
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
-from solver.sequence import (
+from solver.search.sequence import (
     SequenceParams,
     _Decoder,
     _Helper,
@@ -131,7 +131,7 @@ def test_a_decode_from_a_saved_state_gives_the_whole_pass_schedule(
         resumed.append(-1 if state is None else sum(r >= 0 for r in state.a.res))  # type: ignore[attr-defined]
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("solver.sequence.dispatch", spy)
+    monkeypatch.setattr("solver.search.sequence.dispatch", spy)
     moves = [(len(seq) - 1, 7), (5, 1), (2, 9), (len(seq) - 2, len(seq) - 1)]
     for i, j in moves:
         moved = seq[:]
@@ -304,7 +304,7 @@ def test_two_workers_search_together_and_leave_no_process(
     c = compile_problem(p)
     start = best_dispatch(c)
     before = _children()
-    with caplog.at_level(logging.DEBUG, logger="solver.sequence"):
+    with caplog.at_level(logging.DEBUG, logger="solver.search.sequence"):
         got = sequence_search(c, start, SequenceParams(time_limit=6.0, seed=2, workers=2))
     assert "1 helpers" in caplog.text
     assert _children() == before  # the helper has ended and been waited for

@@ -1,4 +1,4 @@
-"""Tests of `solver.tabu`: the critical-path tabu search for flexible job shops.
+"""Tests of `solver.search.tabu`: the critical-path tabu search for flexible job shops.
 
 Random flexible job shops (with releases) check that no move of the neighbourhood can
 close a cycle and that the search returns valid schedules no worse than its start; a
@@ -29,9 +29,9 @@ from solver.dispatch import best_dispatch
 from solver.formats.benchmarks import read_fjsp
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
+from solver.search.tabu import TabuParams, _Graph, _moves, applies, tabu_search
 from solver.solution import Assignment
 from solver.solve import Progress, SolveParams, solve
-from solver.tabu import TabuParams, _Graph, _moves, applies, tabu_search
 from solver.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +176,7 @@ def test_two_workers_search_in_two_processes_and_leave_none(
     """With two workers a helper process searches too, sends its best back and ends."""
     p, c, start = _start(read_fjsp(_random_file(10, 5, seed=3), "two"))
     before = _children()
-    with caplog.at_level(logging.DEBUG, logger="solver.tabu"):
+    with caplog.at_level(logging.DEBUG, logger="solver.search.tabu"):
         a = tabu_search(c, start, TabuParams(time_limit=1.5, seed=0), workers=2)
     assert "in a helper" in caplog.text and "nothing in a helper" not in caplog.text
     assert _children() == before

@@ -41,7 +41,7 @@ from solver.dispatch import (
     PassState,
     dispatch,
 )
-from solver.helper import Helper, child_channel, reply
+from solver.search.helper import Helper, child_channel, reply
 from solver.solution import Assignment, order_tardiness, score, unit_delivery
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def sequence_search(
     patience runs out, or a stop request; the best schedule found (`start` if none).
 
     With `params.workers` > 1 (and no fixed step budget) that many searches run at once,
-    one here and the others in helper processes (`python -m solver.sequence`), each
+    one here and the others in helper processes (`python -m solver.search.sequence`), each
     from its own seed; every few seconds they all go on from the best sequence so far.
     """
     t_end = time.monotonic() + params.time_limit
@@ -384,11 +384,11 @@ ROUND_SECONDS = 3.0
 
 
 class _Helper:
-    """A sequence search in a child process (`solver.helper`): rounds from the parent's
+    """A sequence search in a child process (`solver.search.helper`): rounds from the parent's
     best, each round's best back."""
 
     def __init__(self, c: Compiled, seed: int) -> None:
-        self.helper = Helper("solver.sequence", (c, seed))
+        self.helper = Helper("solver.search.sequence", (c, seed))
 
     @property
     def ok(self) -> bool:

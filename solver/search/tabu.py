@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from solver.compiled import Compiled
-from solver.helper import Helper, child_channel, reply
 from solver.problem import Objective
+from solver.search.helper import Helper, child_channel, reply
 from solver.solution import Assignment
 
 log = logging.getLogger(__name__)
@@ -348,14 +348,14 @@ def tabu_search(
     worst). `c` must satisfy `applies`.
 
     With `workers` > 1, as many searches run at once from `start` with their own seeds,
-    the others in helper processes (`solver.helper`), and the best of them is returned:
+    the others in helper processes (`solver.search.helper`), and the best of them is returned:
     on one instance the runs of different seeds spread by a few per cent, so the best of
     two is a surer result than one run twice as long."""
     helpers: list[Helper] = []
     deadline = time.time() + params.time_limit
     for i in range(workers - 1):
         try:
-            helpers.append(Helper("solver.tabu", (c, start, deadline, params.seed + 1 + i,
+            helpers.append(Helper("solver.search.tabu", (c, start, deadline, params.seed + 1 + i,
                                                   params.stall, params.kick)))
         except OSError as exc:  # no process to spare: search alone
             log.warning("could not start a tabu-search helper: %s", exc)
