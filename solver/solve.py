@@ -13,16 +13,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ortools.sat.python import cp_model
-
 from solver.compiled import Compiled, MoveCosts, compile_problem, default_horizon
-from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
+from solver.cpsat.model import ModelBuilder, set_objective
+from solver.cpsat.runner import run_model
 from solver.dispatch import (
     DispatchFailed,
     HorizonTooShort,
@@ -350,15 +348,6 @@ def _at_bound(c: Compiled, a: Assignment, lb: float, both: bool = False) -> bool
     return bool(not both or c.objective == Objective.MAKESPAN)
 
 
-class _Callback(cp_model.CpSolverSolutionCallback):
-    def __init__(self, fn: Callable[[float, float], None]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def on_solution_callback(self) -> None:
-        self.fn(self.objective_value, self.best_objective_bound)
-
-
 def _full_model(
     c: Compiled,
     hint: Assignment | None,
@@ -372,13 +361,6 @@ def _full_model(
         hi = max(hint.end)  # no better schedule ends later than the incumbent
     b = ModelBuilder(c, hint, None, (0, hi)).build()
     set_objective(b, c.objective)
-    if hint is not None:
-        add_hint(b, c, hint)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit)
-    solver.parameters.num_workers = params.workers
-    solver.parameters.random_seed = params.seed
-    solver.parameters.log_search_progress = params.log
     tard = c.objective == Objective.TARDINESS
 
     def to_figure(v: float) -> float:
@@ -390,31 +372,12 @@ def _full_model(
         if c.reference is None:
             report(None, to_figure(bd), "cp-sat")
 
-    cb = _Callback(on_solution)
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.2):
-            if params.stopped():
-                solver.stop_search()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        status = solver.solve(b.model, cb)
-    finally:
-        done.set()
-        watcher.join()
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, 0.0, False, status == cp_model.INFEASIBLE
-    bound = solver.best_objective_bound
-    fig_bound = to_figure(bound)
-    base = hint or Assignment([-1] * c.n_ops, [0] * c.n_ops, [0] * c.n_ops)
-    for o, f in enumerate(c.op_fixed):
-        if f is not None:
-            base.res[o], base.start[o], base.end[o] = f
-    return read_back(b, solver, base), fig_bound, status == cp_model.OPTIMAL, False
+    out = run_model(c, b, time_limit=max(0.1, time_limit), workers=params.workers,
+                    seed=params.seed, hint=hint, stop=params.stopped, on_solution=on_solution,
+                    log=params.log)
+    if not out.found:
+        return None, 0.0, False, out.infeasible
+    return out.assignment, to_figure(out.bound), out.optimal, False
 
 
 def fixed_conflicts(c: Compiled) -> list[str]:

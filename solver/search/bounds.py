@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ortools.sat.python import cp_model
-
 from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
+from solver.cpsat.runner import run_model
 from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, rule_keys
 from solver.problem import Objective
 from solver.solution import unit_delivery
@@ -108,14 +107,11 @@ def order_bounds(
         if t is None:
             continue
         b.model.minimize(t)
-        solver = cp_model.CpSolver()
         # each order's model gets at most 1 s, so that a stop request is heard soon
-        solver.parameters.max_time_in_seconds = min(left, max(0.2, time_limit / 4), 1.0)
-        solver.parameters.num_workers = workers
-        solver.parameters.random_seed = seed
-        status = solver.solve(b.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out[oi] = int(solver.best_objective_bound + 1e-6)
+        got = run_model(c, b, time_limit=min(left, max(0.2, time_limit / 4), 1.0),
+                        workers=workers, seed=seed, read=False)
+        if got.found:
+            out[oi] = int(got.bound + 1e-6)
     return out
 
 

@@ -18,10 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ortools.sat.python import cp_model
-
 from solver.compiled import Compiled
-from solver.cpsat.model import Built, ModelBuilder, add_hint, read_back, set_objective
+from solver.cpsat.model import Built, ModelBuilder, set_objective
+from solver.cpsat.runner import run_model
 from solver.problem import Objective
 from solver.solution import Assignment, moved_ops, order_tardiness, score, unit_delivery
 
@@ -221,16 +220,8 @@ def _step(
 ) -> tuple[Assignment | None, bool, float]:
     """Solve one sub-model hinted with the incumbent: (its answer, proven optimal, seconds)."""
     set_objective(b, c.objective, compact=True)
-    add_hint(b, c, cur)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    status = solver.solve(b.model)
-    new = None
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        new = read_back(b, solver, cur)
-    return new, status == cp_model.OPTIMAL, solver.wall_time
+    out = run_model(c, b, time_limit=time_limit, workers=workers, seed=seed, hint=cur)
+    return out.assignment, out.optimal, out.seconds
 
 
 #: what a neighbourhood proposes: the sub-model (None: nothing to try this time) and the
