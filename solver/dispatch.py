@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from solver.compiled import Compiled
 from solver.solution import Assignment, score, unit_delivery
 from solver.timeline import INF, Timeline
+from solver.tuning import Tuning
 
 
 class HorizonTooShort(Exception):
@@ -119,7 +120,7 @@ def repair_keys(c: Compiled) -> list[tuple[float, ...]]:
 
 def dispatch(
     c: Compiled, keys: Sequence[tuple[float, ...]] | None = None, *, repair: bool = False,
-    patience: int | None = INF,
+    patience: float | None = INF,
     cutoff: int | None = None, order_cutoff: Sequence[int] | None = None,
     units: Collection[int] | None = None, resume: PassState | None = None,
     checkpoints: Checkpoints | None = None,
@@ -481,3 +482,25 @@ def best_dispatch(
         assert short is not None
         raise short
     return best
+
+
+def dispatch_rules(c: Compiled, tuning: Tuning) -> tuple[str, ...]:
+    """The priority rules whose dispatch schedules a solve starts from (the best of them):
+    one pass costs seconds at thousands of racks, so every rule only when small."""
+    return ("edd", "slack", "mwkr") if c.n_ops <= tuning.all_rules_max_ops else ("edd",)
+
+
+def repair(c: Compiled, rules: Sequence[str], tuning: Tuning) -> Assignment:
+    """The reference schedule replayed on the current problem: the best of several ways
+    (`dispatch` with `repair`) — in reference order with each of the tuning's
+    `repair_patience` waits (deferring the steps that lost their place, or shifting them
+    right), and in each priority rule's order (due dates first), each step back at its
+    reference resource and time when free. The rules matter when the floor has drifted
+    far from the plan: then the best order for the due dates is no longer the plan's,
+    and the search starts from whichever trade-off is best."""
+    keys = repair_keys(c)
+    tries = [dispatch(c, keys, repair=True, patience=p) for p in tuning.repair_patience]
+    for rule in rules:
+        ordered = [(1, *k) for k in rule_keys(c, rule)]
+        tries.append(dispatch(c, ordered, repair=True, patience=None))
+    return min(tries, key=lambda a: score(c, a))

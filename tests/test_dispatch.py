@@ -347,13 +347,14 @@ def test_site_trials_kept_for_the_next_racks_of_an_order_change_nothing(
     in a class of its own (no trial kept), every rule gives the very same schedule, and
     so does a sequence decode that keeps the first orders of a schedule in place."""
     from solver.search.sequence import _Decoder, order_sequence
+    from solver.solution import Scorer
 
     p = load_problem(generate(150, seed, steps=4))
     c = compile_problem(p)
     assert len(set(c.route_classes())) < len(c.unit_ops)  # racks do share classes here
     keys = {rule: rule_keys(c, rule, random.Random(seed)) for rule in RULES}
     kept = {rule: dispatch(c, k) for rule, k in keys.items()}
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     base = kept["edd"]
     seq = order_sequence(c, base, dec.movable)
     seq.insert(2, seq.pop(len(seq) // 2))

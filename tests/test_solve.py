@@ -27,6 +27,7 @@ from solver.dispatch import best_dispatch
 from solver.problem import Objective, Problem, load_problem
 from solver.solution import evaluate
 from solver.solve import SolveParams, solve
+from solver.tuning import Tuning
 from solver.validate import validate
 
 T0 = "2026-12-01T00:00:00Z"  # a Tuesday
@@ -345,8 +346,9 @@ def test_stop_request_ends_the_search_with_the_best_schedule(racks: int, full: b
     p = load_problem(generate(racks, 1))  # seed 1: late orders, nothing proven early
     t0 = time.monotonic()
     s = solve(p, SolveParams(
-        time_limit=60, workers=1, full_model_limit=10**6 if full else 0,
-        full_model_share=1.0, stop=lambda: time.monotonic() - t0 > 1.5,
+        time_limit=60, workers=1, stop=lambda: time.monotonic() - t0 > 1.5,
+        tuning=Tuning(full_model_limit_tardiness=10**6 if full else 0,
+                      full_model_share_tardiness=1.0),
     ))
     assert time.monotonic() - t0 < 20
     assert s["status"] in ("FEASIBLE", "OPTIMAL")
