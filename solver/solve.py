@@ -82,8 +82,9 @@ def _dispatch(
     problem: Problem, params: SolveParams, t0: float
 ) -> tuple[Context, Assignment, Assignment | None, str] | dict[str, Any]:
     """Compile and dispatch, doubling the horizon while the plan overruns it: the context,
-    the start schedule, the best priority rule's schedule (None: CP-SAT's) and its source;
-    or the INFEASIBLE / UNKNOWN schedule when there is none."""
+    the start schedule, the best priority rule's schedule (None: CP-SAT's) and where the
+    start came from (dispatch, or cp-sat when the heuristic got stuck); or the
+    INFEASIBLE / UNKNOWN schedule when there is none."""
     t = params.tuning
 
     def elapsed() -> float:
@@ -146,7 +147,7 @@ def _dispatch(
     ctx.bound = lower_bound(c)
     ctx.record(phase, 0.0, start)
     ctx.report(start, "dispatch")
-    return ctx, start, plain_start, "dispatch"
+    return ctx, start, plain_start, phase
 
 
 def _entry(phase: str, seconds: float) -> dict[str, Any]:

@@ -420,6 +420,30 @@ def test_step_before_a_fixed_step_gets_its_slot() -> None:
     check(p, 120)
 
 
+def test_a_schedule_from_cp_sat_alone_says_so() -> None:
+    """Where the dispatch heuristic gets stuck (Y first by due date, then X/1/x cannot end
+    before its fixed step) and the full model is not in the plan, the schedule is CP-SAT's
+    alone: its source, its solve log and its notes say so, not the heuristic's."""
+    p = make(
+        resources=[{"id": "L", "site": "S", "kind": "a"}, {"id": "B", "site": "S", "kind": "b"}],
+        products=[
+            {"id": "P", "routing": [{"op": "x", "kind": "a", "duration_min": 60},
+                                    {"op": "y", "kind": "b", "duration_min": 60}]},
+            {"id": "Q", "routing": [{"op": "x", "kind": "a", "duration_min": 60}]},
+        ],
+        orders=[order("X", 7200), order("Y", 0, "Q")],
+        fixed=[{"order": "X", "unit": 1, "op": "y", "resource": "B",
+                "start": at(60), "end": at(120)}],
+    )
+    s = run(p, time_limit=2.0, tuning=Tuning(full_model_limit_tardiness=0))
+    assert s["status"] == "FEASIBLE"
+    assert s["objective_value"] == 120
+    assert validate(p, s) == []
+    assert s["source"] == "cp-sat"
+    assert s["solve_log"][0]["phase"] == "cp-sat"
+    assert not any("dispatch heuristic" in n for n in s["notes"])
+
+
 def test_release_with_seconds() -> None:
     """Rule 3: release 00:00:30 means the first whole-minute start is 00:01; 11 min late."""
     p = make(
