@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -552,3 +553,61 @@ def test_lower_bound_holds_for_inexact_weights() -> None:
     s = run(p)
     assert validate(p, s) == []
     assert s["lower_bound"] <= 0.0026 + 1e-9
+
+
+# ---- the solve log -----------------------------------------------------------------------
+
+
+def _check_log(s: dict[str, Any]) -> list[str]:
+    """The log's phases, after checking what every log holds: an entry per phase with
+    its seconds (within the solve's), the objective and a bound no higher than it, the
+    last objective the schedule's."""
+    log = s["solve_log"]
+    assert all(set(e) == {"phase", "seconds", "objective", "bound"} for e in log)
+    assert all(e["seconds"] >= 0 for e in log)
+    assert sum(e["seconds"] for e in log) <= s["solve_seconds"] + 0.01 * len(log)
+    assert all(e["bound"] <= e["objective"] + 1e-9 for e in log)
+    assert log[-1]["objective"] == s["objective_value"]
+    return [e["phase"] for e in log]
+
+
+def test_the_solve_log_lists_the_phases_that_ran() -> None:
+    """A small due-date problem: dispatch, bounds, the full model; proven optimal, nothing
+    after it. The validator accepts the schedule with its log."""
+    p = two_orders()
+    s = run(p)
+    assert s["status"] == "OPTIMAL"
+    assert _check_log(s) == ["dispatch", "bounds", "cp-sat"]
+    assert validate(p, s) == []
+
+
+def test_the_solve_log_of_a_large_problem_and_its_progress_reports() -> None:
+    """150 racks on due dates: dispatch, bounds, sequence search, LNS (each that ran),
+    and every progress report carries the log as far as it has come."""
+    p = load_problem(generate(150, 1))
+    seen: list[Any] = []
+    s = run(p, time_limit=4.0, progress=seen.append)
+    phases = _check_log(s)
+    assert phases[:2] == ["dispatch", "bounds"] and set(phases) <= {
+        "dispatch", "bounds", "sequence", "lns"}
+    assert seen[0].phase == "dispatch" and seen[0].solve_log == s["solve_log"][:1]
+    assert seen[-1].phase == "done" and seen[-1].solve_log == s["solve_log"]
+    assert all(len(a.solve_log) <= len(b.solve_log) for a, b in pairwise(seen))
+    assert validate(p, s) == []
+
+
+def test_schedules_without_items_carry_a_solve_log_too() -> None:
+    """Infeasible fixed steps: nothing ran, the log is empty; too much work for every
+    horizon: the dispatch ran, without a schedule."""
+    p = _two_step(fixed=[_fx("s1", "Y", 0, 10), _fx("s0", "X", 60, 120)])
+    s = run(p)
+    assert s["status"] == "INFEASIBLE" and s["solve_log"] == []
+    assert validate(p, s) == []
+    p = make(products=[{"id": "P", "routing": one_step(minutes=2880)}],
+             orders=[{**order("A", 0), "quantity": 250}],
+             resources=[{"id": "L", "site": "S", "kind": "line", "calendar": "24x7"}])
+    s = run(p)
+    assert s["status"] == "UNKNOWN"
+    assert [(e["phase"], e["objective"], e["bound"]) for e in s["solve_log"]] == [
+        ("dispatch", None, None)]
+    assert validate(p, s) == []
