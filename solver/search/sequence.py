@@ -6,7 +6,7 @@ places, filling the gaps earlier orders left. Every sequence so decodes into a v
 schedule, and a change of sequence re-packs everything after it: pulling a late order
 ahead of eight others moves those eight back on every line, test cell and bay at every
 site at once. A CP-SAT sub-model over a few units with the rest fixed cannot do that,
-and on due dates that is where most of the gain is (bench/tardiness.py).
+and on due dates that is where most of the gain is (docs/solver.md).
 
 The search moves one order per step: a late order (chosen by its weighted tardiness)
 earlier, an early one (chosen by its slack) later, or any order a few places either way,
@@ -210,10 +210,8 @@ def order_sequence(c: Compiled, a: Assignment, orders: list[int]) -> list[int]:
     their units' last steps.
 
     A decode places an order's steps wherever they fit, often before those of orders
-    placed ahead of it, so the order in which orders start says little: decoded, it gave
-    255,300 minutes of weighted tardiness where the schedule it came from had 11,040 (a
-    reschedule's repaired plan), and 308,220 for a search's 50,400. Late steps (burn-in,
-    the bottleneck) follow the sequence far more closely: 11,040 and 72,960 there.
+    placed ahead of it, so the order in which orders start says little; late steps
+    (burn-in, the bottleneck) follow the sequence far more closely (docs/solver.md).
     """
     def key(oi: int) -> tuple[float, int]:
         units = c.order_units[oi]
