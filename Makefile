@@ -28,9 +28,11 @@ solve-sample: install
 	$(BIN)/rackplan solve out/sample.json -o out/sample-schedule.json --time-limit 30
 	$(BIN)/rackplan validate out/sample.json out/sample-schedule.json
 
+# ruff, mypy strict, and the import contracts of .importlinter (layers, no cycles)
 lint: dev
 	$(BIN)/ruff check app solver tests bench data .ci
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	RACKPLAN_TEST_REQUIRE_PG=1 $(BIN)/pytest

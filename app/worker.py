@@ -92,6 +92,7 @@ class Heartbeat:
             "objective": p.objective if p else None,
             "bound": p.bound if p else None,
             "phase": p.phase if p else "starting",
+            "solve_log": p.solve_log if p else [],
         }
 
     def beat(self) -> None:

@@ -14,12 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from solver.bounds import lower_bound
 from solver.compiled import Compiled, compile_problem, default_horizon
-from solver.dispatch import Assignment, DispatchFailed, HorizonTooShort, best_dispatch
+from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, dispatch_rules
 from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
-from solver.solve import MAX_HORIZON_GROWTH, dispatch_rules
+from solver.search.bounds import lower_bound
+from solver.solution import Assignment
+from solver.tuning import Tuning
 from solver.validate import validate
 
 T = TypeVar("T")
@@ -187,7 +188,8 @@ def first_schedule(problem: Problem, seed: int = 0) -> FirstSchedule:
     """
     out = FirstSchedule()
     horizon = default_horizon(problem)
-    for _ in range(MAX_HORIZON_GROWTH):
+    tuning = Tuning()
+    for _ in range(tuning.horizon_tries):
         out.attempts += 1
         t0 = time.perf_counter()
         try:
@@ -201,7 +203,7 @@ def first_schedule(problem: Problem, seed: int = 0) -> FirstSchedule:
         out.error = None
         t0 = time.perf_counter()
         try:
-            a = best_dispatch(c, dispatch_rules(c), seed=seed)
+            a = best_dispatch(c, dispatch_rules(c, tuning), seed=seed)
         except HorizonTooShort:
             out.dispatch_s += time.perf_counter() - t0
             horizon *= 2

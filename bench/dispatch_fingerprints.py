@@ -36,10 +36,14 @@ if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not an installed p
 
 from bench.common import Column, name_list, print_table, progress  # noqa: E402
 from bench.instances import generate  # noqa: E402
-from solver.compiled import Compiled, compile_problem, default_horizon  # noqa: E402
+from solver.compiled import (  # noqa: E402
+    Compiled,
+    MoveCosts,
+    compile_problem,
+    compile_reference,
+    default_horizon,
+)
 from solver.dispatch import (  # noqa: E402
-    INF,
-    Assignment,
     HorizonTooShort,
     best_dispatch,
     dispatch,
@@ -49,7 +53,8 @@ from solver.dispatch import (  # noqa: E402
 from solver.formats.benchmarks import read_fjsp, read_jssp  # noqa: E402
 from solver.problem import Problem, ProblemError, load_problem  # noqa: E402
 from solver.schedule import Status, build_schedule  # noqa: E402
-from solver.stability import MoveCosts, compile_reference  # noqa: E402
+from solver.solution import Assignment  # noqa: E402
+from solver.timeline import INF  # noqa: E402
 
 GENERATED = [(n, s, 3) for n in (150, 300, 600, 1000) for s in (0, 1)] + [(3000, 0, 4)]
 

@@ -61,10 +61,10 @@ from bench.common import (  # noqa: E402
 from bench.instances import generate  # noqa: E402
 from solver.compiled import Mode, compile_problem, iso_minute  # noqa: E402
 from solver.diff import diff  # noqa: E402
-from solver.dispatch import Timeline  # noqa: E402
 from solver.problem import Problem, load_problem  # noqa: E402
 from solver.reschedule import reschedule  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
+from solver.timeline import Timeline  # noqa: E402
 from solver.validate import validate  # noqa: E402
 
 TARGET_MOVES = 0.25

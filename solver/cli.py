@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from solver.formats.benchmarks import read_fjsp, read_jssp
 from solver.problem import Objective, Problem, ProblemError, load_problem
+from solver.tuning import Tuning, TuningError, load_tuning
 
 if TYPE_CHECKING:
     from solver.solve import Progress
@@ -131,6 +132,10 @@ def _parser(
         help="override the problem's objective",
     )
     solve.add_argument("--seed", metavar="N", type=int, help="random seed")
+    solve.add_argument(
+        "--tuning", metavar="FILE.toml", type=Path,
+        help="override the solver's tuning values (docs/tuning.md)",
+    )
     solve.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     solve.set_defaults(run=_cmd_solve)
 
@@ -154,10 +159,24 @@ def _parser(
 
 def _cmd_solve(args: argparse.Namespace) -> int:
     """``rackplan solve``: load, solve, write the schedule; exit 0 only with a schedule."""
-    problem = _load_problem(args.problem)
+    errors: list[str] = []
+    try:
+        problem = _load_problem(args.problem)
+    except InputError as exc:
+        errors += exc.errors
+    tuning: Tuning | None = None
+    if args.tuning is not None:
+        try:
+            tuning = load_tuning(args.tuning)
+        except TuningError as exc:
+            errors += [f"{args.tuning}: {e}" for e in exc.errors]
+    if errors:
+        raise InputError(errors)
     from solver.solve import SolveParams, solve  # imports ortools: only when solving
 
     options: dict[str, Any] = {}
+    if tuning is not None:
+        options["tuning"] = tuning
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
     if args.workers is not None:

@@ -2,21 +2,22 @@
 
 Ids and datetimes stop here: inside, sites, resources, orders, units and ops are indices,
 times are whole minutes from `horizon_start`, weights and power are scaled integers.
+
+A reschedule also compiles its reference schedule (`Reference`): the place of every step
+in the plan the floor follows, and what moving a step away from it costs (`MoveCosts`).
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from solver.calendar import Interval, minutes_between, resource_windows
 from solver.problem import Objective, Problem, ProblemError, eligible
-
-if TYPE_CHECKING:
-    from solver.stability import Reference
 
 DAY = 1440
 INF_ROUTE = 1 << 40  # min_route of a site where some step cannot run
@@ -65,7 +66,7 @@ class Compiled:
     op_power: list[int]
     op_modes: list[list[Mode]]
     op_fixed: list[tuple[int, int, int] | None]
-    # a schedule to stay close to (a reschedule): moving away from it costs (solver.stability)
+    # a schedule to stay close to (a reschedule): moving a step away from it costs
     reference: Reference | None = None
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
     _bounds: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
@@ -232,8 +233,15 @@ def default_horizon(problem: Problem) -> int:
     return max(last, 0) + 28 * DAY
 
 
-def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
-    """Build the dense view; raises `ProblemError` for steps that fit no window."""
+def compile_problem(
+    problem: Problem, horizon: int | None = None,
+    reference: Mapping[str, Any] | None = None, move_costs: MoveCosts | None = None,
+) -> Compiled:
+    """Build the dense view; raises `ProblemError` for steps that fit no window.
+
+    `reference`: a SPEC section 3 schedule to stay close to (a reschedule), compiled with
+    `move_costs` (the defaults when None) into `Compiled.reference`.
+    """
     t0 = problem.horizon_start
     H = horizon if horizon is not None else default_horizon(problem)
     site_ids = [s.id for s in problem.sites]
@@ -340,6 +348,8 @@ def compile_problem(problem: Problem, horizon: int | None = None) -> Compiled:
             )
     if errors:
         raise ProblemError(errors)
+    if reference is not None:
+        c.reference = compile_reference(c, reference, move_costs or MoveCosts())
     return c
 
 
@@ -352,3 +362,117 @@ def iso_minute(problem: Problem, minute: int) -> str:
 def to_datetime_str(c: Compiled, minute: int) -> str:
     """UTC ISO time of `minute` from horizon_start, written with a Z."""
     return iso_minute(c.problem, minute)
+
+
+# ---- the reference schedule (a reschedule) --------------------------------------------------
+
+#: objective units per minute of the primary figure (weighted tardiness or makespan)
+UNIT = 60
+
+
+@dataclass(frozen=True)
+class MoveCosts:
+    """What moving one step away from the reference costs, in minutes of the primary
+    objective (weighted tardiness, or makespan for objective `makespan`).
+
+    A free step that is not where the reference had it costs `site` when its unit moved
+    to another site, else `resource` when it moved to another resource of the same site,
+    else `time` when it starts at another time on the same resource; plus `per_hour` for
+    each hour its start moved, a started hour counting whole. Hours, not minutes: priced
+    per minute, CP-SAT improves a shifted step one minute at a time. Steps that are facts
+    (fixed: done, running or frozen) never count. The search minimises
+    ``UNIT * primary + moves`` in integers. Where the defaults come from: docs/tuning.md.
+    """
+
+    site: float = 12.0
+    resource: float = 3.0
+    time: float = 1.5
+    per_hour: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("site", "resource", "time", "per_hour"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"move cost '{name}' must not be negative")
+
+
+@dataclass
+class Reference:
+    """The reference schedule over the compiled ops, and the move costs in objective units.
+
+    `res[o]` is -1 for an op the reference does not place (a new order or unit, or a
+    fixed step)."""
+
+    res: list[int]
+    start: list[int]
+    site_cost: int
+    res_cost: int
+    time_cost: int
+    hour_cost: int  # per started hour of start shift
+
+    def placed(self, o: int) -> bool:
+        return self.res[o] >= 0
+
+    def op_cost(self, c: Compiled, o: int, r: int, s: int) -> int:
+        """The cost of op `o` running on `r` from `s` (0 when it is where it was)."""
+        rr = self.res[o]
+        if rr < 0:
+            return 0
+        rs = self.start[o]
+        if c.res_site[r] != c.res_site[rr]:
+            kind = self.site_cost
+        elif r != rr:
+            kind = self.res_cost
+        elif s != rs:
+            kind = self.time_cost
+        else:
+            return 0
+        return kind + self.hour_cost * hours(abs(s - rs))
+
+
+def hours(minutes: int) -> int:
+    """Started hours in `minutes` (>= 0): what a shift of the start is priced by."""
+    return -(-minutes // 60)
+
+
+def compile_reference(c: Compiled, schedule: Mapping[str, Any], costs: MoveCosts) -> Reference:
+    """The reference's steps as op indices of `c`, matched by (order, unit, op).
+
+    Steps of orders, units or ops the problem no longer has, on resources it no longer
+    has, or on resources that may not run them any more are left out: they must move
+    anyway. Times are read as absolute instants, so the reference may have another
+    `horizon_start`."""
+    n = c.n_ops
+    res = [-1] * n
+    start = [0] * n
+    order_ix = {oid: i for i, oid in enumerate(c.order_ids)}
+    res_ix = {rid: i for i, rid in enumerate(c.res_ids)}
+    t0 = c.problem.horizon_start
+    for item in schedule.get("items") or []:
+        oi = order_ix.get(str(item.get("order")))
+        r = res_ix.get(str(item.get("group")))
+        if oi is None or r is None:
+            continue
+        unit = item.get("unit")
+        units = c.order_units[oi]
+        if not isinstance(unit, int) or not 1 <= unit <= len(units):
+            continue
+        u = units[unit - 1]
+        o = next((x for x in c.unit_ops[u] if c.op_name[x] == item.get("op")), None)
+        if o is None or c.op_fixed[o] is not None:
+            continue
+        if all(m.resource != r for m in c.op_modes[o]):
+            continue
+        try:
+            when = datetime.fromisoformat(str(item["start"]))
+        except (KeyError, ValueError):
+            continue
+        if when.tzinfo is None:
+            continue
+        res[o] = r
+        start[o] = minutes_between(t0, when)
+    scale = UNIT * (c.weight_scale if c.objective == Objective.TARDINESS else 1)
+    return Reference(
+        res=res, start=start,
+        site_cost=round(costs.site * scale), res_cost=round(costs.resource * scale),
+        time_cost=round(costs.time * scale), hour_cost=round(costs.per_hour * scale),
+    )

@@ -15,7 +15,7 @@
    judged by the validator's `Occupancy`, and the reason is its line (``rule 7: resource
    ... runs 3 steps at ... (capacity 2): ...``).
 2. **Solve** with the published schedule as the reference: the search starts from it
-   (repaired to the new facts) and pays for each step it moves (`solver.stability`).
+   (repaired to the new facts) and pays for each step it moves (`solver.compiled.MoveCosts`).
 3. The result carries a `reschedule` section: the frozen window, the steps kept frozen,
    the steps released and why, and the diff against the published schedule
    (`solver.diff`).

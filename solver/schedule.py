@@ -1,15 +1,20 @@
-"""SPEC section 3: the Gantt-ready schedule (rows, bars, per-order delivery, KPIs)."""
+"""SPEC section 3: the Gantt-ready schedule (rows, bars, per-order delivery, KPIs).
+
+Besides the SPEC's fields, every schedule carries ``solve_log``: the phases of the solve
+that ran, in order, each as ``{"phase", "seconds", "objective", "bound"}`` (the objective
+figure and the proven lower bound after it; None when the phase left no schedule).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
 from solver.compiled import Compiled, iso_minute, to_datetime_str
-from solver.dispatch import Assignment, unit_delivery
 from solver.problem import Objective, Problem
+from solver.solution import Assignment, unit_delivery
 
 
 class Status(StrEnum):
@@ -21,7 +26,7 @@ class Status(StrEnum):
 
 def empty_schedule(
     problem: Problem, status: Status, reasons: Sequence[str], solve_seconds: float,
-    objective: Objective | None = None,
+    objective: Objective | None = None, solve_log: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An INFEASIBLE / UNKNOWN answer: no items, and why in plain sentences."""
     return {
@@ -34,6 +39,7 @@ def empty_schedule(
         "problem": problem.name,
         "horizon_start": iso_minute(problem, 0),
         "reasons": list(reasons),
+        "solve_log": [dict(e) for e in solve_log],
         "kpis": {"orders": len(problem.orders), "on_time": 0,
                  "total_weighted_tardiness_min": None, "makespan_min": None,
                  "utilization": {}},
@@ -52,8 +58,10 @@ def build_schedule(
     solve_seconds: float,
     source: str,
     notes: Sequence[str] = (),
+    solve_log: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The SPEC section 3 document for a complete assignment."""
+    """The SPEC section 3 document for a complete assignment (`solve_log`: the phases
+    that ran, module docstring)."""
     p = c.problem
     items: list[dict[str, Any]] = []
     for u, ops in enumerate(c.unit_ops):
@@ -102,6 +110,7 @@ def build_schedule(
         "solve_seconds": round(solve_seconds, 3),
         "source": source,
         "notes": list(notes),
+        "solve_log": [dict(e) for e in solve_log],
         "problem": p.name,
         "horizon_start": to_datetime_str(c, 0),
         "kpis": {

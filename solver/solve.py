@@ -1,292 +1,169 @@
 """`solve(problem, params)`: the one entry point the CLI, the service and the benchmarks use.
 
-1. compile the problem and build a dispatch schedule (the hint and the answer of last resort);
-2. on due dates, beyond the full model's size: search the order sequence the dispatch
-   heuristic places orders in (`solver.sequence`), for up to 85 % of the time;
-3. small problems: the full CP-SAT model with that hint (gives a proven bound);
-4. flexible job shops (makespan, no calendars or power caps: `solver.tabu.applies`): a
-   tabu search along the critical path for 70 % of the time left;
-5. then, and for large problems from the start: large-neighbourhood search, each step a
-   CP-SAT sub-model over a few units with everything else fixed at the incumbent;
-6. the result is checked by the independent validator before it is returned.
+1. compile the problem and build a dispatch schedule (the hint and the answer of last
+   resort), growing the horizon while the plan does not fit in it; with a reference
+   schedule, the best of that and the reference repaired to the problem's facts;
+2. run the phase plan (`solver.search.plan`): per-order bounds on due dates, the
+   order-sequence search on large due-date problems, the full CP-SAT model on small
+   ones, the tabu search on flexible job shops, and large-neighbourhood search for the
+   rest of the time;
+3. finalise: the status, the notes and the solve log in a SPEC section 3 schedule;
+4. validate it with the independent validator before it is returned (the dispatch
+   schedule instead when the optimised one fails).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from ortools.sat.python import cp_model
-
-from solver.bounds import lower_bound, order_bounds
 from solver.compiled import Compiled, compile_problem, default_horizon
-from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective
 from solver.dispatch import (
-    INF,
-    Assignment,
     DispatchFailed,
     HorizonTooShort,
     best_dispatch,
-    dispatch,
-    evaluate,
-    order_tardiness,
-    repair_keys,
-    rule_keys,
-    score,
+    dispatch_rules,
+    repair,
 )
-from solver.lns import LnsParams, lns, relaxed_lns
-from solver.problem import Objective, Problem, ProblemError
+from solver.params import Progress, SolveParams
+from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule, empty_schedule
-from solver.sequence import SequenceParams, sequence_search
-from solver.stability import MoveCosts, compile_reference
-from solver.tabu import TabuParams, applies, tabu_search
+from solver.search.bounds import lower_bound
+from solver.search.context import Context
+from solver.search.full import FullModel, full_model
+from solver.search.plan import plan, run_plan
+from solver.solution import Assignment, score
 from solver.validate import validate
-
-MAX_HORIZON_GROWTH = 5
-# CP-SAT's time limit per LNS sub-model, seconds: for problems small enough for the full
-# model (the relaxed LNS after it), for large problems, and for those with a reference
-# schedule. There the move costs make a sub-model's optimum quick to find and
-# slow to prove, so many short steps do far better (bench/reschedule.py, 1,000 racks,
-# 30 s: about 280 steps moved with 0.05 s against 490 with 1 s, at lower tardiness).
-SUB_TIME_SMALL = 0.5
-SUB_TIME_LARGE = 2.0
-SUB_TIME_REFERENCE = 0.05
-# how long (minutes) a step that lost its place waits for the reference's later steps in
-# the repairs tried (None: not at all, a right shift; INF: until they are all placed)
-PATIENCE: tuple[int | None, ...] = (INF, None)
-# the most of the time left that the order-sequence search may take on a tardiness
-# objective (it ends sooner when it stops finding better sequences); the rest goes to
-# CP-SAT, which polishes the placements it decodes
-SEQUENCE_SHARE = 0.85
-# With a reference (a reschedule), the sequence search stops once it has spent this share
-# of its time without beating the repaired plan, and the LNS gets the rest with larger
-# sub-models (`SUB_TIME_GIVEN_UP` seconds each, from `START_UNITS_GIVEN_UP` units). The
-# nightly reschedule is such a case: the plan is a local optimum of that search (none of
-# its decodes improves it), and on four saved nightly problems (bench/reschedule.py, 1,000
-# racks, 30 s, two seeds each) the LNS given the time gave 11,640 and 11,760 instead of
-# 11,820 on one and 1,920 instead of 2,040 once on another, the same on the other two,
-# with fewer moves (214 against 243 in all); 0.05 s sub-models for 25 s found nothing.
-# After a week off plan the search beats the repaired plan within 2 s and runs on as
-# before.
-REFERENCE_GIVE_UP = 0.2
-SUB_TIME_GIVEN_UP = 0.5
-START_UNITS_GIVEN_UP = 40
-# the share of the time left after the full model that the tabu search takes on a flexible
-# job shop; the LNS polishes its result in the rest. Measured at 60 s: the LNS's 30 %
-# found ta03 1,218 and ta08 1,217 where the tabu search alone stopped at 1,223 and 1,236,
-# and Brandimarte mk05-mk10 came out the same within a unit either way
-TABU_SHARE = 0.7
-
-
-@dataclass
-class Progress:
-    """A progress report during a solve (objective figures as in the schedule)."""
-
-    elapsed: float
-    objective: float | None
-    bound: float | None
-    phase: str
-
-
-@dataclass
-class SolveParams:
-    """What the caller decides about a solve."""
-
-    time_limit: float = 30.0
-    workers: int = 2
-    seed: int = 0
-    objective: Objective | None = None
-    progress: Callable[[Progress], None] | None = None
-    # the full CP-SAT model runs first when the number of (op, mode) pairs is at most
-    # this (None: 3000 for makespan, 600 for tardiness, where LNS does better sooner) ...
-    full_model_limit: int | None = None
-    # ... for this share of the time left (None: 25 % for makespan, 30 % for tardiness;
-    # the tabu search on flexible job shops and the large-neighbourhood search have the rest)
-    full_model_share: float | None = None
-    log: bool = False
-    # polled about every 0.2 s: True stops the search and returns the best schedule so far
-    stop: Callable[[], bool] | None = None
-    # a schedule to stay close to (SPEC section 3, e.g. the published one): it is the
-    # starting point, and moving a step away from it costs `move_costs` (solver.stability)
-    reference: Mapping[str, Any] | None = None
-    move_costs: MoveCosts = field(default_factory=MoveCosts)
-
-    def stopped(self) -> bool:
-        """Whether the caller has asked the search to stop."""
-        return self.stop is not None and self.stop()
 
 
 def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]:
-    """Solve a checked problem and return a validated SPEC section 3 schedule."""
+    """Solve a checked problem and return a validated SPEC section 3 schedule.
+
+    Parameters
+    ----------
+    problem
+        A checked problem (`solver.problem.load_problem`).
+    params
+        What the caller decides: time limit, workers, seed, objective, progress and
+        stop callbacks, a reference schedule and move costs, the tuning.
+
+    Returns
+    -------
+    dict
+        The schedule (``status`` OPTIMAL or FEASIBLE with items, else INFEASIBLE or
+        UNKNOWN with ``reasons``), with its ``solve_log``: the phases that ran.
+
+    Raises
+    ------
+    ProblemError
+        When a step fits no window of any eligible resource however far the horizon
+        grows.
+    """
     params = params or SolveParams()
     t0 = time.monotonic()
     if params.objective is not None and params.objective != problem.objective:
         problem = problem.model_copy(update={"objective": params.objective})
+    got = _dispatch(problem, params, t0)
+    if isinstance(got, dict):
+        return got
+    ctx, start, plain_start, source = got
+    best, source = run_plan(ctx, plan(ctx.c, params), start, source)
+    return _finalise(problem, ctx, best, source, start, plain_start)
+
+
+def _context(c: Compiled, params: SolveParams, t0: float) -> Context:
+    return Context(
+        c, tuning=params.tuning, workers=params.workers, seed=params.seed, stop=params.stop,
+        progress=params.progress, cp_sat_log=params.log, time_limit=params.time_limit, t0=t0,
+    )
+
+
+def _dispatch(
+    problem: Problem, params: SolveParams, t0: float
+) -> tuple[Context, Assignment, Assignment | None, str] | dict[str, Any]:
+    """Compile and dispatch, doubling the horizon while the plan overruns it: the context,
+    the start schedule, the best priority rule's schedule (None: CP-SAT's) and where the
+    start came from (dispatch, or cp-sat when the heuristic got stuck); or the
+    INFEASIBLE / UNKNOWN schedule when there is none."""
+    t = params.tuning
 
     def elapsed() -> float:
         return time.monotonic() - t0
 
-    # 1. dispatch, growing the horizon when the plan does not fit in it
     horizon = default_horizon(problem)
     c: Compiled | None = None
     start: Assignment | None = None
-    start_plain: Assignment | None = None  # the best priority rule's schedule
+    plain_start: Assignment | None = None  # the best priority rule's schedule
     failed: DispatchFailed | None = None
     tried = horizon
-    for attempt in range(MAX_HORIZON_GROWTH):
+    for attempt in range(t.horizon_tries):
         try:
-            c = compile_problem(problem, horizon)
+            c = compile_problem(problem, horizon, params.reference, params.move_costs)
         except ProblemError:
-            if attempt == MAX_HORIZON_GROWTH - 1:
+            if attempt == t.horizon_tries - 1:
                 raise  # a step longer than every window however far we look
             horizon *= 2
             continue
         conflicts = fixed_conflicts(c)
         if conflicts:
             return empty_schedule(problem, Status.INFEASIBLE, conflicts, elapsed())
-        if params.reference is not None:
-            c.reference = compile_reference(c, params.reference, params.move_costs)
         tried = horizon
         try:
-            rules = dispatch_rules(c)
-            start = start_plain = best_dispatch(c, rules, seed=params.seed)
+            rules = dispatch_rules(c, t)
+            start = plain_start = best_dispatch(c, rules, seed=params.seed)
             if c.reference is not None:
-                start = min(_repair(c, rules), start, key=lambda a: score(c, a))
+                start = min(repair(c, rules, t), start, key=lambda a: score(c, a))
             break
         except HorizonTooShort:
             horizon *= 2
         except DispatchFailed as exc:
             if exc.proven:
-                return empty_schedule(problem, Status.INFEASIBLE, exc.reasons, elapsed())
+                return empty_schedule(problem, Status.INFEASIBLE, exc.reasons, elapsed(),
+                                      solve_log=[_entry("dispatch", elapsed())])
             failed = exc
             break
     assert c is not None
+    ctx = _context(c, params, t0)
+    phase = "dispatch"
     if start is None and failed is not None:
         # the greedy heuristic got stuck (e.g. before a fixed step): ask CP-SAT alone
-        got, _, _, infeasible = _full_model(
-            c, None, params.time_limit - elapsed(), params, lambda *_: None
-        )
-        if got is None:
-            status = Status.INFEASIBLE if infeasible else Status.UNKNOWN
+        alone = full_model(ctx, None, params.time_limit - elapsed(), report=False)
+        if alone.assignment is None:
+            status = Status.INFEASIBLE if alone.infeasible else Status.UNKNOWN
             why = (
-                "CP-SAT proved that no schedule keeps the fixed steps" if infeasible
+                "CP-SAT proved that no schedule keeps the fixed steps" if alone.infeasible
                 else "CP-SAT found no schedule within the time limit either"
             )
-            return empty_schedule(problem, status, [*failed.reasons, why], elapsed())
-        start = got
+            return empty_schedule(problem, status, [*failed.reasons, why], elapsed(),
+                                  solve_log=[_entry(FullModel.name, elapsed())])
+        start, phase = alone.assignment, FullModel.name
     if start is None:
         return empty_schedule(
             problem, Status.UNKNOWN,
             [f"no schedule fits within {tried // 1440} days of horizon_start: "
              "the orders need more capacity than the calendars offer"],
-            elapsed(),
+            elapsed(), solve_log=[_entry("dispatch", elapsed())],
         )
-    def report(a: Assignment | None, bound: float, phase: str) -> None:
-        if params.progress is not None:
-            params.progress(Progress(elapsed(), _figure(c, a) if a else None, bound, phase))
+    ctx.bound = lower_bound(c)
+    ctx.record(phase, 0.0, start)
+    ctx.report(start, "dispatch")
+    return ctx, start, plain_start, phase
 
-    order_lb: dict[int, int] = {}
-    lb = lower_bound(c, order_lb)
-    report(start, lb, "dispatch")
-    # with a reference the search trades due dates for moves: its time goes there
-    if c.objective == Objective.TARDINESS and c.reference is None:
-        late = sorted(
-            (oi for oi in range(len(c.order_ids)) if order_tardiness(c, start, oi) > 0),
-            key=lambda oi: -c.order_weight[oi] * order_tardiness(c, start, oi),
-        )
-        budget = min(0.1 * params.time_limit, params.time_limit - elapsed() - 0.5)
-        if late and budget > 0.1 and not params.stopped():
-            order_lb = order_bounds(c, late, budget, params.workers, params.seed,
-                                    stop=params.stop)
-    if order_lb:
-        lb = lower_bound(c, order_lb)
-        report(start, lb, "bounds")
-    best, source, notes = start, "dispatch", []
-    proven = False
-    n_pairs = sum(len(ms) for ms in c.op_modes)
-    remaining = params.time_limit - elapsed()
 
-    tardiness = c.objective == Objective.TARDINESS
-    limit = params.full_model_limit
-    if limit is None:
-        limit = 600 if tardiness else 3000
-    # with a reference, CP-SAT's objective includes the moves: its bound and its proof of
-    # optimality say nothing about the primary figure alone
-    plain = c.reference is None
+def _entry(phase: str, seconds: float) -> dict[str, Any]:
+    """A solve-log entry of a phase that left no schedule."""
+    return {"phase": phase, "seconds": round(seconds, 3), "objective": None, "bound": None}
 
-    # 2. the order-sequence search (due dates: the dispatch order is where the gain is);
-    # small problems go to the full model at once, which often proves its optimum soon
-    # with a reference, a search that has found nothing better than the repaired plan
-    # after a share of its time gives the rest to the LNS (`REFERENCE_GIVE_UP`)
-    given_up = False
-    if (tardiness and n_pairs > limit and remaining > 0.5 and not params.stopped()
-            and not (plain and _at_bound(c, best, lb))):
-        budget = remaining * SEQUENCE_SHARE
-        give_up_at = elapsed() + REFERENCE_GIVE_UP * budget
-        improved_seq = False
 
-        def seq_improved(a: Assignment) -> None:
-            nonlocal improved_seq
-            improved_seq = True
-            report(a, lb, "sequence")
-
-        def seq_stop() -> bool:
-            nonlocal given_up
-            given_up = not plain and not improved_seq and elapsed() > give_up_at
-            return given_up or params.stopped()
-
-        got = sequence_search(
-            c, best,
-            SequenceParams(budget, seed=params.seed, stop=seq_stop, workers=params.workers),
-            on_improve=seq_improved,
-        )
-        if score(c, got) < score(c, best):
-            best, source = got, "sequence"
-        remaining = params.time_limit - elapsed()
-
-    # 3. the full model for small problems
-    share = params.full_model_share
-    if share is None:
-        share = 0.3 if tardiness else 0.25
-    if n_pairs <= limit and remaining > 0.5 and not params.stopped():
-        got, bound, optimal, _ = _full_model(c, best, remaining * share, params, report)
-        if c.exact and plain:  # CP-SAT's bound is on the scaled figures: only exact ones
-            lb = max(lb, bound)
-        if got is not None and score(c, got) <= score(c, best):
-            best, source = got, "cp-sat"
-        proven = optimal and c.exact
-
-    # 4. flexible job shops: the tabu search along the critical path, for most of the time
-    # left (on Brandimarte it goes well below where the LNS levels off)
-    remaining = params.time_limit - elapsed()
-    done = proven or (plain and _at_bound(c, best, lb))
-    if not done and remaining > 0.5 and applies(c) and not params.stopped():
-        got = tabu_search(c, best, TabuParams(remaining * TABU_SHARE, seed=params.seed,
-                                              stop=params.stop),
-                          on_improve=lambda a: report(a, lb, "tabu"), workers=params.workers)
-        if score(c, got) < score(c, best):
-            best, source = got, "tabu"
-
-    # 5. large-neighbourhood search for the rest of the time
-    remaining = params.time_limit - elapsed()
-    done = proven or (plain and _at_bound(c, best, lb))
-    if not done and remaining > 0.5 and not params.stopped():
-        small = n_pairs <= limit
-        search = relaxed_lns if small else lns
-        lp = LnsParams(time_limit=remaining, workers=params.workers, seed=params.seed,
-                       sub_time=(SUB_TIME_SMALL if small else SUB_TIME_GIVEN_UP if given_up
-                                 else SUB_TIME_REFERENCE if c.reference else SUB_TIME_LARGE),
-                       stop=params.stop)
-        if given_up:
-            lp.start_units = START_UNITS_GIVEN_UP
-        improved = search(c, best, lp, on_improve=lambda a: report(a, lb, "lns"))
-        if score(c, improved) < score(c, best):
-            best, source = improved, "lns"
-
-    if c.reference is not None and source == "dispatch" and best is not start_plain:
+def _finalise(
+    problem: Problem, ctx: Context, best: Assignment, source: str, start: Assignment,
+    plain_start: Assignment | None,
+) -> dict[str, Any]:
+    """The validated schedule of `best`: status, notes, solve log (the start schedule
+    instead when `best` fails the validator)."""
+    c, scorer = ctx.c, ctx.scorer
+    notes: list[str] = []
+    if not scorer.plain and source == "dispatch" and best is not plain_start:
         source = "repair"
         notes.append(
             "no better trade-off between due dates and moves was found: this is the "
@@ -297,130 +174,31 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
             "CP-SAT found no better schedule within the time limit: this is the dispatch "
             "heuristic's schedule."
         )
-    if params.stopped():
+    if ctx.stopped():
         notes.append("the solve was stopped on request: this is the best schedule found so far")
-    at_bound = c.exact and _at_bound(c, best, lb, both=True)
-    status = Status.OPTIMAL if (proven and plain) or at_bound else Status.FEASIBLE
+    at_bound = c.exact and scorer.at_bound(best, ctx.bound, both=True)
+    status = Status.OPTIMAL if (ctx.proven and scorer.plain) or at_bound else Status.FEASIBLE
     out = build_schedule(
-        c, best, status=status, lower_bound=lb, solve_seconds=elapsed(), source=source,
-        notes=notes,
+        c, best, status=status, lower_bound=ctx.bound, solve_seconds=ctx.elapsed(),
+        source=source, notes=notes, solve_log=ctx.log,
     )
     faults = validate(problem, out)
     if faults and best is not start:
         out = build_schedule(
-            c, start, status=Status.FEASIBLE, lower_bound=lb, solve_seconds=elapsed(),
-            source="dispatch",
+            c, start, status=Status.FEASIBLE, lower_bound=ctx.bound,
+            solve_seconds=ctx.elapsed(), source="dispatch",
             notes=["the optimised schedule failed validation; the dispatch schedule is returned"],
+            solve_log=ctx.log,
         )
         faults = validate(problem, out)
     if faults:
         return empty_schedule(
             problem, Status.UNKNOWN,
-            ["internal error: no schedule passed the validator", *faults[:20]], elapsed(),
+            ["internal error: no schedule passed the validator", *faults[:20]], ctx.elapsed(),
+            solve_log=ctx.log,
         )
-    report(best, lb, "done")
+    ctx.report(best, "done")
     return out
-
-
-def dispatch_rules(c: Compiled) -> tuple[str, ...]:
-    """The priority rules whose dispatch schedules a solve starts from (the best of them):
-    one pass costs seconds at thousands of racks, so every rule only when small."""
-    return ("edd", "slack", "mwkr") if c.n_ops <= 6000 else ("edd",)
-
-
-def _repair(c: Compiled, rules: Sequence[str]) -> Assignment:
-    """The reference schedule replayed on the current problem: the best of several ways
-    (`dispatch` with `repair`) — in reference order, deferring the steps that lost their
-    place or shifting them right, and in each priority rule's order (due dates first),
-    each step back at its reference resource and time when free. The rules matter when
-    the floor has drifted far from the plan: then the best order for the due dates is
-    no longer the plan's, and the search starts from whichever trade-off is best."""
-    keys = repair_keys(c)
-    tries = [dispatch(c, keys, repair=True, patience=p) for p in PATIENCE]
-    for rule in rules:
-        ordered = [(1, *k) for k in rule_keys(c, rule)]
-        tries.append(dispatch(c, ordered, repair=True, patience=None))
-    return min(tries, key=lambda a: score(c, a))
-
-
-def _figure(c: Compiled, a: Assignment) -> float:
-    """The objective figure of the schedule document (weighted tardiness or makespan)."""
-    wt, mk = evaluate(c, a)
-    return wt / c.weight_scale if c.objective == Objective.TARDINESS else mk
-
-
-def _at_bound(c: Compiled, a: Assignment, lb: float, both: bool = False) -> bool:
-    """The primary figure equals the lower bound (and, with `both`, nothing else to gain)."""
-    if _figure(c, a) > lb + 1e-9:
-        return False
-    return bool(not both or c.objective == Objective.MAKESPAN)
-
-
-class _Callback(cp_model.CpSolverSolutionCallback):
-    def __init__(self, fn: Callable[[float, float], None]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def on_solution_callback(self) -> None:
-        self.fn(self.objective_value, self.best_objective_bound)
-
-
-def _full_model(
-    c: Compiled,
-    hint: Assignment | None,
-    time_limit: float,
-    params: SolveParams,
-    report: Callable[[Assignment | None, float, str], None],
-) -> tuple[Assignment | None, float, bool, bool]:
-    """The whole problem in one CP-SAT model: (assignment, bound, optimal, infeasible)."""
-    hi = c.horizon
-    if c.objective == Objective.MAKESPAN and hint is not None:
-        hi = max(hint.end)  # no better schedule ends later than the incumbent
-    b = ModelBuilder(c, hint, None, (0, hi)).build()
-    set_objective(b, c.objective)
-    if hint is not None:
-        add_hint(b, c, hint)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit)
-    solver.parameters.num_workers = params.workers
-    solver.parameters.random_seed = params.seed
-    solver.parameters.log_search_progress = params.log
-    tard = c.objective == Objective.TARDINESS
-
-    def to_figure(v: float) -> float:
-        if c.reference is not None:
-            return 0.0  # the objective includes the moves: no bound on the figure
-        return (v // b.weight) / c.weight_scale if tard else v
-
-    def on_solution(_: float, bd: float) -> None:
-        if c.reference is None:
-            report(None, to_figure(bd), "cp-sat")
-
-    cb = _Callback(on_solution)
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.2):
-            if params.stopped():
-                solver.stop_search()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        status = solver.solve(b.model, cb)
-    finally:
-        done.set()
-        watcher.join()
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, 0.0, False, status == cp_model.INFEASIBLE
-    bound = solver.best_objective_bound
-    fig_bound = to_figure(bound)
-    base = hint or Assignment([-1] * c.n_ops, [0] * c.n_ops, [0] * c.n_ops)
-    for o, f in enumerate(c.op_fixed):
-        if f is not None:
-            base.res[o], base.start[o], base.end[o] = f
-    return read_back(b, solver, base), fig_bound, status == cp_model.OPTIMAL, False
 
 
 def fixed_conflicts(c: Compiled) -> list[str]:
@@ -447,3 +225,6 @@ def fixed_conflicts(c: Compiled) -> list[str]:
                 )
             last = (f[2], c.op_name[o])
     return out
+
+
+__all__ = ["Progress", "SolveParams", "fixed_conflicts", "solve"]

@@ -99,6 +99,7 @@ def test_running_job_reports_progress_and_cancel_keeps_best_schedule(client: Any
                    check=lambda j: (j["progress"] or {}).get("objective") is not None)
     p = running["progress"]
     assert p["elapsed"] > 0 and p["bound"] is not None and p["phase"] != "starting"
+    assert p["solve_log"][0]["phase"] == "dispatch"  # the phases finished so far
     assert running["schedule"] is None
     r = client.delete(f"/schedules/{job['id']}")
     assert r.status_code == 202 and r.json()["cancel_requested"]

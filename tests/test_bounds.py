@@ -1,4 +1,4 @@
-"""Tests of `solver.bounds.order_bounds`: CP-SAT only for orders late even alone.
+"""Tests of `solver.search.bounds.order_bounds`: CP-SAT only for orders late even alone.
 
 One line around the clock, 100-minute steps. Order A (one rack, due at 300) is on time
 with the line to itself. Order B (two racks, due at 150) is not: its racks run back to
@@ -18,10 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_solve import make, order
 
-import solver.bounds as bounds
-from solver.bounds import lower_bound, order_bounds
+import solver.search.bounds as bounds
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import dispatch
+from solver.search.bounds import lower_bound, order_bounds
+from solver.search.context import Context
 
 
 def compiled() -> Compiled:
@@ -53,7 +54,7 @@ def test_order_bounds_ask_cp_sat_only_for_orders_late_alone(
         return real(*args, **kw)
 
     monkeypatch.setattr(bounds, "ModelBuilder", counting)
-    got = order_bounds(c, [0, 1], 5.0, workers=1)
+    got = order_bounds(Context(c), [0, 1], 5.0)
     assert modelled == [frozenset(c.order_units[1])]
     assert got == {1: 50}
     assert lower_bound(c) == 0

@@ -18,6 +18,7 @@ import pytest
 
 from solver.cli import main
 from solver.problem import ProblemError, load_problem
+from solver.tuning import Tuning
 
 BENCH = Path("/work/shared/bench")
 MK01 = BENCH / "fjsp" / "brandimarte" / "mk01.fjs"
@@ -500,6 +501,39 @@ def test_solve_problem_error_from_solver_exits_2(
     out, err = capsys.readouterr()
     _assert_input_error(code, err, "order 'SO-1': step 'test' fits no window")
     assert out == ""
+
+
+def test_solve_tuning_file_reaches_solve_params(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--tuning FILE: the file's values reach SolveParams as a Tuning, the rest default."""
+    calls: list[dict[str, Any]] = []
+    _fake_solver(monkeypatch, TINY_SCHEDULE, calls)
+    tuning = tmp_path / "fast.toml"
+    tuning.write_text("sequence_share = 0.5\ntabu_stall = 100\n", encoding="utf-8")
+    code = main(["solve", str(_tiny(tmp_path)), "--quiet", "--tuning", str(tuning)])
+    capsys.readouterr()
+    assert code == 0
+    (kwargs,) = calls
+    assert kwargs["tuning"] == Tuning(sequence_share=0.5, tabu_stall=100)
+
+
+def test_solve_bad_tuning_file_exits_2_with_every_fault(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tuning file with an unknown key and a wrong type exits 2 before solving, each
+    fault on its own line naming the file and the key, with the problem's faults too."""
+    calls: list[dict[str, Any]] = []
+    _fake_solver(monkeypatch, TINY_SCHEDULE, calls)
+    tuning = tmp_path / "bad.toml"
+    tuning.write_text('no_such_value = 1\nlns_grow = "fast"\n', encoding="utf-8")
+    problem = _tiny(tmp_path, _set(("orders", 0, "quantity"), 0))
+    code = main(["solve", str(problem), "--tuning", str(tuning)])
+    out, err = capsys.readouterr()
+    _assert_input_error(code, err, f"{tuning}: 'no_such_value': not a tuning value",
+                        f"{tuning}: 'lns_grow': expected a number > 0", "quantity")
+    assert len(err.splitlines()) == 3
+    assert out == "" and calls == []
 
 
 # ---- solve: the real solver ----------------------------------------------------------------

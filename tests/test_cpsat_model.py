@@ -25,9 +25,9 @@ from test_solve import ALL_DAYS, at, make, one_step, order
 
 from solver.compiled import compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, read_back, set_objective
-from solver.dispatch import Assignment
 from solver.problem import Objective, Problem
 from solver.schedule import Status, build_schedule
+from solver.solution import Assignment
 from solver.validate import validate
 
 SEED = 1

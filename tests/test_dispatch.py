@@ -25,17 +25,16 @@ if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not an installed p
 from bench.instances import generate  # noqa: E402
 from solver.compiled import compile_problem  # noqa: E402
 from solver.dispatch import (  # noqa: E402
-    Assignment,
     Cutoff,
     DispatchFailed,
     HorizonTooShort,
     best_dispatch,
     dispatch,
     rule_keys,
-    score,
 )
 from solver.problem import Problem, load_problem  # noqa: E402
 from solver.schedule import Status, build_schedule  # noqa: E402
+from solver.solution import Assignment, score  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
 from solver.validate import validate  # noqa: E402
 
@@ -259,67 +258,6 @@ def test_horizon_growth_reason_names_a_horizon_that_was_tried() -> None:
     assert all(d < 500 for d in days), s["reasons"]
 
 
-def _brute_fit(
-    busy: list[tuple[int, int]], windows: list[tuple[int, int]], t: int, d: int, end: int
-) -> int | None:
-    """The earliest start >= t of a d-minute step inside one window and clear of `busy`."""
-    for s in range(t, end):
-        inside = any(a <= s and s + d <= b for a, b in windows)
-        if inside and all(e <= s or s + d <= b0 for b0, e in busy):
-            return s
-    return None
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_lane_finds_the_earliest_room_with_merged_and_dead_gaps(seed: int) -> None:
-    """A lane (busy stretches merged across dead time) finds exactly the earliest room."""
-    from solver.dispatch import _Dead, _Lane
-
-    rng = random.Random(seed)
-    windows, t = [], 0
-    while t < 1500:
-        a = t + rng.randint(0, 60)
-        b = a + rng.randint(20, 240)
-        windows.append((a, b))
-        t = b
-    durations = [rng.randint(5, 90) for _ in range(4)]
-    lane = _Lane(_Dead([a for a, _ in windows], [b for _, b in windows], min(durations)))
-    busy: list[tuple[int, int]] = []
-    for _ in range(30):
-        d = rng.choice(durations)
-        t0 = rng.randint(0, 1400)
-        ivs = [(a, b - d) for a, b in windows if b - a >= d]
-        los, his = [a for a, _ in ivs], [b for _, b in ivs]
-        want = _brute_fit(busy, windows, t0, d, 2000)
-        got = lane.fit(t0, d, los, his)
-        assert got == want, (t0, d, busy)
-        if got is not None:
-            lane.add(got, got + d)
-            busy.append((got, got + d))
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_power_profile_earliest_is_the_first_start_within_the_cap(seed: int) -> None:
-    """`_Profile.earliest` gives the first start where the added power stays within cap."""
-    from solver.dispatch import _Profile
-
-    rng = random.Random(seed)
-    prof, loads = _Profile(10), []
-    for _ in range(25):
-        s, d, p = rng.randint(0, 500), rng.randint(1, 80), rng.randint(1, 6)
-        if prof.violation(s, s + d, p) is None:
-            prof.add(s, s + d, p)
-            loads.append((s, s + d, p))
-    for _ in range(20):
-        t, d, p = rng.randint(0, 500), rng.randint(1, 80), rng.randint(1, 10)
-        want = next(
-            s for s in range(t, 1000)
-            if all(sum(q for a, b, q in loads if a <= x < b) + p <= 10 for x in range(s, s + d))
-        )
-        assert prof.earliest(t, d, p) == want
-    assert prof.earliest(0, 5, 11) is None
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_site_trials_cut_by_the_rest_of_the_routing_change_nothing(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -347,14 +285,15 @@ def test_site_trials_kept_for_the_next_racks_of_an_order_change_nothing(
     time until something is placed at that site. That only saves work: with every rack
     in a class of its own (no trial kept), every rule gives the very same schedule, and
     so does a sequence decode that keeps the first orders of a schedule in place."""
-    from solver.sequence import _Decoder, order_sequence
+    from solver.search.sequence import _Decoder, order_sequence
+    from solver.solution import Scorer
 
     p = load_problem(generate(150, seed, steps=4))
     c = compile_problem(p)
     assert len(set(c.route_classes())) < len(c.unit_ops)  # racks do share classes here
     keys = {rule: rule_keys(c, rule, random.Random(seed)) for rule in RULES}
     kept = {rule: dispatch(c, k) for rule, k in keys.items()}
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     base = kept["edd"]
     seq = order_sequence(c, base, dec.movable)
     seq.insert(2, seq.pop(len(seq) // 2))
@@ -365,47 +304,3 @@ def test_site_trials_kept_for_the_next_racks_of_an_order_change_nothing(
         assert (a.res, a.start, a.end) == (b.res, b.start, b.end), rule
     b = dec.decode(seq, base, 2)
     assert (decoded.res, decoded.start, decoded.end) == (b.res, b.start, b.end)
-
-
-def _usage(prof: Any, t: int) -> int:
-    from bisect import bisect_right
-
-    return int(prof.vals[bisect_right(prof.times, t) - 1])
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_loading_steps_at_once_gives_the_timeline_placing_them_one_by_one(seed: int) -> None:
-    """`Timeline.load` (the kept and fixed steps of a pass, in start order) gives the same
-    lanes and power use as `place_anywhere` step by step; a step beyond a resource's
-    capacity or a site's power cap makes it say False, as `place_anywhere` refuses it."""
-    from solver.dispatch import Timeline
-
-    c = compile_problem(instance(f"gen-{seed}"))
-    a = best_dispatch(c)
-    rng = random.Random(seed)
-    ops = sorted(o for o in range(c.n_ops) if rng.random() < 0.6)
-    steps = sorted((a.start[o], o, a.res[o], a.end[o]) for o in ops)
-    bulk, single = Timeline(c), Timeline(c)
-    assert bulk.load(steps)
-    for s, o, r, e in steps:
-        assert single.place_anywhere(o, r, s, e)
-    assert bulk.placed == single.placed == len(steps)
-    for lanes_b, lanes_s in zip(bulk.lanes, single.lanes, strict=True):
-        assert [(x.starts, x.ends) for x in lanes_b] == [(x.starts, x.ends) for x in lanes_s]
-    for pb, ps in zip(bulk.power, single.power, strict=True):
-        if pb is not None:
-            times = sorted(set(pb.times[1:]) | set(ps.times[1:]))
-            assert [_usage(pb, t) for t in times] == [_usage(ps, t) for t in times]
-
-    # one more step on a full lane: a capacity-1 resource busy at that time
-    o = next(o for o in ops if c.res_cap[a.res[o]] == 1)
-    extra = (a.start[o], o, a.res[o], a.end[o])
-    assert not Timeline(c).load(sorted([*steps, extra]))
-    # the same power-drawing step twice over, until the site's cap is passed
-    o = next(o for o in ops if c.op_power[o] > 0 and c.site_cap[c.res_site[a.res[o]]])
-    cap = c.site_cap[c.res_site[a.res[o]]]
-    assert cap is not None
-    copies = cap // c.op_power[o] + 1
-    assert copies <= c.res_cap[a.res[o]]  # the bays have room: the cap is what fails
-    many = [(a.start[o], o, a.res[o], a.end[o])] * copies
-    assert not Timeline(c).load(many)

@@ -19,7 +19,6 @@ if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not an installed p
 from bench.common import FirstSchedule, first_schedule  # noqa: E402
 from bench.instances import generate  # noqa: E402
 from solver.compiled import compile_problem  # noqa: E402
-from solver.dispatch import Assignment  # noqa: E402
 from solver.explain import (  # noqa: E402
     CLASSES,
     ExplainError,
@@ -30,6 +29,7 @@ from solver.explain import (  # noqa: E402
 )
 from solver.problem import Problem, Site, Window, load_problem  # noqa: E402
 from solver.schedule import Status, build_schedule  # noqa: E402
+from solver.solution import Assignment  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
 from solver.validate import validate  # noqa: E402
 

@@ -33,17 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brute import Key, brute_force, count_free_ops
 
 from solver.compiled import Compiled, compile_problem, default_horizon
-from solver.dispatch import (
-    Assignment,
-    DispatchFailed,
-    HorizonTooShort,
-    best_dispatch,
-    score,
-)
-from solver.lns import LnsParams, lns, relaxed_lns
+from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch
 from solver.problem import Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
-from solver.sequence import SequenceParams, _Decoder, sequence_search
+from solver.search.context import Context
+from solver.search.lns import Lns, RelaxedLns
+from solver.search.sequence import Sequence, _Decoder
+from solver.solution import Assignment, Scorer, score
 from solver.solve import SolveParams, solve
 from solver.validate import validate
 
@@ -369,8 +365,8 @@ def test_lns_keeps_every_rule_and_never_worsens(data: dict[str, Any], kind: str)
     """Both LNS variants, started from the dispatch, return valid schedules no worse."""
     p = checked(data)
     c, start = _valid_start(p)
-    search = lns if kind == "lns" else relaxed_lns
-    a = search(c, start, LnsParams(time_limit=0.5, workers=2, seed=3, sub_time=0.2))
+    phase = Lns(0.2) if kind == "lns" else RelaxedLns(0.2)
+    a = phase.run(Context(c, workers=2, seed=3), start, 0.5)
     assert score(c, a) <= score(c, start)
     s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source=kind)
@@ -385,7 +381,7 @@ def test_sequence_search_keeps_every_rule_and_never_worsens(data: dict[str, Any]
     worse (every sequence it tries decodes through dispatch, kept prefix included)."""
     p = checked(data)
     c, start = _valid_start(p)
-    a = sequence_search(c, start, SequenceParams(time_limit=5.0, seed=3, max_steps=40))
+    a = Sequence(max_steps=40).run(Context(c, seed=3), start, 5.0)
     assert score(c, a) <= score(c, start)
     s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source="sequence")
@@ -401,11 +397,11 @@ def test_a_decode_from_saved_states_is_the_whole_decode(data: dict[str, Any], rn
     it does)."""
     p = checked(data)
     c, _ = _valid_start(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     dec.every = 1  # a state at every place: the most resumes
     seq = dec.movable[:]
     rng.shuffle(seq)
-    fresh = _Decoder(c)
+    fresh = _Decoder(Scorer(c))
     try:
         base = dec.decode(seq)
     except (HorizonTooShort, DispatchFailed):

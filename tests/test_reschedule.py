@@ -1,4 +1,4 @@
-"""Rescheduling (`solver.reschedule`, `solver.stability`): the frozen window, move costs
+"""Rescheduling (`solver.reschedule`, `solver.compiled.Reference`): the frozen window, move costs
 with known answers, stability against a solve from scratch, and validity on random
 problems (hypothesis)."""
 
@@ -25,15 +25,15 @@ from test_solve import at, item, make, order
 
 from bench.instances import generate
 from bench.reschedule import disturb
-from solver.bounds import lower_bound
-from solver.compiled import compile_problem, default_horizon
+from solver.compiled import UNIT, MoveCosts, compile_problem, compile_reference, default_horizon
 from solver.diff import diff
-from solver.dispatch import Assignment
-from solver.lns import LnsParams
 from solver.problem import Problem, load_problem
 from solver.reschedule import freeze, reschedule
+from solver.search.bounds import lower_bound
+from solver.search.context import Context
+from solver.solution import Assignment
 from solver.solve import SolveParams, solve
-from solver.stability import UNIT, MoveCosts, compile_reference
+from solver.tuning import Tuning
 from solver.validate import validate
 
 TWO_STEPS = [{"op": "a", "kind": "line", "duration_min": 100},
@@ -303,65 +303,69 @@ def test_reschedule_moves_far_fewer_steps_than_a_solve_from_scratch() -> None:
 def test_a_reschedules_sequence_search_that_finds_nothing_leaves_the_time_to_the_lns(
     monkeypatch: pytest.MonkeyPatch, reference: bool, improves: bool, gives_up: bool
 ) -> None:
-    """With a reference, the order-sequence search is stopped once it has spent
-    `REFERENCE_GIVE_UP` of its time without beating the repaired plan, and the LNS then
-    runs with larger sub-models; a search that found better, or one without a
+    """With a reference, the order-sequence search is stopped once it has spent the
+    tuning's `reference_give_up` of its time without beating the repaired plan, and the
+    LNS then runs with larger sub-models; a search that found better, or one without a
     reference, runs its whole time and the LNS keeps its usual sub-models. (The search
-    and the LNS are stand-ins here that record what `solve` asks of them.)"""
-    import solver.solve as solve_module
+    and the LNS are stand-ins here that record what the plan asks of them.)"""
+    import solver.search.lns as lns_module
+    import solver.search.sequence as sequence_module
 
     seen: dict[str, Any] = {}
 
-    def search(c: Any, start: Any, sp: Any, on_improve: Any = None) -> Any:
+    def search(ctx: Any, start: Any, time_limit: float, stop: Any, on_improve: Any,
+               *args: Any) -> Any:
         t0 = time.monotonic()
         if improves:
             on_improve(start)
-        while time.monotonic() - t0 < sp.time_limit and not sp.stop():
+        while time.monotonic() - t0 < time_limit and not stop():
             time.sleep(0.01)
-        seen["share"] = (time.monotonic() - t0) / sp.time_limit
+        seen["share"] = (time.monotonic() - t0) / time_limit
         return start
 
-    def lns(c: Any, start: Any, lp: Any, on_improve: Any = None) -> Any:
-        seen["lns"] = (lp.sub_time, lp.start_units)
+    def lns(ctx: Any, start: Any, time_limit: float, sub_time: float,
+            start_units: int | None = None, on_improve: Any = None) -> Any:
+        seen["lns"] = (sub_time, start_units or ctx.tuning.lns_start_units)
         return start
 
-    monkeypatch.setattr(solve_module, "sequence_search", search)
-    monkeypatch.setattr(solve_module, "lns", lns)
+    monkeypatch.setattr(sequence_module, "sequence_search", search)
+    monkeypatch.setattr(lns_module, "lns", lns)
     p = load_problem(generate(100, 1))  # late, above its lower bound: the search runs
     ref = solve(p, params(1.0, workers=1)) if reference else None
     s = solve(p, params(5.0, workers=1, reference=ref))
     assert validate(p, s) == []
+    t = Tuning()
     if gives_up:
-        assert seen["share"] < 2 * solve_module.REFERENCE_GIVE_UP
-        assert seen["lns"] == (0.5, solve_module.START_UNITS_GIVEN_UP)
+        assert seen["share"] < 2 * t.reference_give_up
+        assert seen["lns"] == (t.lns_sub_time_given_up, t.lns_start_units_given_up)
     else:
         assert seen["share"] > 0.9
-        assert seen["lns"] == ((solve_module.SUB_TIME_REFERENCE if reference
-                                else solve_module.SUB_TIME_LARGE), LnsParams(1.0).start_units)
+        assert seen["lns"] == ((t.lns_sub_time_reference if reference
+                                else t.lns_sub_time_large), t.lns_start_units)
 
 
 def test_the_lns_frees_the_racks_around_a_late_racks_moved_step_once_per_incumbent() -> None:
     """`swap_case` with A run first: both steps moved, and B, pushed to 100-200, is
     late. Some of the LNS's neighbourhoods are then around B's step, at least
-    `LATE_MOVE_UNITS` racks (here both), and they are not drawn again for the same
+    `lns_late_move_units` racks (here both), and they are not drawn again for the same
     incumbent; another incumbent may draw them again."""
-    from solver.lns import LATE_MOVE_UNITS, _Index, _neighbourhood
+    from solver.search.lns import _Index, _neighbourhood
 
     p, ref = swap_case(1.0)
-    c = compile_problem(p, default_horizon(p))
-    c.reference = compile_reference(c, ref, MoveCosts())
+    c = compile_problem(p, default_horizon(p), ref)
     a_op, b_op = (c.unit_ops[c.order_units[oi][0]][0] for oi in (0, 1))
     cur = Assignment(c.reference.res[:], c.reference.start[:], [0] * c.n_ops)
     cur.start[a_op], cur.start[b_op] = 0, 100
     cur.end[a_op], cur.end[b_op] = 100, 200
     tried: dict[int, Assignment] = {}
     idx = _Index(c, cur)
-    got = [_neighbourhood(c, cur, idx, 1, random.Random(i), tried) for i in range(60)]
+    ctx = Context(c)
+    got = [_neighbourhood(ctx, cur, idx, 1, random.Random(i), tried) for i in range(60)]
     targeted = [units for units, t in got if t]
     assert len(targeted) == 1 and tried == {b_op: cur}
-    assert targeted[0] == [c.op_unit[a_op], c.op_unit[b_op]][:LATE_MOVE_UNITS]
+    assert targeted[0] == [c.op_unit[a_op], c.op_unit[b_op]][:ctx.tuning.lns_late_move_units]
     again = cur.copy()
-    assert any(t for _, t in (_neighbourhood(c, again, idx, 1, random.Random(i), tried)
+    assert any(t for _, t in (_neighbourhood(ctx, again, idx, 1, random.Random(i), tried)
                               for i in range(60)))
 
 

@@ -1,4 +1,4 @@
-"""Tests of `solver.sequence`: the order-sequence search and its decoder.
+"""Tests of `solver.search.sequence`: the order-sequence search and its decoder.
 
 A hand-made case where the due-date order is wrong and the best sequence is known, the
 decoder's kept prefix, and a generated instance where the search must beat every
@@ -21,24 +21,13 @@ from test_solve import at, make, order
 
 from bench.instances import generate
 from solver.compiled import Compiled, compile_problem
-from solver.dispatch import (
-    Assignment,
-    Cutoff,
-    _Lateness,
-    best_dispatch,
-    dispatch,
-    evaluate,
-    score,
-)
+from solver.dispatch import Cutoff, _Lateness, best_dispatch, dispatch
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
-from solver.sequence import (
-    SequenceParams,
-    _Decoder,
-    _Helper,
-    order_sequence,
-    sequence_search,
-)
+from solver.search.context import Context
+from solver.search.sequence import Sequence, _Decoder, _Helper, order_sequence
+from solver.solution import Assignment, Scorer, evaluate, score
+from solver.tuning import Tuning
 from solver.validate import validate
 
 # what a helper sends back after a round (None: it failed)
@@ -55,7 +44,7 @@ def test_the_heavier_order_goes_first_when_both_cannot_be_on_time() -> None:
     c = compile_problem(p)
     start = dispatch(c)
     assert evaluate(c, start)[0] == 300
-    got = sequence_search(c, start, SequenceParams(time_limit=5.0, seed=1))
+    got = Sequence().run(Context(c, seed=1), start, 5.0)
     assert evaluate(c, got)[0] == 60
     s = build_schedule(c, got, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
                        source="sequence")
@@ -71,7 +60,7 @@ def test_an_order_released_later_is_placed_after_it_is_released() -> None:
         orders=[order("A", 60), order("B", 180, weight=5, release=at(120))],
     )
     c = compile_problem(p)
-    a = _Decoder(c).decode([1, 0])
+    a = _Decoder(Scorer(c)).decode([1, 0])
     b_op = c.unit_ops[c.order_units[1][0]][0]
     a_op = c.unit_ops[c.order_units[0][0]][0]
     assert (a.start[b_op], a.start[a_op]) == (120, 0)  # A fills the gap before B's release
@@ -90,7 +79,7 @@ def test_the_order_sequence_of_a_decoded_schedule_decodes_back_to_it() -> None:
         orders=[order("A", 200, release=at(50)), order("B", 300)],
     )
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     a = dec.decode([0, 1])
     first = [c.unit_ops[c.order_units[oi][0]][0] for oi in (0, 1)]
     assert [a.start[o] for o in first] == [50, 0]  # B starts first
@@ -102,7 +91,7 @@ def test_the_order_sequence_of_a_decoded_schedule_decodes_back_to_it() -> None:
 def test_a_kept_prefix_stays_put_and_the_rest_is_placed_validly() -> None:
     p = load_problem(generate(60, 3))
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     seq = order_sequence(c, best_dispatch(c), dec.movable)
     full = dec.decode(seq)
     moved = seq[:]
@@ -125,7 +114,7 @@ def test_a_decode_from_a_saved_state_gives_the_whole_pass_schedule(
     decoder gives the moved sequence."""
     p = load_problem(generate(120, 5))
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     seq = order_sequence(c, best_dispatch(c), dec.movable)
     base = dec.decode(seq)
     dec.commit()
@@ -138,13 +127,13 @@ def test_a_decode_from_a_saved_state_gives_the_whole_pass_schedule(
         resumed.append(-1 if state is None else sum(r >= 0 for r in state.a.res))  # type: ignore[attr-defined]
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("solver.sequence.dispatch", spy)
+    monkeypatch.setattr("solver.search.sequence.dispatch", spy)
     moves = [(len(seq) - 1, 7), (5, 1), (2, 9), (len(seq) - 2, len(seq) - 1)]
     for i, j in moves:
         moved = seq[:]
         moved.insert(j, moved.pop(i))
         got = dec.decode(moved, base, min(i, j))
-        whole = _Decoder(c).decode(moved)
+        whole = _Decoder(Scorer(c)).decode(moved)
         assert (got.res, got.start, got.end) == (whole.res, whole.start, whole.end)
     # ops already placed in the state each move's decode went on from (0: from the start)
     at = [min(i, j) - min(i, j) % dec.every for i, j in moves]
@@ -157,14 +146,14 @@ def test_a_saved_state_of_another_sequence_is_not_used() -> None:
     place differ from it goes on from an earlier one, and still decodes exactly."""
     p = load_problem(generate(120, 5))
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     seq = order_sequence(c, best_dispatch(c), dec.movable)
     dec.decode(seq)
     dec.commit()
     other = seq[:]
     other[0], other[1] = other[1], other[0]  # differs before every state but the first
     got = dec.decode(other, None, len(seq) - 1)  # claims (wrongly) to change only the end
-    whole = _Decoder(c).decode(other)
+    whole = _Decoder(Scorer(c)).decode(other)
     assert (got.res, got.start, got.end) == (whole.res, whole.start, whole.end)
 
 
@@ -183,7 +172,7 @@ def test_a_move_whose_first_orders_are_later_than_before_is_dropped_early(
                 order("D", 0, weight=10)],
     )
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     base = dec.decode([0, 1, 2, 3])
     assert evaluate(c, base)[0] == 2400
     moved = [2, 0, 1, 3]
@@ -210,7 +199,7 @@ def test_the_prefix_cut_only_ever_drops_a_decode() -> None:
     very schedule of the plain decode."""
     p = load_problem(generate(120, 5))
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     seq = order_sequence(c, best_dispatch(c), dec.movable)
     base = dec.decode(seq)
     key = score(c, base)
@@ -238,7 +227,7 @@ def test_the_search_beats_every_priority_rule_on_a_generated_instance() -> None:
     start = best_dispatch(c)
     wt0 = evaluate(c, start)[0]
     assert wt0 == 55_140
-    got = sequence_search(c, start, SequenceParams(time_limit=60.0, seed=1, max_steps=60))
+    got = Sequence(max_steps=60).run(Context(c, seed=1), start, 60.0)
     assert score(c, got) < score(c, start)
     assert evaluate(c, got)[0] <= 0.75 * wt0
     s = build_schedule(c, got, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
@@ -254,10 +243,10 @@ def _helper_round(
     what it sent back."""
     p = load_problem(generate(racks, 0))
     c = compile_problem(p)
-    dec = _Decoder(c)
+    dec = _Decoder(Scorer(c))
     seq = order_sequence(c, best_dispatch(c), dec.movable)
     a = dec.decode(seq)
-    h = _Helper(c, seed=seed)
+    h = _Helper(Scorer(c), Tuning(), seed)
     try:
         h.start_round(seq, a, score(c, a), seconds, patience=patience)
         got = h.result()
@@ -274,7 +263,7 @@ def test_a_helper_process_searches_a_round_and_ends_when_closed() -> None:
     seq2, a2, key2, spent = got
     assert key2 <= score(c, a) and not spent
     assert sorted(seq2) == sorted(seq)
-    again = _Decoder(c).decode(seq2)
+    again = _Decoder(Scorer(c)).decode(seq2)
     assert (again.res, again.start, again.end) == (a2.res, a2.start, a2.end)
     assert score(c, again) == key2
     s = build_schedule(c, a2, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
@@ -291,8 +280,10 @@ def test_a_helper_imports_the_parents_package_not_the_working_directorys(
     decoy = tmp_path / "solver"
     decoy.mkdir()
     (decoy / "__init__.py").write_text("")
+    (decoy / "search").mkdir()
+    (decoy / "search" / "__init__.py").write_text("")
     mark = tmp_path / "decoy-ran"
-    (decoy / "sequence.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
+    (decoy / "search" / "sequence.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
     monkeypatch.chdir(tmp_path)
     _, c, _, a, _, got = _helper_round(150, seed=1, seconds=0.5, patience=100)
     assert not mark.exists()
@@ -311,8 +302,8 @@ def test_two_workers_search_together_and_leave_no_process(
     c = compile_problem(p)
     start = best_dispatch(c)
     before = _children()
-    with caplog.at_level(logging.DEBUG, logger="solver.sequence"):
-        got = sequence_search(c, start, SequenceParams(time_limit=6.0, seed=2, workers=2))
+    with caplog.at_level(logging.DEBUG, logger="solver.search.sequence"):
+        got = Sequence().run(Context(c, seed=2, workers=2), start, 6.0)
     assert "1 helpers" in caplog.text
     assert _children() == before  # the helper has ended and been waited for
     assert score(c, got) < score(c, start)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from brute import brute_force
 
 from bench.instances import generate
 from solver.compiled import compile_problem
-from solver.dispatch import best_dispatch, evaluate
+from solver.dispatch import best_dispatch
 from solver.problem import Objective, Problem, load_problem
+from solver.solution import evaluate
 from solver.solve import SolveParams, solve
+from solver.tuning import Tuning
 from solver.validate import validate
 
 T0 = "2026-12-01T00:00:00Z"  # a Tuesday
@@ -344,8 +347,9 @@ def test_stop_request_ends_the_search_with_the_best_schedule(racks: int, full: b
     p = load_problem(generate(racks, 1))  # seed 1: late orders, nothing proven early
     t0 = time.monotonic()
     s = solve(p, SolveParams(
-        time_limit=60, workers=1, full_model_limit=10**6 if full else 0,
-        full_model_share=1.0, stop=lambda: time.monotonic() - t0 > 1.5,
+        time_limit=60, workers=1, stop=lambda: time.monotonic() - t0 > 1.5,
+        tuning=Tuning(full_model_limit_tardiness=10**6 if full else 0,
+                      full_model_share_tardiness=1.0),
     ))
     assert time.monotonic() - t0 < 20
     assert s["status"] in ("FEASIBLE", "OPTIMAL")
@@ -415,6 +419,30 @@ def test_step_before_a_fixed_step_gets_its_slot() -> None:
                 "start": at(60), "end": at(120)}],
     )
     check(p, 120)
+
+
+def test_a_schedule_from_cp_sat_alone_says_so() -> None:
+    """Where the dispatch heuristic gets stuck (Y first by due date, then X/1/x cannot end
+    before its fixed step) and the full model is not in the plan, the schedule is CP-SAT's
+    alone: its source, its solve log and its notes say so, not the heuristic's."""
+    p = make(
+        resources=[{"id": "L", "site": "S", "kind": "a"}, {"id": "B", "site": "S", "kind": "b"}],
+        products=[
+            {"id": "P", "routing": [{"op": "x", "kind": "a", "duration_min": 60},
+                                    {"op": "y", "kind": "b", "duration_min": 60}]},
+            {"id": "Q", "routing": [{"op": "x", "kind": "a", "duration_min": 60}]},
+        ],
+        orders=[order("X", 7200), order("Y", 0, "Q")],
+        fixed=[{"order": "X", "unit": 1, "op": "y", "resource": "B",
+                "start": at(60), "end": at(120)}],
+    )
+    s = run(p, time_limit=2.0, tuning=Tuning(full_model_limit_tardiness=0))
+    assert s["status"] == "FEASIBLE"
+    assert s["objective_value"] == 120
+    assert validate(p, s) == []
+    assert s["source"] == "cp-sat"
+    assert s["solve_log"][0]["phase"] == "cp-sat"
+    assert not any("dispatch heuristic" in n for n in s["notes"])
 
 
 def test_release_with_seconds() -> None:
@@ -525,3 +553,61 @@ def test_lower_bound_holds_for_inexact_weights() -> None:
     s = run(p)
     assert validate(p, s) == []
     assert s["lower_bound"] <= 0.0026 + 1e-9
+
+
+# ---- the solve log -----------------------------------------------------------------------
+
+
+def _check_log(s: dict[str, Any]) -> list[str]:
+    """The log's phases, after checking what every log holds: an entry per phase with
+    its seconds (within the solve's), the objective and a bound no higher than it, the
+    last objective the schedule's."""
+    log = s["solve_log"]
+    assert all(set(e) == {"phase", "seconds", "objective", "bound"} for e in log)
+    assert all(e["seconds"] >= 0 for e in log)
+    assert sum(e["seconds"] for e in log) <= s["solve_seconds"] + 0.01 * len(log)
+    assert all(e["bound"] <= e["objective"] + 1e-9 for e in log)
+    assert log[-1]["objective"] == s["objective_value"]
+    return [e["phase"] for e in log]
+
+
+def test_the_solve_log_lists_the_phases_that_ran() -> None:
+    """A small due-date problem: dispatch, bounds, the full model; proven optimal, nothing
+    after it. The validator accepts the schedule with its log."""
+    p = two_orders()
+    s = run(p)
+    assert s["status"] == "OPTIMAL"
+    assert _check_log(s) == ["dispatch", "bounds", "cp-sat"]
+    assert validate(p, s) == []
+
+
+def test_the_solve_log_of_a_large_problem_and_its_progress_reports() -> None:
+    """150 racks on due dates: dispatch, bounds, sequence search, LNS (each that ran),
+    and every progress report carries the log as far as it has come."""
+    p = load_problem(generate(150, 1))
+    seen: list[Any] = []
+    s = run(p, time_limit=4.0, progress=seen.append)
+    phases = _check_log(s)
+    assert phases[:2] == ["dispatch", "bounds"] and set(phases) <= {
+        "dispatch", "bounds", "sequence", "lns"}
+    assert seen[0].phase == "dispatch" and seen[0].solve_log == s["solve_log"][:1]
+    assert seen[-1].phase == "done" and seen[-1].solve_log == s["solve_log"]
+    assert all(len(a.solve_log) <= len(b.solve_log) for a, b in pairwise(seen))
+    assert validate(p, s) == []
+
+
+def test_schedules_without_items_carry_a_solve_log_too() -> None:
+    """Infeasible fixed steps: nothing ran, the log is empty; too much work for every
+    horizon: the dispatch ran, without a schedule."""
+    p = _two_step(fixed=[_fx("s1", "Y", 0, 10), _fx("s0", "X", 60, 120)])
+    s = run(p)
+    assert s["status"] == "INFEASIBLE" and s["solve_log"] == []
+    assert validate(p, s) == []
+    p = make(products=[{"id": "P", "routing": one_step(minutes=2880)}],
+             orders=[{**order("A", 0), "quantity": 250}],
+             resources=[{"id": "L", "site": "S", "kind": "line", "calendar": "24x7"}])
+    s = run(p)
+    assert s["status"] == "UNKNOWN"
+    assert [(e["phase"], e["objective"], e["bound"]) for e in s["solve_log"]] == [
+        ("dispatch", None, None)]
+    assert validate(p, s) == []

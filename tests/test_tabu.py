@@ -1,4 +1,4 @@
-"""Tests of `solver.tabu`: the critical-path tabu search for flexible job shops.
+"""Tests of `solver.search.tabu`: the critical-path tabu search for flexible job shops.
 
 Random flexible job shops (with releases) check that no move of the neighbourhood can
 close a cycle and that the search returns valid schedules no worse than its start; a
@@ -25,12 +25,15 @@ from brute import brute_force
 from test_sequence import _children
 
 from solver.compiled import Compiled, compile_problem
-from solver.dispatch import Assignment, best_dispatch
+from solver.dispatch import best_dispatch
 from solver.formats.benchmarks import read_fjsp
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
+from solver.search.context import Context
+from solver.search.tabu import Tabu, _Graph, _moves, applies
+from solver.solution import Assignment
 from solver.solve import Progress, SolveParams, solve
-from solver.tabu import TabuParams, _Graph, _moves, applies, tabu_search
+from solver.tuning import Tuning
 from solver.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +127,8 @@ def test_no_move_of_the_neighbourhood_closes_a_cycle(data: dict[str, Any], walk:
 @given(job_shops(max_jobs=6, max_machines=4))
 def test_search_returns_a_valid_schedule_no_worse(data: dict[str, Any]) -> None:
     p, c, start = _start(data)
-    a = tabu_search(c, start, TabuParams(time_limit=5.0, seed=1, stall=30, max_iterations=150))
+    ctx = Context(c, seed=1, tuning=Tuning(tabu_stall=30))
+    a = Tabu(max_iterations=150).run(ctx, start, 5.0)
     assert _valid(p, c, a) == []
     assert max(a.end) <= max(start.end)
 
@@ -137,7 +141,7 @@ def test_finds_the_optimum_the_dispatch_misses() -> None:
     assert best is not None
     opt = int(best[0])
     assert max(start.end) > opt
-    a = tabu_search(c, start, TabuParams(time_limit=10.0, seed=0, max_iterations=200))
+    a = Tabu(max_iterations=200).run(Context(c), start, 10.0)
     assert max(a.end) == opt
     assert _valid(p, c, a) == []
 
@@ -147,8 +151,8 @@ def test_solve_runs_the_search_on_flexible_job_shops() -> None:
     dispatch: it reports the optimum (the LNS after it may only tidy the due dates)."""
     p = load_problem(read_fjsp(HAND, "hand"))
     seen: list[Progress] = []
-    s = solve(p, SolveParams(time_limit=2.0, workers=1, seed=0, full_model_limit=0,
-                             progress=seen.append))
+    s = solve(p, SolveParams(time_limit=2.0, workers=1, seed=0, progress=seen.append,
+                             tuning=Tuning(full_model_limit_makespan=0)))
     assert [x.objective for x in seen if x.phase == "tabu"][-1:] == [11]
     assert s["kpis"]["makespan_min"] == 11
     assert validate(p, s) == []
@@ -175,8 +179,8 @@ def test_two_workers_search_in_two_processes_and_leave_none(
     """With two workers a helper process searches too, sends its best back and ends."""
     p, c, start = _start(read_fjsp(_random_file(10, 5, seed=3), "two"))
     before = _children()
-    with caplog.at_level(logging.DEBUG, logger="solver.tabu"):
-        a = tabu_search(c, start, TabuParams(time_limit=1.5, seed=0), workers=2)
+    with caplog.at_level(logging.DEBUG, logger="solver.search.tabu"):
+        a = Tabu().run(Context(c, workers=2), start, 1.5)
     assert "in a helper" in caplog.text and "nothing in a helper" not in caplog.text
     assert _children() == before
     assert _valid(p, c, a) == []

@@ -35,6 +35,8 @@ def test_worker_stores_a_validated_schedule(sessions: sessionmaker[Session]) -> 
     assert validate(load_problem(job.problem), job.schedule) == []
     assert {i["order"] for i in job.schedule["items"]} == set(SMALL)
     assert job.progress is not None and job.progress["phase"] == "done"
+    assert job.progress["solve_log"] == job.schedule["solve_log"]
+    assert job.schedule["solve_log"][0]["phase"] == "dispatch"
     assert job.started_at is not None and job.finished_at is not None
     assert jobs.publishable(job)
 

@@ -45,6 +45,9 @@ class JobProgress(BaseModel):
     objective: float | None = Field(description="the best schedule's figure so far")
     bound: float | None = Field(description="the proven lower bound so far")
     phase: str = Field(description="starting, dispatch, cp-sat, lns or done")
+    solve_log: list[dict[str, Any]] = Field(
+        default_factory=list, description="the phases finished so far, as the schedule's "
+                                          "solve_log: phase, seconds, objective, bound")
 
 
 class JobSummary(BaseModel):

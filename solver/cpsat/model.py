@@ -8,9 +8,8 @@ Formulation: per free op, one optional fixed-size interval per eligible mode who
 variable's *domain* is the resource's calendar (rule 6); a master start/end per op linked
 to the chosen mode (a mode whose calendar has no gap in the op's window puts its interval
 on the master start itself, not on a start variable of its own tied to it by an enforced
-equality: fewer variables and direct propagation; on the Brandimarte instances, all
-24x7, the mean gap at 60 s went from 2.28 % to 1.17-1.89 %); one site literal per unit
-and site (rule 4); NoOverlap or Cumulative per resource (rule 7); Cumulative per site
+equality: fewer variables and direct propagation, docs/solver.md); one site literal per
+unit and site (rule 4); NoOverlap or Cumulative per resource (rule 7); Cumulative per site
 over power (rule 8). Ops that are not free appear only as constant intervals on the
 resources and sites the free ops may use.
 """
@@ -24,10 +23,9 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
-from solver.compiled import Compiled
-from solver.dispatch import Assignment, order_tardiness
+from solver.compiled import UNIT, Compiled, hours
 from solver.problem import Objective
-from solver.stability import UNIT, hours
+from solver.solution import Assignment, order_tardiness
 
 
 @dataclass
@@ -391,7 +389,7 @@ class ModelBuilder:
     def _add_moves(self, b: Built) -> None:
         """Stability: the cost of each free op's move away from the reference schedule,
         `site` / `resource` / `time` by the worst change plus a cost per minute of shift
-        (`solver.stability`)."""
+        (`solver.compiled.MoveCosts`)."""
         c, m = self.c, self.m
         ref = c.reference
         assert ref is not None

@@ -1,28 +1,54 @@
-"""Cheap proven lower bounds: each unit alone, at its best site, with no other work.
+"""Proven lower bounds: each unit alone (`lower_bound`), each late order alone (`Bounds`).
 
 A unit cannot deliver before its routing runs back to back in the earliest windows of its
 fastest resources at its best site; its order's tardiness is at least what that implies.
 Summed over orders (tardiness) or maximised over units (makespan), this is a valid bound
 for any schedule, whatever the capacities and power caps.
+
+The bounds phase (`Bounds`, due dates only) goes further for the orders late in the
+dispatch schedule: CP-SAT on each order alone, with the factory to itself, gives a least
+tardiness that no schedule can beat (`order_bounds`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-
-from ortools.sat.python import cp_model
+from dataclasses import dataclass
+from typing import ClassVar
 
 from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
-from solver.dispatch import (
-    DispatchFailed,
-    HorizonTooShort,
-    dispatch,
-    rule_keys,
-    unit_delivery,
-)
+from solver.cpsat.runner import run_model
+from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, rule_keys
 from solver.problem import Objective
+from solver.search.context import Context
+from solver.solution import Assignment, order_tardiness, unit_delivery
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The phase: per-order bounds for the orders late in `start`, most owed first."""
+
+    name: ClassVar[str] = "bounds"
+    ties: ClassVar[bool] = False
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        """Raise `ctx.bound` by the per-order bounds; `start` is returned as it is."""
+        c = ctx.c
+        late = sorted(
+            (oi for oi in range(len(c.order_ids)) if order_tardiness(c, start, oi) > 0),
+            key=lambda oi: -c.order_weight[oi] * order_tardiness(c, start, oi),
+        )
+        if not late or budget <= ctx.tuning.bounds_min_seconds:
+            return start
+        order_lb = order_bounds(ctx, late, budget)
+        if order_lb:
+            ctx.bound = max(ctx.bound, lower_bound(c, order_lb))
+            ctx.report(start, self.name)
+        return start
+
+    def describe(self) -> str:
+        return "bounds (CP-SAT on each late order alone)"
 
 
 def unit_earliest(c: Compiled, u: int) -> tuple[int, int]:
@@ -82,14 +108,7 @@ def lower_bound(c: Compiled, order_lb: dict[int, int] | None = None) -> float:
     return total
 
 
-def order_bounds(
-    c: Compiled,
-    late_orders: list[int],
-    time_limit: float,
-    workers: int = 1,
-    seed: int = 0,
-    stop: Callable[[], bool] | None = None,
-) -> dict[int, int]:
+def order_bounds(ctx: Context, late_orders: list[int], time_limit: float) -> dict[int, int]:
     """Per-order tardiness bounds (scaled minutes) from CP-SAT on each order alone.
 
     Other orders only take capacity away, so an order's least tardiness when it has the
@@ -99,12 +118,16 @@ def order_bounds(
     itself, already delivers on time has bound 0 without asking CP-SAT: on generated
     instances that is most of the late orders, and their models took a tenth of a solve.
     """
+    c, tuning = ctx.c, ctx.tuning
     out: dict[int, int] = {}
     t_end = time.monotonic() + time_limit
     edd = rule_keys(c, "edd") if late_orders else []
+    # each order's model gets a share of the time, within limits (a stop is heard soon)
+    most = max(tuning.bounds_order_min_seconds, time_limit * tuning.bounds_order_share)
+    most = min(most, tuning.bounds_order_max_seconds)
     for oi in late_orders:
         left = t_end - time.monotonic()
-        if left <= 0.05 or (stop is not None and stop()):
+        if left <= tuning.bounds_min_left or ctx.stopped():
             break
         if _on_time_alone(c, oi, edd):
             continue
@@ -113,14 +136,10 @@ def order_bounds(
         if t is None:
             continue
         b.model.minimize(t)
-        solver = cp_model.CpSolver()
-        # each order's model gets at most 1 s, so that a stop request is heard soon
-        solver.parameters.max_time_in_seconds = min(left, max(0.2, time_limit / 4), 1.0)
-        solver.parameters.num_workers = workers
-        solver.parameters.random_seed = seed
-        status = solver.solve(b.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out[oi] = int(solver.best_objective_bound + 1e-6)
+        got = run_model(c, b, time_limit=min(left, most), workers=ctx.workers, seed=ctx.seed,
+                        read=False)
+        if got.found:
+            out[oi] = int(got.bound + 1e-6)
     return out
 
 

@@ -6,7 +6,7 @@ places, filling the gaps earlier orders left. Every sequence so decodes into a v
 schedule, and a change of sequence re-packs everything after it: pulling a late order
 ahead of eight others moves those eight back on every line, test cell and bay at every
 site at once. A CP-SAT sub-model over a few units with the rest fixed cannot do that,
-and on due dates that is where most of the gain is (bench/tardiness.py).
+and on due dates that is where most of the gain is (docs/solver.md).
 
 The search moves one order per step: a late order (chosen by its weighted tardiness)
 earlier, an early one (chosen by its slack) later, or any order a few places either way,
@@ -15,12 +15,13 @@ changed place on are decoded again, from the pass's state saved shortly before t
 place (those before it keep their places: a move near the end costs little whatever
 the size), and a decode stops as soon as the orders placed so far are later than the
 current schedule in all, or (past the move) later than the same orders are in it by
-more than `PREFIX_SLACK`.
+more than `Tuning.sequence_prefix_slack`.
 When many steps in a row bring nothing, the search restarts from its best sequence with
 a few orders moved at random. With more than one worker, helper processes run searches
 of their own and all go on from the best sequence every few seconds. With a reference
 schedule (a reschedule) the decoder is the repair pass, which puts each step back where
-the reference had it when that place is free, and the score includes the moves.
+the reference had it when that place is free, and the score includes the moves; the
+phase may then give up early (`Sequence.give_up`).
 """
 
 from __future__ import annotations
@@ -31,37 +32,66 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from solver.compiled import Compiled
 from solver.dispatch import (
-    Assignment,
     Checkpoints,
     Cutoff,
     DispatchFailed,
     HorizonTooShort,
     PassState,
     dispatch,
-    order_tardiness,
-    score,
-    unit_delivery,
 )
-from solver.helper import Helper, child_channel, reply
-from solver.stability import UNIT
+from solver.search.context import Context
+from solver.search.helper import Helper, child_channel, reply
+from solver.solution import Assignment, Scorer, order_tardiness, unit_delivery
+from solver.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class SequenceParams:
-    time_limit: float
-    seed: int = 0
-    # steps in a row without a strictly better schedule before the search restarts from
-    # its best sequence with a few orders moved (at most once per order), then gives up
-    # (None: the larger of 300 and 10 per order, at most 4 n (n - 1) for n orders)
+@dataclass(frozen=True)
+class Sequence:
+    """The phase: the order-sequence search from the incumbent.
+
+    `give_up` (a share, with a reference): a search that has not beaten `start` once it
+    has spent this share of its budget stops, and sets `ctx.gave_up`. `patience`: steps
+    in a row without a strictly better schedule before the search restarts from its best
+    sequence with a few orders moved (at most once per order), then ends (None: from the
+    tuning). `max_steps`: a fixed budget of steps (repeatable, whatever the machine).
+    """
+
+    name: ClassVar[str] = "sequence"
+    ties: ClassVar[bool] = False
+    give_up: float | None = None
     patience: int | None = None
-    max_steps: int | None = None  # a fixed budget of steps (repeatable, whatever the machine)
-    stop: Callable[[], bool] | None = None  # asked between steps: True ends the search
-    workers: int = 1  # searches at once (helper processes for all but one)
+    max_steps: int | None = None
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        give_up_at = ctx.elapsed() + self.give_up * budget if self.give_up is not None else None
+        improved = False
+
+        def on_improve(a: Assignment) -> None:
+            nonlocal improved
+            improved = True
+            ctx.report(a, self.name)
+
+        def stop() -> bool:
+            if give_up_at is not None and not improved and ctx.elapsed() > give_up_at:
+                ctx.gave_up = True
+                return True
+            return ctx.stopped()
+
+        return sequence_search(ctx, start, budget, stop, on_improve, self.patience,
+                               self.max_steps)
+
+    def describe(self) -> str:
+        out = "sequence (the order-sequence search)"
+        if self.give_up is not None:
+            out += (f", gives up after {self.give_up:.0%} of its time without beating "
+                    "the repaired plan")
+        return out
 
 
 class _Decoder:
@@ -74,9 +104,11 @@ class _Decoder:
     again only what comes from there on, and gives the schedule a whole pass would.
     """
 
-    def __init__(self, c: Compiled) -> None:
-        self.c = c
-        self.repair = c.reference is not None
+    def __init__(self, scorer: Scorer, tuning: Tuning | None = None) -> None:
+        c = self.c = scorer.c
+        self.scorer = scorer
+        t = self.tuning = tuning or Tuning()
+        self.repair = not scorer.plain
         # orders with a step to place: only these are sequenced
         self.movable = [
             oi for oi, units in enumerate(c.order_units)
@@ -91,7 +123,7 @@ class _Decoder:
         self._late_of: tuple[Assignment | None, list[int]] = (None, [])
         # saved states by place: (the sequence's orders before it, the pass's state
         # there); those of the current sequence, as far as they are known
-        self.every = max(MIN_EVERY, -(-len(self.movable) // STATES))
+        self.every = max(t.sequence_min_every, -(-len(self.movable) // t.sequence_states))
         self.states: dict[int, tuple[list[int], PassState]] = {}
         self._saved: list[tuple[int, list[int], PassState]] = []  # the last decode's
 
@@ -105,8 +137,9 @@ class _Decoder:
         `worse_than`: a score; raises `Cutoff` as soon as the schedule must score worse.
         `same_from` (with `base` and `worse_than`): from this place on, the orders up to
         each place are the same in `seq` as in the sequence of `base` (a move within
-        the places before it). Then the decode also gives up, by `PREFIX_SLACK`, when
-        the orders up to some place from there on are later in all than in `base`.
+        the places before it). Then the decode also gives up, by the tuning's
+        `sequence_prefix_slack`, when the orders up to some place from there on are later
+        in all than in `base`.
         """
         c = self.c
         self._saved = []
@@ -127,18 +160,18 @@ class _Decoder:
                     keys[o] = (1, i, no, o)
         cutoff = None
         if worse_than is not None:
-            # the primary figure is the weighted tardiness, plus moves (>= 0) with a reference
-            cutoff = worse_than[0] // UNIT if self.repair else worse_than[0]
+            cutoff = self.scorer.tardiness_cutoff(worse_than)
         by_order = None
         if cutoff is not None and base is not None and same_from is not None \
                 and self.prefix_cut:
             owed = self._weighted_tardiness(base)
+            slack = self.tuning.sequence_prefix_slack
             by_order = [cutoff] * len(c.order_ids)
             done = 0  # the base's weighted tardiness of the orders up to the place
             for i, oi in enumerate(seq):
                 done += owed[oi]
                 if i >= same_from:
-                    by_order[oi] = int(done + PREFIX_SLACK * (cutoff - done))
+                    by_order[oi] = int(done + slack * (cutoff - done))
         # the states to save: at the places past `at` (at `at` too when it has none),
         # each before the first unit of the order there
         every, last = self.every, at - 1 if resume is None else at
@@ -172,32 +205,13 @@ class _Decoder:
         return self._late_of[1]
 
 
-# A sequence decode gives up once the orders up to a place past the move are later than
-# in the current schedule by more than this share of the current tardiness of the orders
-# after them: the rest would have to make up for it, which on measurement (600 racks,
-# bench/tardiness.py) no improving move did (all were within 2 %), while it drops most
-# other moves at a third of the decode instead of near its end.
-PREFIX_SLACK = 0.05
-
-# The decoder saves a pass's state at every `every`-th place, `every` at least MIN_EVERY
-# and such that there are at most about STATES of them (a few MB each at 10,000 racks):
-# a saved state costs a copy of the timeline on the way (0.07 ms at 600 racks), and a
-# decode goes on from the last state before its first change. Loading the orders
-# before it onto an empty timeline instead took 120 ms for a move near the end of the
-# sequence at 3,000 racks, against 49 ms.
-MIN_EVERY = 3
-STATES = 20
-
-
 def order_sequence(c: Compiled, a: Assignment, orders: list[int]) -> list[int]:
     """`orders` in a sequence whose decoding comes close to `a`: by the mean start of
     their units' last steps.
 
     A decode places an order's steps wherever they fit, often before those of orders
-    placed ahead of it, so the order in which orders start says little: decoded, it gave
-    255,300 minutes of weighted tardiness where the schedule it came from had 11,040 (a
-    reschedule's repaired plan), and 308,220 for a search's 50,400. Late steps (burn-in,
-    the bottleneck) follow the sequence far more closely: 11,040 and 72,960 there.
+    placed ahead of it, so the order in which orders start says little; late steps
+    (burn-in, the bottleneck) follow the sequence far more closely (docs/solver.md).
     """
     def key(oi: int) -> tuple[float, int]:
         units = c.order_units[oi]
@@ -207,24 +221,29 @@ def order_sequence(c: Compiled, a: Assignment, orders: list[int]) -> list[int]:
 
 
 def sequence_search(
-    c: Compiled,
+    ctx: Context,
     start: Assignment,
-    params: SequenceParams,
+    time_limit: float,
+    stop: Callable[[], bool] | None = None,
     on_improve: Callable[[Assignment], None] | None = None,
+    patience: int | None = None,
+    max_steps: int | None = None,
 ) -> Assignment:
-    """Improve `start` by searching the order sequence until the time limit, the
-    patience runs out, or a stop request; the best schedule found (`start` if none).
+    """Improve `start` by searching the order sequence for `time_limit` seconds, until
+    the patience runs out, or `stop()`; the best schedule found (`start` if none).
 
-    With `params.workers` > 1 (and no fixed step budget) that many searches run at once,
-    one here and the others in helper processes (`python -m solver.sequence`), each
-    from its own seed; every few seconds they all go on from the best sequence so far.
+    With `ctx.workers` > 1 (and no fixed step budget) that many searches run at once,
+    one here and the others in helper processes (`python -m solver.search.sequence`),
+    each from its own seed; every few seconds they all go on from the best sequence so
+    far.
     """
-    t_end = time.monotonic() + params.time_limit
-    best, best_key = start, score(c, start)
-    s = _Search(c, params.seed)
+    c, scorer, t = ctx.c, ctx.scorer, ctx.tuning
+    t_end = time.monotonic() + time_limit
+    best, best_key = start, scorer(start)
+    s = _Search(scorer, t, ctx.seed)
     if len(s.dec.movable) < 2:
         return best
-    patience = params.patience or s.default_patience()
+    patience = patience or s.default_patience()
     firsts = [order_sequence(c, start, s.dec.movable)]
     by_due = sorted(s.dec.movable, key=lambda oi: (c.order_due[oi], c.order_release[oi], oi))
     if by_due != firsts[0]:
@@ -240,16 +259,17 @@ def sequence_search(
     if not s.begin(firsts, t_end):
         return best
     report()
-    budget = params.max_steps if params.max_steps is not None else 1 << 60
+    budget = max_steps if max_steps is not None else 1 << 60
 
     helpers: list[_Helper] = []
-    if params.workers > 1 and params.max_steps is None and t_end - time.monotonic() > 4.0:
-        helpers = _start_helpers(c, params)
+    if ctx.workers > 1 and max_steps is None \
+            and t_end - time.monotonic() > t.sequence_helper_min_seconds:
+        helpers = _start_helpers(ctx)
     try:
         if not helpers:
-            s.run(t_end, patience, budget, params.stop, report)
+            s.run(t_end, patience, budget, stop, report)
         else:
-            _run_together(s, helpers, t_end, patience, params.stop, report)
+            _run_together(s, helpers, t_end, patience, stop, report)
     finally:
         for h in helpers:
             h.close()
@@ -261,12 +281,16 @@ def sequence_search(
 class _Search:
     """One local search over the sequence: its current and best sequences and schedules."""
 
-    def __init__(self, c: Compiled, seed: int) -> None:
-        self.c = c
-        self.dec = _Decoder(c)
+    def __init__(self, scorer: Scorer, tuning: Tuning, seed: int) -> None:
+        self.c = scorer.c
+        self.scorer = scorer
+        self.tuning = t = tuning
+        self.dec = _Decoder(scorer, tuning)
         self.rng = random.Random(seed)
         n = len(self.dec.movable)
-        self.reach = max(4, min(n // 4, 16))  # how far one step moves an order (places)
+        # how far one step moves an order (places)
+        self.reach = max(t.sequence_reach_min, min(n // t.sequence_reach_divisor,
+                                                   t.sequence_reach_max))
         self.seq: list[int] = []
         self.cur = Assignment([], [], [])
         self.cur_key = (0, 0)
@@ -282,9 +306,10 @@ class _Search:
         return self.idle >= patience and self.kicks <= 0
 
     def default_patience(self) -> int:
-        # a few orders have few sequences: some 4 tries of each single move are enough
-        n = len(self.dec.movable)
-        return min(max(300, 10 * n), 4 * n * (n - 1))
+        # a few orders have few sequences: some tries of each single move are enough
+        t, n = self.tuning, len(self.dec.movable)
+        return min(max(t.sequence_patience_min, t.sequence_patience_per_order * n),
+                   t.sequence_patience_per_move * n * (n - 1))
 
     def begin(self, firsts: list[list[int]], t_end: float) -> bool:
         """Start from the best decoding of `firsts`; False if none decodes."""
@@ -295,7 +320,7 @@ class _Search:
             got = self._decode(seq)
             if got is None:
                 continue
-            k = score(self.c, got)
+            k = self.scorer(got)
             if not found or k < self.cur_key:
                 self.seq, self.cur, self.cur_key, found = seq, got, k, True
                 self.dec.commit()
@@ -330,7 +355,7 @@ class _Search:
                 continue
             self.steps += 1
             self.idle += 1
-            i, j = _move(c, self.cur, self.seq, self.reach, self.rng)
+            i, j = _move(c, self.cur, self.seq, self.reach, self.rng, self.tuning)
             if i == j:
                 continue
             new_seq = self.seq[:]
@@ -338,7 +363,7 @@ class _Search:
             got = self._decode(new_seq, self.cur, min(i, j), self.cur_key, max(i, j))
             if got is None:
                 continue
-            k = score(c, got)
+            k = self.scorer(got)
             if k <= self.cur_key:
                 if k < self.cur_key:
                     self.idle = 0
@@ -355,13 +380,14 @@ class _Search:
         self.kicks -= 1
         seq = self.best_seq[:]
         n = len(seq)
-        for _ in range(KICK_MOVES):
+        far = self.tuning.sequence_kick_reach * self.reach
+        for _ in range(self.tuning.sequence_kick_moves):
             i = self.rng.randrange(n)
-            j = min(n - 1, max(0, i + self.rng.randint(-2 * self.reach, 2 * self.reach)))
+            j = min(n - 1, max(0, i + self.rng.randint(-far, far)))
             seq.insert(j, seq.pop(i))
         got = self._decode(seq)
         if got is not None:
-            self.seq, self.cur, self.cur_key = seq, got, score(self.c, got)
+            self.seq, self.cur, self.cur_key = seq, got, self.scorer(got)
             self.idle = 0
             self.dec.commit()
 
@@ -379,20 +405,15 @@ class _Search:
             self.slowest = max(self.slowest, time.monotonic() - t)
 
 
-KICK_MOVES = 4  # orders a restart moves at random (up to twice the reach)
-
 # ---- searches in helper processes -------------------------------------------------------
-
-# a round of the searches that run together: long enough that syncing costs little
-ROUND_SECONDS = 3.0
 
 
 class _Helper:
-    """A sequence search in a child process (`solver.helper`): rounds from the parent's
+    """A sequence search in a child process (`solver.search.helper`): rounds from the parent's
     best, each round's best back."""
 
-    def __init__(self, c: Compiled, seed: int) -> None:
-        self.helper = Helper("solver.sequence", (c, seed))
+    def __init__(self, scorer: Scorer, tuning: Tuning, seed: int) -> None:
+        self.helper = Helper("solver.search.sequence", (scorer, tuning, seed))
 
     @property
     def ok(self) -> bool:
@@ -414,11 +435,11 @@ class _Helper:
         self.helper.close()
 
 
-def _start_helpers(c: Compiled, params: SequenceParams) -> list[_Helper]:
+def _start_helpers(ctx: Context) -> list[_Helper]:
     helpers = []
-    for i in range(params.workers - 1):
+    for i in range(ctx.workers - 1):
         try:
-            helpers.append(_Helper(c, params.seed + 1 + i))
+            helpers.append(_Helper(ctx.scorer, ctx.tuning, ctx.seed + 1 + i))
         except OSError as exc:  # no process to spare: search alone
             log.warning("could not start a sequence-search helper: %s", exc)
             break
@@ -430,8 +451,10 @@ def _run_together(
     stop: Callable[[], bool] | None, report: Callable[[], None],
 ) -> None:
     """Rounds in which this search and the helpers' run at once from the best so far."""
+    t = s.tuning
     while time.monotonic() + s.slowest < t_end and not (stop is not None and stop()):
-        round_end = min(t_end, time.monotonic() + max(ROUND_SECONDS, 10 * s.slowest))
+        round_end = min(t_end, time.monotonic() + max(t.sequence_round_seconds,
+                                                      t.sequence_round_decodes * s.slowest))
         for h in helpers:
             h.start_round(s.best_seq, s.best, s.best_key, round_end - time.monotonic(),
                           patience)
@@ -457,10 +480,10 @@ def _helper_main() -> None:
     """The helper process: a search from each round's sequence, the best back."""
     stdin, stdout = child_channel()
     try:
-        c, seed = pickle.load(stdin)
+        scorer, tuning, seed = pickle.load(stdin)
     except EOFError:
         return
-    s = _Search(c, seed)
+    s = _Search(scorer, tuning, seed)
     while True:
         try:
             seq, a, key, seconds, patience = pickle.load(stdin)
@@ -477,18 +500,18 @@ def _helper_main() -> None:
 
 
 def _move(
-    c: Compiled, a: Assignment, seq: list[int], reach: int, rng: random.Random
+    c: Compiled, a: Assignment, seq: list[int], reach: int, rng: random.Random, t: Tuning
 ) -> tuple[int, int]:
     """A step: (from, to) places in `seq`."""
     n = len(seq)
     roll = rng.random()
-    if roll < 0.5:
+    if roll < t.sequence_late_share:
         late = [(c.order_weight[oi] * order_tardiness(c, a, oi), i) for i, oi in enumerate(seq)]
         late = [x for x in late if x[0] > 0 and x[1] > 0]
         if late:
             i = rng.choices([i for _, i in late], weights=[w for w, _ in late])[0]
             return i, rng.randint(max(0, i - reach), i - 1)
-    elif roll < 0.7:
+    elif roll < t.sequence_late_share + t.sequence_early_share:
         slack = [
             (c.order_due[oi] - max(unit_delivery(c, a, u) for u in c.order_units[oi]), i)
             for i, oi in enumerate(seq[:-1])
@@ -501,7 +524,7 @@ def _move(
     return i, min(n - 1, max(0, i + rng.randint(-reach, reach)))
 
 
-__all__ = ["SequenceParams", "order_sequence", "sequence_search"]
+__all__ = ["Sequence", "order_sequence", "sequence_search"]
 
 if __name__ == "__main__":
     _helper_main()

@@ -21,8 +21,9 @@ is a local search on the disjunctive graph that walks along the critical path it
 
 It applies only where the disjunctive graph is the whole problem (`applies`): makespan,
 single-capacity resources available all the time, no power caps, no fixed steps, each
-unit's steps at one site. Releases are honoured as heads. Every schedule it returns is
-still checked by the validator in `solver.solve`.
+unit's steps at one site. Releases are honoured as heads. The plan runs it only without a
+reference schedule (it knows nothing of moves). Every schedule it returns is still checked
+by the validator in `solver.solve`.
 """
 
 from __future__ import annotations
@@ -35,37 +36,43 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import ClassVar
 
 from solver.compiled import Compiled
-from solver.dispatch import Assignment
-from solver.helper import Helper, child_channel, reply
 from solver.problem import Objective
+from solver.search.context import Context
+from solver.search.helper import Helper, child_channel, reply
+from solver.solution import Assignment
+from solver.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
-# the moves of best estimate that are made and measured exactly in each iteration, the
-# best of them (makespan, then fewest critical ops) kept: the estimates alone cannot tell
-# a move that shortens one critical path from one that shortens them all (one move: mk10
-# 200, four: 198-199 in 20 s)
-SHORTLIST = 4
 
+@dataclass(frozen=True)
+class Tabu:
+    """The phase: tabu searches from the incumbent, one per worker (the others in helper
+    processes), and the best of them.
 
-@dataclass
-class TabuParams:
-    time_limit: float
-    seed: int = 0
-    # iterations without a new best before going back to the best and perturbing it
-    stall: int = 2500
-    # random moves of a perturbation
-    kick: int = 4
-    stop: Callable[[], bool] | None = None
-    # an iteration budget besides the time limit (deterministic runs for tests)
+    `max_iterations`: an iteration budget besides the time (deterministic runs for tests).
+    """
+
+    name: ClassVar[str] = "tabu"
+    ties: ClassVar[bool] = False
     max_iterations: int | None = None
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        """The best schedule found from `start` within `budget` seconds (`start`'s
+        makespan at worst). `ctx.c` must satisfy `applies`."""
+        return tabu_search(ctx, start, budget, self.max_iterations,
+                           on_improve=lambda a: ctx.report(a, self.name))
+
+    def describe(self) -> str:
+        return "tabu (along the critical path)"
 
 
 def applies(c: Compiled) -> bool:
     """Whether the problem is a flexible job shop: the disjunctive graph says it all."""
-    if c.objective != Objective.MAKESPAN or c.reference is not None:
+    if c.objective != Objective.MAKESPAN:
         return False
     if any(cap != 1 for cap in c.res_cap):
         return False
@@ -338,32 +345,34 @@ def _chain_estimate(g: _Graph, v: int, i: int, idx: int) -> int:
 
 
 def tabu_search(
-    c: Compiled,
+    ctx: Context,
     start: Assignment,
-    params: TabuParams,
+    time_limit: float,
+    max_iterations: int | None = None,
     on_improve: Callable[[Assignment], None] | None = None,
-    workers: int = 1,
 ) -> Assignment:
-    """The best schedule found from `start` within the time limit (`start`'s makespan at
-    worst). `c` must satisfy `applies`.
+    """The best schedule found from `start` within `time_limit` seconds (`start`'s
+    makespan at worst). `ctx.c` must satisfy `applies`.
 
-    With `workers` > 1, as many searches run at once from `start` with their own seeds,
-    the others in helper processes (`solver.helper`), and the best of them is returned:
-    on one instance the runs of different seeds spread by a few per cent, so the best of
-    two is a surer result than one run twice as long."""
+    With `ctx.workers` > 1, as many searches run at once from `start` with their own
+    seeds, the others in helper processes (`solver.search.helper`), and the best of them
+    is returned: on one instance the runs of different seeds spread by a few per cent, so
+    the best of two is a surer result than one run twice as long."""
+    c = ctx.c
     helpers: list[Helper] = []
-    deadline = time.time() + params.time_limit
-    for i in range(workers - 1):
+    deadline = time.time() + time_limit
+    for i in range(ctx.workers - 1):
         try:
-            helpers.append(Helper("solver.tabu", (c, start, deadline, params.seed + 1 + i,
-                                                  params.stall, params.kick)))
+            helpers.append(Helper("solver.search.tabu",
+                                  (c, start, deadline, ctx.seed + 1 + i, ctx.tuning)))
         except OSError as exc:  # no process to spare: search alone
             log.warning("could not start a tabu-search helper: %s", exc)
             break
     try:
-        best = _search(c, start, params, on_improve)
+        best = _search(c, start, time_limit, ctx.seed, ctx.tuning, ctx.stopped,
+                       max_iterations, on_improve)
         for h in helpers:
-            got: Assignment | None = h.receive() if not _stopped(params) else None
+            got: Assignment | None = h.receive() if not ctx.stopped() else None
             log.debug("tabu: makespan %d here, %s in a helper", max(best.end),
                       "nothing" if got is None else max(got.end))
             if got is not None and max(got.end) < max(best.end):
@@ -376,46 +385,45 @@ def tabu_search(
     return best
 
 
-def _stopped(params: TabuParams) -> bool:
-    return params.stop is not None and params.stop()
-
-
 def _helper_main() -> None:
     """The helper process: one search until the parent's deadline, its best back."""
     stdin, stdout = child_channel()
     try:
-        c, start, deadline, seed, stall, kick = pickle.load(stdin)
+        c, start, deadline, seed, tuning = pickle.load(stdin)
     except EOFError:
         return
-    params = TabuParams(max(0.0, deadline - time.time()), seed=seed, stall=stall, kick=kick)
-    reply(stdout, _search(c, start, params))
+    reply(stdout, _search(c, start, max(0.0, deadline - time.time()), seed, tuning))
 
 
 def _search(
     c: Compiled,
     start: Assignment,
-    params: TabuParams,
+    time_limit: float,
+    seed: int,
+    tuning: Tuning,
+    stop: Callable[[], bool] | None = None,
+    max_iterations: int | None = None,
     on_improve: Callable[[Assignment], None] | None = None,
 ) -> Assignment:
     """One tabu search (see the module's docstring)."""
     g = _Graph(c, start)
-    rng = random.Random(params.seed)
-    t_end = time.monotonic() + params.time_limit
+    rng = random.Random(seed)
+    t_end = time.monotonic() + time_limit
     best = g.assignment()
     best_cmax = g.cmax
     n_res = max(1, len(g.seq))
     # an op that moved stays put for a random tenure in [base, 2 base] iterations, base
-    # the ops per resource (measured on Brandimarte mk06/mk07/mk10: 5 per resource cycles,
-    # 10 to 35 do about as well)
-    base_tenure = max(6, g.n // n_res)
+    # the ops per resource
+    base_tenure = max(tuning.tabu_tenure_min, g.n // n_res)
+    shortlist = tuning.tabu_shortlist
     op_tabu = [0] * g.n  # iteration until which an op stays where it is
     res_tabu: dict[tuple[int, int], int] = {}  # (op, resource): until it may go back
     it = last_best = 0
     while True:
         it += 1
-        if params.max_iterations is not None and it > params.max_iterations:
+        if max_iterations is not None and it > max_iterations:
             break
-        if it & 15 == 0 and (time.monotonic() >= t_end or _stopped(params)):
+        if it & 15 == 0 and (time.monotonic() >= t_end or (stop is not None and stop())):
             break
         moves = _moves(g)
         if not moves:
@@ -433,7 +441,7 @@ def _search(
         chosen: Move | None = None
         chosen_key: tuple[int, int] | None = None
         chosen_times = saved
-        for mv in allowed[:SHORTLIST]:
+        for mv in allowed[:shortlist]:
             _, v, k, idx = mv
             k0, i0 = g.move(v, k, idx)
             if g.times():
@@ -444,7 +452,7 @@ def _search(
             g.move(v, k0, i0)
         if chosen is None:  # cannot happen by the moves' test: every one closed a cycle
             g.r[:], g.q[:], g.cmax = saved
-            for mv in allowed[:SHORTLIST]:
+            for mv in allowed[:shortlist]:
                 op_tabu[mv[1]] = it + 1
             continue
         _, v, k, idx = chosen
@@ -452,14 +460,14 @@ def _search(
         g.r[:], g.q[:], g.cmax = chosen_times
         op_tabu[v] = it + base_tenure + rng.randrange(base_tenure + 1)
         if k != k0:
-            res_tabu[(v, k0)] = it + 2 * base_tenure
+            res_tabu[(v, k0)] = it + tuning.tabu_return_tenure * base_tenure
         if g.cmax < best_cmax:
             best_cmax, best, last_best = g.cmax, g.assignment(), it
             if on_improve is not None:
                 on_improve(best)
-        elif it - last_best > params.stall:
+        elif it - last_best > tuning.tabu_stall:
             g = _Graph(c, best)
-            _kick(g, rng, params.kick)
+            _kick(g, rng, tuning.tabu_kick)
             op_tabu = [0] * g.n
             res_tabu.clear()
             last_best = it
@@ -480,7 +488,7 @@ def _kick(g: _Graph, rng: random.Random, n: int) -> None:
             g.times()
 
 
-__all__ = ["TabuParams", "applies", "tabu_search"]
+__all__ = ["Tabu", "applies", "tabu_search"]
 
 if __name__ == "__main__":
     _helper_main()

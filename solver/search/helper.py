@@ -28,7 +28,7 @@ class Helper:
         # the child imports this package from where the parent did, installed or not;
         # -P: not from the working directory first (which `-m` would put ahead of it),
         # where another checkout's `solver` may lie
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.module = module

@@ -5,6 +5,10 @@ with, the units running in a time window at one site, or random units), builds t
 CP-SAT sub-model of `solver.cpsat.model` with everything else fixed at the incumbent, and
 keeps the answer when it is no worse. The neighbourhood size adapts: it grows while
 sub-models are solved to optimality quickly and shrinks when they time out.
+
+Two phases: `Lns` frees whole units within a time window (large problems), `RelaxedLns`
+frees a few ops of the whole model and lets the others' times float on their resources
+(problems within the full model's limit).
 """
 
 from __future__ import annotations
@@ -17,42 +21,65 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
-
-from ortools.sat.python import cp_model
+from typing import ClassVar
 
 from solver.compiled import Compiled
-from solver.cpsat.model import Built, ModelBuilder, add_hint, read_back, set_objective
-from solver.dispatch import Assignment, order_tardiness, score, unit_delivery
+from solver.cpsat.model import Built, ModelBuilder, set_objective
+from solver.cpsat.runner import run_model
 from solver.problem import Objective
-from solver.stability import moved_ops
+from solver.search.context import Context
+from solver.solution import Assignment, Scorer, order_tardiness, unit_delivery
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class LnsParams:
-    time_limit: float
-    workers: int = 2
-    seed: int = 0
-    sub_time: float = 2.0
-    min_units: int = 4
-    start_units: int = 24
-    max_units: int = 400
-    keep_site_share: float = 0.5  # share of steps where freed units keep their site
-    stop: Callable[[], bool] | None = None  # asked between steps: True ends the search
+#: the seeds of the threads of one search lie this far apart
+THREAD_SEED_STRIDE = 7919
 
 
-def _stopped(params: LnsParams) -> bool:
-    return params.stop is not None and params.stop()
+@dataclass(frozen=True)
+class Lns:
+    """The phase: LNS over whole units, `sub_time` seconds of CP-SAT per sub-model, the
+    first freeing `start_units` units (None: the tuning's `lns_start_units`)."""
+
+    name: ClassVar[str] = "lns"
+    ties: ClassVar[bool] = False
+    sub_time: float
+    start_units: int | None = None
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        return lns(ctx, start, budget, self.sub_time, self.start_units,
+                   on_improve=lambda a: ctx.report(a, self.name))
+
+    def describe(self) -> str:
+        units = "" if self.start_units is None else f" from {self.start_units} units"
+        return f"lns (sub-models of {self.sub_time:g} s{units})"
 
 
-def canonical(c: Compiled, a: Assignment) -> Assignment:
+@dataclass(frozen=True)
+class RelaxedLns:
+    """The phase: LNS over the whole model, a few ops free and the others' times
+    floating, `sub_time` seconds of CP-SAT per sub-model."""
+
+    name: ClassVar[str] = "lns"
+    ties: ClassVar[bool] = False
+    sub_time: float
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        return relaxed_lns(ctx, start, budget, self.sub_time,
+                           on_improve=lambda a: ctx.report(a, self.name))
+
+    def describe(self) -> str:
+        return f"lns (relaxed: a few ops free, the others' times floating; {self.sub_time:g} s)"
+
+
+def canonical(scorer: Scorer, a: Assignment) -> Assignment:
     """Relabel identical units of each order so they start in unit order (same schedule).
 
-    Not with a reference schedule: there a unit's number is the rack the floor knows, and
-    relabelling would count as moves."""
+    Only when units are interchangeable (`Scorer.plain`): with a reference schedule a
+    unit's number is the rack the floor knows, and relabelling would count as moves."""
+    c = scorer.c
     out = a.copy()
-    if c.reference is not None:
+    if not scorer.plain:
         return out
     for units in c.order_units:
         free = [u for u in units if all(c.op_fixed[o] is None for o in c.unit_ops[u])]
@@ -98,12 +125,14 @@ class _Index:
 
 
 def _neighbourhood(
-    c: Compiled, a: Assignment, idx: _Index, k: int, rng: random.Random,
+    ctx: Context, a: Assignment, idx: _Index, k: int, rng: random.Random,
     tried: dict[int, Assignment] | None = None,
 ) -> tuple[list[int], bool]:
     """Units to free, and whether they are around a late unit's moved step (a sub-model
-    that gets `LATE_MOVE_UNITS` units and `LATE_MOVE_SUB_TIME`). `tried`: such steps
-    already tried on an incumbent (by step), not tried again on the same one."""
+    that gets the tuning's `lns_late_move_units` units and `lns_late_move_sub_time`).
+    `tried`: such steps already tried on an incumbent (by step), not tried again on the
+    same one."""
+    c, t = ctx.c, ctx.tuning
     n = len(c.unit_ops)
     late = [
         (c.order_weight[oi] * order_tardiness(c, a, oi), oi)
@@ -112,14 +141,13 @@ def _neighbourhood(
     late = [x for x in late if x[0] > 0]
     roll = rng.random()
     chosen: set[int] = set()
-    if c.reference is not None and rng.random() < 0.5:
-        moved = moved_ops(c, a)
+    if not ctx.scorer.plain and rng.random() < t.lns_moved_share:
+        moved = ctx.scorer.moved(a)
         if moved:
             o, size, targeted = rng.choice(moved), k, False
-            if tried is not None and rng.random() < 0.5:
+            if tried is not None and rng.random() < t.lns_late_move_share:
                 # a step the changes pushed so that its rack is now late: the sub-model
-                # around its old place weighs putting it back (measured: some 20 racks
-                # and a second or two of CP-SAT, where the short sub-models find nothing)
+                # around its old place weighs putting it back
                 owed: dict[int, int] = {}  # per unit of a moved step, its weighted lateness
                 for x in moved:
                     u = c.op_unit[x]
@@ -131,48 +159,44 @@ def _neighbourhood(
                 if pushed:
                     o = rng.choices([x for _, x in pushed], weights=[w for w, _ in pushed])[0]
                     tried[o] = a
-                    size, targeted = max(k, LATE_MOVE_UNITS), True
-            if rng.random() < 0.5:
-                return _along_resource(c, a, o, size), targeted
-            return _around_move(c, a, o, size), targeted
-    if late and roll < 0.6:
+                    size, targeted = max(k, t.lns_late_move_units), True
+            if rng.random() < t.lns_along_resource_share:
+                return _along_resource(ctx, a, o, size), targeted
+            return _around_move(ctx, a, o, size), targeted
+    if late and roll < t.lns_late_order_share:
         # a late order's latest units, and the units competing for the time they need
         oi = rng.choices([o for _, o in late], weights=[w for w, _ in late])[0]
         units = sorted(c.order_units[oi], key=lambda u: -unit_delivery(c, a, u))
-        seeds = units[: max(1, min(len(units), k // 3))]
+        seeds = units[: max(1, min(len(units), k // t.lns_late_seed_divisor))]
         chosen.update(seeds)
         u0 = seeds[0]
         start, end = idx.unit_span[u0]
         span = end - start
         target = c.order_due[oi] - span
-        t = rng.randint(min(target, start), start) if target < start else start
+        at = rng.randint(min(target, start), start) if target < start else start
         sites = c.unit_sites[u0]
         per = max(1, (k - len(chosen)) // max(1, len(sites)))
         for site in sites:
-            chosen.update(idx.near(site, t, per, rng))
-    elif roll < 0.9 or c.objective == Objective.MAKESPAN:
+            chosen.update(idx.near(site, at, per, rng))
+    elif roll < 1 - t.lns_random_units_share or c.objective == Objective.MAKESPAN:
         # a time window at one site (for makespan: biased to the end of the schedule)
         site = rng.choice(list(idx.site_units))
         lst = idx.site_units[site]
-        if c.objective == Objective.MAKESPAN and rng.random() < 0.5:
-            t = max(idx.unit_span[u][1] for _, u in lst) - rng.randint(0, 1440)
+        if c.objective == Objective.MAKESPAN and rng.random() < t.lns_end_window_share:
+            at = max(idx.unit_span[u][1] for _, u in lst) - rng.randint(
+                0, t.lns_end_window_minutes)
         else:
-            t = rng.choice(lst)[0]
-        chosen.update(idx.near(site, t, k, rng))
+            at = rng.choice(lst)[0]
+        chosen.update(idx.near(site, at, k, rng))
     else:
         chosen.update(rng.sample(range(n), min(k, n)))
     return sorted(chosen), False
 
 
-# the size (units) and CP-SAT time (s) of a sub-model around a late rack's moved step
-LATE_MOVE_UNITS = 20
-LATE_MOVE_SUB_TIME = 2.0
-
-
-def _around_move(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
+def _around_move(ctx: Context, a: Assignment, o: int, k: int) -> list[int]:
     """The unit of a moved op and the units with a step at its old site nearest its old
     start: the sub-model weighs putting it back against what that would push away."""
-    ref = c.reference
+    c, ref = ctx.c, ctx.scorer.reference
     assert ref is not None
     site, t = c.res_site[ref.res[o]], ref.start[o]
 
@@ -184,11 +208,11 @@ def _around_move(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
     return _nearest_units(c, o, k, distance)
 
 
-def _along_resource(c: Compiled, a: Assignment, o: int, k: int) -> list[int]:
+def _along_resource(ctx: Context, a: Assignment, o: int, k: int) -> list[int]:
     """The unit of a moved op and the units with a step on its old resource nearest its
     old place, now or in the reference: a delay that pushed a whole line's queue back
     can be taken out of the queue, one stretch at a time."""
-    ref = c.reference
+    c, ref = ctx.c, ctx.scorer.reference
     assert ref is not None
     r, t = ref.res[o], ref.start[o]
 
@@ -218,20 +242,13 @@ def _nearest_units(
 
 
 def _step(
-    c: Compiled, b: Built, cur: Assignment, seed: int, time_limit: float, workers: int
+    c: Compiled, b: Built, cur: Assignment, seed: int, time_limit: float
 ) -> tuple[Assignment | None, bool, float]:
-    """Solve one sub-model hinted with the incumbent: (its answer, proven optimal, seconds)."""
+    """Solve one sub-model hinted with the incumbent on one CP-SAT worker: (its answer,
+    proven optimal, seconds)."""
     set_objective(b, c.objective, compact=True)
-    add_hint(b, c, cur)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    status = solver.solve(b.model)
-    new = None
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        new = read_back(b, solver, cur)
-    return new, status == cp_model.OPTIMAL, solver.wall_time
+    out = run_model(c, b, time_limit=time_limit, workers=1, seed=seed, hint=cur)
+    return out.assignment, out.optimal, out.seconds
 
 
 #: what a neighbourhood proposes: the sub-model (None: nothing to try this time) and the
@@ -252,19 +269,20 @@ class _Search:
 
     def __init__(
         self,
-        c: Compiled,
+        ctx: Context,
         start: Assignment,
-        params: LnsParams,
+        time_limit: float,
         k: int,
         on_improve: Callable[[Assignment], None] | None,
     ) -> None:
-        self.c = c
-        self.params = params
+        self.ctx = ctx
+        self.c = ctx.c
+        self.scorer = ctx.scorer
         self.on_improve = on_improve
-        self.t_end = time.monotonic() + params.time_limit
+        self.t_end = time.monotonic() + time_limit
         self.lock = threading.Lock()
-        self.cur = canonical(c, start)
-        self.key = score(c, self.cur)
+        self.cur = canonical(self.scorer, start)
+        self.key = self.scorer(self.cur)
         self.version = 0
         self.k = k
         self.it = 0
@@ -283,14 +301,15 @@ class _Search:
     ) -> Assignment:
         """Search until the time limit; `propose(incumbent, k, rng)` gives a sub-model,
         `adapt(k, optimal, seconds, limit)` the next size."""
-        n = max(1, self.params.workers)
+        n = max(1, self.ctx.workers)
+        seed = self.ctx.seed
         if n == 1:
-            self._loop(propose, adapt, random.Random(self.params.seed))
+            self._loop(propose, adapt, random.Random(seed))
         else:
             threads = [
                 threading.Thread(
                     target=self._thread, name=f"rackplan-lns-{i}", daemon=True,
-                    args=(propose, adapt, random.Random(self.params.seed + 7919 * i)),
+                    args=(propose, adapt, random.Random(seed + THREAD_SEED_STRIDE * i)),
                 )
                 for i in range(n)
             ]
@@ -322,23 +341,24 @@ class _Search:
         adapt: Callable[[int, bool, float, float], int],
         rng: random.Random,
     ) -> None:
-        """Steps on one CP-SAT worker until the time limit, a stop request, or 50
-        proposals in a row with nothing to try."""
-        c, params = self.c, self.params
+        """Steps on one CP-SAT worker until the time limit, a stop request, or a run of
+        proposals with nothing to try (`lns_idle_proposals`)."""
+        c, ctx, t = self.c, self.ctx, self.ctx.tuning
         idle = 0
-        while idle < 50 and self.left() >= 0.2 and not _stopped(params):
+        while idle < t.lns_idle_proposals and self.left() >= t.lns_min_left \
+                and not ctx.stopped():
             with self.lock:
                 cur, version, k = self.cur, self.version, self.k
                 self.it += 1
-                seed = params.seed + self.it
+                seed = ctx.seed + self.it
             b, limit = propose(cur, k, rng)
             if b is None:
                 idle += 1
                 continue
             idle = 0
-            limit = max(0.05, min(self.left(), limit))
-            new, optimal, secs = _step(c, b, cur, seed, limit, 1)
-            key = score(c, new) if new is not None else None
+            limit = max(t.lns_min_sub_time, min(self.left(), limit))
+            new, optimal, secs = _step(c, b, cur, seed, limit)
+            key = self.scorer(new) if new is not None else None
             with self.lock:
                 self.solved += 1
                 self.optimal += optimal
@@ -349,7 +369,7 @@ class _Search:
                 ):
                     assert new is not None
                     better = key < self.key
-                    self.cur, self.key = canonical(c, new), key
+                    self.cur, self.key = canonical(self.scorer, new), key
                     self.version += 1
                     if better and self.on_improve is not None:
                         self.on_improve(self.cur)
@@ -357,16 +377,22 @@ class _Search:
 
 
 def lns(
-    c: Compiled,
+    ctx: Context,
     start: Assignment,
-    params: LnsParams,
+    time_limit: float,
+    sub_time: float,
+    start_units: int | None = None,
     on_improve: Callable[[Assignment], None] | None = None,
 ) -> Assignment:
-    """Improve `start` by large-neighbourhood search until the time limit."""
+    """Improve `start` by large-neighbourhood search over whole units for `time_limit`
+    seconds, `sub_time` seconds of CP-SAT per sub-model, the first freeing
+    `start_units` units (None: the tuning's)."""
+    c, t = ctx.c, ctx.tuning
     n_units = len(c.unit_ops)
-    search = _Search(c, start, params, min(params.start_units, n_units), on_improve)
+    first = t.lns_start_units if start_units is None else start_units
+    search = _Search(ctx, start, time_limit, min(first, n_units), on_improve)
     max_dur = max((m.duration for ms in c.op_modes for m in ms), default=1)
-    slack = max(1440, 2 * max_dur)
+    slack = max(t.lns_window_minutes, t.lns_window_steps * max_dur)
     indexed: list[tuple[Assignment, _Index]] = []  # the last incumbent and its index
 
     def index(cur: Assignment) -> _Index:
@@ -378,7 +404,7 @@ def lns(
     tried: dict[int, Assignment] = {}  # late racks' moved steps tried, by incumbent
 
     def propose(cur: Assignment, k: int, rng: random.Random) -> Proposal:
-        units, targeted = _neighbourhood(c, cur, index(cur), k, rng, tried)
+        units, targeted = _neighbourhood(ctx, cur, index(cur), k, rng, tried)
         free = {u: _first_free(c, u) for u in units}
         free = {u: j for u, j in free.items() if j < len(c.unit_ops[u])}
         if not free:
@@ -386,61 +412,68 @@ def lns(
         lo = min(cur.start[c.unit_ops[u][j]] for u, j in free.items())
         hi = max(cur.end[c.unit_ops[u][-1]] for u in free)
         window = (max(0, lo - slack), min(c.horizon, hi + slack))
-        keep = set(free) if rng.random() < params.keep_site_share else None
-        limit = max(params.sub_time, LATE_MOVE_SUB_TIME) if targeted else params.sub_time
+        keep = set(free) if rng.random() < t.lns_keep_site_share else None
+        limit = max(sub_time, t.lns_late_move_sub_time) if targeted else sub_time
         return ModelBuilder(c, cur, free, window, keep_site=keep).build(), limit
 
     def adapt(k: int, optimal: bool, secs: float, limit: float) -> int:
-        if limit > params.sub_time:  # a late rack's sub-model: its size is its own
+        if limit > sub_time:  # a late rack's sub-model: its size is its own
             return k
-        if optimal and secs < limit / 2:
-            return min(params.max_units, n_units, int(k * 1.2) + 1)
+        if optimal and secs < limit * t.lns_quick_share:
+            return min(t.lns_max_units, n_units, int(k * t.lns_grow) + 1)
         if not optimal:
-            return max(params.min_units, int(k * 0.8))
+            return max(t.lns_min_units, int(k * t.lns_shrink))
         return k
 
     return search.run(propose, adapt)
 
 
 def relaxed_lns(
-    c: Compiled,
+    ctx: Context,
     start: Assignment,
-    params: LnsParams,
+    time_limit: float,
+    sub_time: float,
     on_improve: Callable[[Assignment], None] | None = None,
 ) -> Assignment:
     """LNS over the whole model for small problems: a few ops are free, the others keep
     their resource and their order on each line, but their times float."""
+    c, t = ctx.c, ctx.tuning
     movable = [o for o in range(c.n_ops) if c.op_fixed[o] is None]
     if not movable:
-        return canonical(c, start)
-    search = _Search(c, start, params, max(4, len(movable) // 8), on_improve)
+        return canonical(ctx.scorer, start)
+    least = t.lns_relaxed_min_ops
+    first = max(least, len(movable) // t.lns_relaxed_start_divisor)
+    search = _Search(ctx, start, time_limit, first, on_improve)
 
     def propose(cur: Assignment, k: int, rng: random.Random) -> Proposal:
-        free_ops = _pick_ops(c, cur, movable, k, rng)
+        free_ops = _pick_ops(ctx, cur, movable, k, rng)
         pinned = set(movable) - free_ops
         hi = max(cur.end) if c.objective == Objective.MAKESPAN else c.horizon
-        return ModelBuilder(c, cur, None, (0, hi), pinned=pinned).build(), params.sub_time
+        return ModelBuilder(c, cur, None, (0, hi), pinned=pinned).build(), sub_time
 
     def adapt(k: int, optimal: bool, secs: float, limit: float) -> int:
-        return min(len(movable), int(k * 1.1) + 1) if optimal else max(4, int(k * 0.9))
+        if optimal:
+            return min(len(movable), int(k * t.lns_relaxed_grow) + 1)
+        return max(least, int(k * t.lns_relaxed_shrink))
 
     return search.run(propose, adapt)
 
 
 def _pick_ops(
-    c: Compiled, a: Assignment, movable: list[int], k: int, rng: random.Random
+    ctx: Context, a: Assignment, movable: list[int], k: int, rng: random.Random
 ) -> set[int]:
     """About `k` ops: around the critical path (makespan), around a random time, on a
     few random resources, or at random."""
+    c, t = ctx.c, ctx.tuning
     roll = rng.random()
-    if c.objective == Objective.MAKESPAN and c.reference is None:
-        if roll < 0.4:
-            return _around_critical(c, a, movable, k, rng)
+    if c.objective == Objective.MAKESPAN and ctx.scorer.plain:
+        if roll < t.lns_critical_share:
+            return _around_critical(c, a, movable, k, rng, t.lns_critical_divisor)
         roll = rng.random()
-    if roll < 0.45:
-        t = rng.choice([a.start[o] for o in movable])
-        return set(sorted(movable, key=lambda o: abs(a.start[o] - t))[:k])
-    if roll < 0.75:
+    if roll < t.lns_time_ops_share:
+        at = rng.choice([a.start[o] for o in movable])
+        return set(sorted(movable, key=lambda o: abs(a.start[o] - at))[:k])
+    if roll < t.lns_time_ops_share + t.lns_resource_ops_share:
         out: set[int] = set()
         res = list({a.res[o] for o in movable})
         rng.shuffle(res)
@@ -483,14 +516,14 @@ def _critical_path(c: Compiled, a: Assignment, rng: random.Random) -> list[int]:
 
 
 def _around_critical(
-    c: Compiled, a: Assignment, movable: list[int], k: int, rng: random.Random
+    c: Compiled, a: Assignment, movable: list[int], k: int, rng: random.Random, divisor: int
 ) -> set[int]:
-    """A stretch of a critical path and, up to `k` ops, the ops nearest it in time on
-    the resources its ops could run on."""
+    """A stretch of a critical path (`k // divisor` ops) and, up to `k` ops, the ops
+    nearest it in time on the resources its ops could run on."""
     path = [o for o in _critical_path(c, a, rng) if c.op_fixed[o] is None]
     if not path:
         return set(rng.sample(movable, min(k, len(movable))))
-    length = max(1, min(len(path), k // 3))
+    length = max(1, min(len(path), k // divisor))
     i = rng.randrange(len(path) - length + 1)
     chosen = set(path[i:i + length])
     res = {m.resource for o in chosen for m in c.op_modes[o]}
@@ -514,5 +547,5 @@ def _first_free(c: Compiled, u: int) -> int:
     return j
 
 
-__all__ = ["LnsParams", "canonical", "lns", "relaxed_lns"]
+__all__ = ["Lns", "RelaxedLns", "canonical", "lns", "relaxed_lns"]
 

@@ -1,0 +1,1 @@
+"""The searches that improve a schedule, each a phase of the solve's plan (`plan`)."""
