@@ -33,7 +33,7 @@ from solver.solution import Assignment
 from solver.tuning import Tuning
 
 MK01 = Path("/work/shared/bench/fjsp/brandimarte/mk01.fjs")
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "app" / "sample" / "sample.json"
 # a flexible job shop by hand (two jobs, two machines): no shared bench needed
 HAND = "2 2\n2 1 1 3 1 2 2\n1 2 1 1 2 2\n"
 
