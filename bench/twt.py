@@ -8,7 +8,7 @@ and 1 for the rest (the usual construction for these instances). Each is solved,
 same time limit and workers:
 
 - ``rackplan``: `solver.solve.solve` as it stands;
-- ``+twt``: the solve with the weighted-tardiness local search (`solver.twt`) in it, as
+- ``+twt``: the solve with the weighted-tardiness local search (`solver.search.twt`) in it, as
   `with_twt` lays it out (the integration recommended for the solve);
 - ``plain``: a plain CP-SAT model (an interval per operation, no overlap per machine,
   max(0, end - due) per job, the weighted sum minimised);
@@ -58,13 +58,14 @@ from bench.common import (  # noqa: E402
     report_failures,
     verdict,
 )
-from solver import twt  # noqa: E402
 from solver.compiled import compile_problem  # noqa: E402
 from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective  # noqa: E402
-from solver.dispatch import best_dispatch, score  # noqa: E402
+from solver.dispatch import best_dispatch  # noqa: E402
 from solver.formats.benchmarks import HORIZON_START, read_jssp  # noqa: E402
 from solver.problem import Problem, load_problem  # noqa: E402
 from solver.schedule import Status, build_schedule  # noqa: E402
+from solver.search import twt  # noqa: E402
+from solver.solution import score  # noqa: E402
 from solver.solve import SolveParams, dispatch_rules, solve  # noqa: E402
 from solver.validate import validate  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Tests of `solver.twt`: the weighted-tardiness tabu search on the disjunctive graph.
+"""Tests of `solver.search.twt`: the weighted-tardiness tabu search on the disjunctive graph.
 
 Random (flexible) job shops with weighted due dates, releases and transit times check that
 no move of the neighbourhood can close a cycle, that the per-unit tails are the longest
@@ -28,11 +28,12 @@ from brute import brute_force
 from test_sequence import _children
 
 from solver.compiled import Compiled, compile_problem
-from solver.dispatch import Assignment, best_dispatch, evaluate, score
+from solver.dispatch import best_dispatch
 from solver.formats.benchmarks import read_fjsp, read_jssp
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
-from solver.twt import NEG, TwtParams, _Graph, _moves, applies, search
+from solver.search.twt import NEG, TwtParams, _Graph, _moves, applies, search
+from solver.solution import Assignment, evaluate, score
 from solver.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,7 +259,7 @@ def test_applies_only_where_the_graph_is_the_whole_problem() -> None:
                                "start": "2026-01-05T00:00:00Z",
                                "end": "2026-01-05T00:03:00Z"}])
     assert not applies(compile_problem(load_problem(fixed)))
-    sample = load_problem((ROOT / "data" / "sample.json").read_text())
+    sample = load_problem((ROOT / "app" / "sample" / "sample.json").read_text())
     assert not applies(compile_problem(sample))  # shifts, capacity, power caps
     c = compile_problem(load_problem(base))
     c.reference = object()  # type: ignore[assignment]
@@ -305,7 +306,7 @@ def test_two_workers_search_in_two_processes_and_leave_none(
     data = _tight(read_jssp(_random_jssp(10, 5, seed=5), "two"), 1.3)
     p, c, start = _start(data)
     before = _children()
-    with caplog.at_level(logging.DEBUG, logger="solver.twt"):
+    with caplog.at_level(logging.DEBUG, logger="solver.search.twt"):
         a = search(c, start, TwtParams(time_limit=1.5, seed=0), workers=2)
     assert "in a helper" in caplog.text and "nothing in a helper" not in caplog.text
     assert _children() == before

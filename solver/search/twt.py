@@ -50,9 +50,9 @@ from itertools import pairwise
 
 # the solver modules this search builds on
 from solver.compiled import Compiled
-from solver.dispatch import Assignment, score
-from solver.helper import Helper, child_channel, reply
 from solver.problem import Objective
+from solver.search.helper import Helper, child_channel, reply
+from solver.solution import Assignment, score
 
 log = logging.getLogger(__name__)
 
@@ -539,7 +539,7 @@ def search(
     for i in range(workers - 1):
         child = replace(params, seed=params.seed + 1 + i, stop=None, time_limit=0.0)
         try:
-            helpers.append(Helper("solver.twt", (c, start, deadline, child)))
+            helpers.append(Helper("solver.search.twt", (c, start, deadline, child)))
         except OSError as exc:  # no process to spare: search alone
             log.warning("could not start a weighted-tardiness search helper: %s", exc)
             break
