@@ -109,6 +109,7 @@ import pulp
 
 from solver.compiled import Compiled, Mode
 from solver.dispatch import Assignment
+from solver.planning import hull
 from solver.planning.grid import Grid
 from solver.planning.section6 import PowerWindow, Section6
 from solver.planning.tables import (
@@ -194,7 +195,7 @@ class _Builder:
 
     def var(self, hi: float, lo: float, meta: Meta) -> pulp.LpVariable:
         """A new variable in ``[lo, hi]``; `meta` says what it counts (`schedule_point`)."""
-        v = pulp.LpVariable(f"v{len(self.meta)}", lo, hi)
+        v = self.prob.add_variable(f"v{len(self.meta)}", lo, hi)
         self.meta[v.name] = meta
         return v
 
@@ -512,7 +513,6 @@ class _Builder:
     ) -> None:
         """Rules 6-7 per resource set and bucket, rule 8 per site and bucket."""
         c, grid = self.c, self.grid
-        n = grid.n
         fixed_on: dict[int, list[tuple[int, float]]] = {}
         for f in c.op_fixed:
             if f is not None:
@@ -522,38 +522,83 @@ class _Builder:
             caps[r] = capacity_minutes(c, grid, r)
             for b, mins in fixed_on.get(r, []):
                 caps[r][b] -= mins
-        for s, site in enumerate(c.problem.sites):
+        for s in range(len(c.site_ids)):
             keys = [k for k in work if k[0] == s]
-            for rset in _union_family({self.types[k][1] for k in keys}):
+            family = _union_family({self.types[k][1] for k in keys})
+            for rset in family:
                 inside = [k for k in keys if self.types[k][1] <= rset]
-                for b in range(n):
-                    terms: dict[Any, float] = {}
-                    for k in inside:
-                        for v, a in work[k][b].items():
-                            terms[v] = terms.get(v, 0.0) + a
+                for b in range(grid.n):
+                    terms = self._sum(work, inside, b, lambda _: 1.0)
                     if terms:
                         self.row(terms, pulp.LpConstraintLE, sum(caps[r][b] for r in rset))
-            powered = [k for k in keys if k[2] > 0]
-            windows = self.s6.power_windows.get(site.id, [])
-            if not powered or (site.power_cap_kw is None and not windows):
+            self._power(work, s, keys, family)
+
+    @staticmethod
+    def _sum(work: dict[tuple[int, int, float], list[dict[Any, float]]],
+             keys: list[tuple[int, int, float]], b: int,
+             weight: Any) -> dict[Any, float]:
+        """``sum over types k of weight(k) x minutes of k in bucket b``, as terms."""
+        terms: dict[Any, float] = {}
+        for k in keys:
+            w = weight(k)
+            if w:
+                for v, a in work[k][b].items():
+                    terms[v] = terms.get(v, 0.0) + a * w
+        return terms
+
+    def _power(self, work: dict[tuple[int, int, float], list[dict[Any, float]]], s: int,
+               keys: list[tuple[int, int, float]], family: list[frozenset[int]]) -> None:
+        """Rule 8 per bucket: the energy row, and the whole-rack rows of `hull`."""
+        c, grid = self.c, self.grid
+        site = c.problem.sites[s]
+        powered = [k for k in keys if k[2] > 0]
+        windows = self.s6.power_windows.get(site.id, [])
+        if not powered or (site.power_cap_kw is None and not windows):
+            return
+        energy = []
+        for b in range(grid.n):
+            seg = _cap_segments(grid, b, site.power_cap_kw, windows)
+            total = 0.0
+            for level, mins in seg:
+                total = math.inf if level is None else total + level * mins
+            energy.append(total)
+        busy = [False] * grid.n  # buckets where a fixed powered step runs
+        for o, f in enumerate(c.op_fixed):
+            if f is None or c.res_site[f[0]] != s:
                 continue
-            energy = _cap_energy(grid, site.power_cap_kw, windows)
-            for o, f in enumerate(c.op_fixed):
-                if f is None or c.res_site[f[0]] != s:
-                    continue
-                u = c.op_unit[o]
-                p = self.power[c.unit_order[u]][c.unit_ops[u].index(o)]
+            u = c.op_unit[o]
+            p = self.power[c.unit_order[u]][c.unit_ops[u].index(o)]
+            if p > 0:
                 for b, mins in span_minutes(grid, f[1], f[2]):
                     energy[b] -= p * mins
-            for b in range(n):
-                if not math.isfinite(energy[b]):
-                    continue
-                terms = {}
-                for k in powered:
-                    for v, a in work[k][b].items():
-                        terms[v] = terms.get(v, 0.0) + a * k[2]
+                    busy[b] = True
+        for b in range(grid.n):
+            if math.isfinite(energy[b]):
+                terms = self._sum(work, powered, b, lambda k: k[2])
                 if terms:
                     self.row(terms, pulp.LpConstraintLE, energy[b])
+        # whole racks at once: the slots of every resource set, and the cap
+        powers = [k[2] for k in powered]
+        slots = {r: c.res_cap[r] for k in powered for r in self.types[k][1]}
+        sets = [(frozenset(t for t, k in enumerate(powered) if self.types[k][1] <= rs),
+                 sum(slots.get(r, 0) for r in rs)) for rs in family]
+        sets = [(ts, n) for ts, n in sets if ts]
+        base = site.power_cap_kw if site.power_cap_kw is not None else (
+            windows[0].cap_kw if windows else None)
+        for a, _ in hull.cuts(powers, sets, base):
+            beta: dict[float | None, float] = {}
+            index = {k: a[t] for t, k in enumerate(powered)}
+            for b in range(grid.n):
+                if busy[b]:
+                    continue
+                rhs = 0.0
+                for level, mins in _cap_segments(grid, b, site.power_cap_kw, windows):
+                    if level not in beta:
+                        beta[level] = hull.beta_at(a, powers, sets, level)
+                    rhs += beta[level] * mins
+                terms = self._sum(work, powered, b, index.__getitem__)
+                if terms:
+                    self.row(terms, pulp.LpConstraintLE, rhs)
 
     def _quotas(self) -> None:
         """Rule 10 on the racks of each customer at each site."""
@@ -622,22 +667,20 @@ def _union_family(sets: set[frozenset[int]]) -> list[frozenset[int]]:
     return sorted(family, key=lambda x: (len(x), sorted(x)))
 
 
-def _cap_energy(grid: Grid, base: float | None, windows: list[PowerWindow]) -> list[float]:
-    """Per bucket, the integral of the power cap in force (kW x minutes; infinite where
-    some part of the bucket has no cap)."""
-    out = []
-    for b in range(grid.n):
-        lo, hi = float(grid.start(b)), float(grid.stop(b))
-        total = covered = 0.0
-        for w in windows:
-            a, z = max(lo, w.start), min(hi, w.end)
-            if z > a:
-                total += w.cap_kw * (z - a)
-                covered += z - a
-        rest = (hi - lo) - covered
-        if rest > 1e-9:
-            total = math.inf if base is None else total + base * rest
-        out.append(total)
+def _cap_segments(grid: Grid, b: int, base: float | None,
+                  windows: list[PowerWindow]) -> list[tuple[float | None, float]]:
+    """Bucket `b` as (cap in force or None for none, minutes) parts (section 6)."""
+    lo, hi = float(grid.start(b)), float(grid.stop(b))
+    out: list[tuple[float | None, float]] = []
+    covered = 0.0
+    for w in windows:
+        a, z = max(lo, w.start), min(hi, w.end)
+        if z > a:
+            out.append((w.cap_kw, z - a))
+            covered += z - a
+    rest = (hi - lo) - covered
+    if rest > 1e-9:
+        out.append((base, rest))
     return out
 
 
@@ -740,7 +783,8 @@ def violations(model: PlanningModel, point: Mapping[str, float], tol: float = 1e
                 v.upBound is not None and x > v.upBound + tol):
             out.append(f"{v.name} {model.meta[v.name]} = {x} outside [{v.lowBound}, "
                        f"{v.upBound}]")
-    for name, con in model.prob.constraints.items():
+    for con in model.prob.constraints():
+        name = con.name
         lhs = sum(a * point[v.name] for v, a in con.items()) + con.constant
         scale = tol * max(1.0, abs(con.constant))
         bad = ((con.sense == pulp.LpConstraintLE and lhs > scale)
