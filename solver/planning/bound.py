@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.planning import highs
-from solver.planning.grid import DAY, Grid, bucket_minutes
+from solver.planning.grid import DAY, WEEK, Grid, bucket_minutes
 from solver.planning.model import LATE_WINDOW, PlanningModel, build_model
 from solver.planning.section6 import Section6, section6_of
 from solver.problem import Objective, Problem
@@ -17,6 +17,8 @@ from solver.problem import Objective, Problem
 # the model's horizon: the last due date, release or fixed end plus this much; later
 # starts fall into the overflow bucket, which is late enough to cost any order there
 TAIL = 14 * DAY
+# "auto" buckets: days while the flows need at most this many cumulative variables
+AUTO_LIMIT = 15_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,31 @@ def model_grid(c: Compiled, length: int) -> Grid:
     return Grid(length, max(0, n))
 
 
+def choose_bucket(c: Compiled) -> int:
+    """``"auto"``: day buckets, unless the flows would need more than `AUTO_LIMIT`
+    cumulative variables at that size (long horizons, many releases); then weeks."""
+    grid = model_grid(c, DAY)
+    rc = c.route_classes()
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for u, ops in enumerate(c.unit_ops):
+        key = (rc[u], grid.of(c.order_release[c.unit_order[u]]))
+        if key in seen:
+            continue
+        seen.add(key)
+        total += len(c.unit_sites[u]) * len(ops) * (grid.n - key[1])
+    return DAY if total <= AUTO_LIMIT else WEEK
+
+
+def lengths(source: Problem | Compiled, bucket: object) -> tuple[int | None, Compiled | None]:
+    """The bucket's minutes (None for ``"auto"`` until compiled) and the compiled view."""
+    if isinstance(bucket, str) and bucket.strip().lower() == "auto":
+        c = source if isinstance(source, Compiled) else compile_for(source, DAY)
+        return choose_bucket(c), c
+    length = bucket_minutes(bucket)
+    return length, source if isinstance(source, Compiled) else None
+
+
 def compile_for(problem: Problem, length: int) -> Compiled:
     """`compile_problem` on a horizon that lets `model_grid` reach its full length."""
     last = default_horizon(problem) - 28 * DAY  # the last due date, release or fixed end
@@ -71,7 +98,7 @@ def compile_for(problem: Problem, length: int) -> Compiled:
 def build(
     source: Problem | Compiled,
     *,
-    bucket: object = "day",
+    bucket: object = "auto",
     order_lb: Mapping[int, float] | None = None,
     section6: Section6 | None = None,
     window: int = LATE_WINDOW,
@@ -83,8 +110,10 @@ def build(
     ProblemError
         When `bucket` is not a whole number of minutes, or the problem does not compile.
     """
-    length = bucket_minutes(bucket)
-    c = source if isinstance(source, Compiled) else compile_for(source, length)
+    length, c = lengths(source, bucket)
+    assert length is not None
+    if c is None:
+        c = source if isinstance(source, Compiled) else compile_for(source, length)
     s6 = section6 if section6 is not None else section6_of(c.problem)
     return build_model(c, model_grid(c, length), s6, order_lb, window)
 
@@ -92,7 +121,7 @@ def build(
 def planning_bound(
     source: Problem | Compiled,
     *,
-    bucket: object = "day",
+    bucket: object = "auto",
     time_limit: float = 30.0,
     order_lb: Mapping[int, float] | None = None,
     section6: Section6 | None = None,
@@ -106,7 +135,8 @@ def planning_bound(
         A checked problem, or its compiled view as `solve` has it (then the model ends
         where that view's calendars stop being exact for every start).
     bucket
-        ``"day"``, ``"week"`` or a whole number of minutes.
+        ``"day"``, ``"week"``, a whole number of minutes, or ``"auto"``: days unless the
+        model would be large at that size (`choose_bucket`), then weeks.
     time_limit
         Seconds for the build and HiGHS together; an interrupted solve still gives a
         proven, weaker bound when HiGHS has a dual solution, else none.
@@ -130,9 +160,11 @@ def planning_bound(
         When `bucket` is not a whole number of minutes (the message names the field) or
         the problem does not compile.
     """
-    length = bucket_minutes(bucket)
     t0 = time.perf_counter()
-    c = source if isinstance(source, Compiled) else compile_for(source, length)
+    length, got_c = lengths(source, bucket)
+    assert length is not None
+    c = got_c if got_c is not None else (
+        source if isinstance(source, Compiled) else compile_for(source, length))
     if c.objective != Objective.TARDINESS:
         return Bound(None, "not modelled", c.objective, bucket=length,
                      reasons=["the planning model bounds weighted tardiness only"])

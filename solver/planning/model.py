@@ -177,10 +177,11 @@ class _Builder:
         self.x_terms: dict[tuple[int, int, float, int], dict[Any, float]] = {}
         self.x_max: dict[tuple[int, int, float, int], int] = {}
         # per (member, site): the first chain entry counted, the racks left per entry
-        self.late: dict[tuple[int, int], tuple[int, dict[int, Any]]] = {}
+        self.late: dict[tuple[int, int, int], tuple[int, dict[int, Any]]] = {}
         self.reasons: list[str] = []
         n_orders = len(c.order_ids)
-        self.order_terms: list[dict[Any, float]] = [{} for _ in range(n_orders)]
+        # per order, per step whose start bucket estimates lateness: the terms
+        self.order_terms: list[dict[int, dict[Any, float]]] = [{} for _ in range(n_orders)]
         self.order_const = [0.0] * n_orders  # lateness minutes of racks with a fixed end
         self.order_cmax = [0.0] * n_orders  # the most lateness a rack of the order is given
         self.alone: dict[int, float] = {}  # per member, its earliest delivery at any site
@@ -264,7 +265,8 @@ class _Builder:
             if any(c.op_fixed[o] is not None for o in ops):
                 key: tuple[Any, ...] = ("unit", u)
             else:
-                key = ("class", rc[u], c.order_release[oi])
+                # racks released in one bucket share a flow from the earliest release
+                key = ("class", rc[u], self.grid.of(c.order_release[oi]))
             by_key.setdefault(key, {}).setdefault(oi, []).append(u)
         classes: list[list[int]] = []
         for key, per_order in by_key.items():
@@ -284,6 +286,7 @@ class _Builder:
         ops = c.unit_ops[rep]
         oi = c.unit_order[rep]
         label = f"{c.order_ids[oi]}/{c.unit_no[rep]}"
+        release = min(c.order_release[self.members[mi].order] for mi in mids)
         tabs: list[StepTable | None] = []
         for o in ops:
             if c.op_fixed[o] is not None:
@@ -293,18 +296,7 @@ class _Builder:
                 tabs.append(self.table(s, modes))
         # earliest starts along the routing (rules 2, 3, 6), then the latest starts that
         # still let the steps before a fixed step end by its start
-        est: list[int] = []
-        end = c.order_release[oi]
-        for o, tab in zip(ops, tabs, strict=True):
-            f = c.op_fixed[o]
-            if tab is None:
-                assert f is not None
-                est.append(f[1])
-                end = f[2]
-            else:
-                st, end = tab.earliest(max(end, 0))
-                est.append(st)
-        chain_end = end
+        est, chain_end = self._earliest(ops, tabs, release)
         lst: list[float] = [math.inf] * len(ops)
         limit = math.inf
         for j in range(len(ops) - 1, -1, -1):
@@ -358,19 +350,50 @@ class _Builder:
                 prev = v
             chains.append(entries)
         self._routing_order(tabs, chains)
-        last_tab, last_chain = tabs[-1], chains[-1]
+        last = len(ops) - 1
+        # lateness from the bucket of the last step's start and, for a rack with no fixed
+        # step, also from the first step's: the shortest rest of the routing follows it
+        estimates = [last] if tabs[last] is not None else []
+        if last > 0 and all(t is not None for t in tabs):
+            estimates.append(0)
+        rest = sum(t.d_min for t in tabs[1:] if t is not None)
+        ends = {r: self._earliest(ops, tabs, r)[1]
+                for r in {c.order_release[self.members[mi].order] for mi in mids}}
         for mi in mids:
             m = self.members[mi]
             transit = c.order_transit[m.order][s]
+            chain_end = ends[c.order_release[m.order]]
             self.alone[mi] = min(self.alone.get(mi, math.inf), chain_end + transit)
-            if last_tab is None or last_chain is None:
+            if not estimates:
                 late = max(0.0, chain_end + transit - c.order_due[m.order])
                 self.order_const[m.order] += late * len(m.units)
                 self.order_cmax[m.order] = max(self.order_cmax[m.order], late)
+            for j in estimates:
+                tab, chain = tabs[j], chains[j]
+                assert tab is not None and chain is not None
+                self._lateness(mi, s, j, tab, chain, chain_end + transit,
+                               rest if j == 0 and last > 0 else 0)
+        for j in estimates:
+            chain = chains[j]
+            assert chain is not None
+            self._link(chain, s, j, mids, n_var)
+
+    def _earliest(self, ops: list[int], tabs: list[StepTable | None],
+                  release: int) -> tuple[list[int], int]:
+        """Per step, its earliest start from `release` on (fixed steps where they are),
+        and the earliest end of the last step."""
+        est: list[int] = []
+        end = release
+        for o, tab in zip(ops, tabs, strict=True):
+            f = self.c.op_fixed[o]
+            if tab is None:
+                assert f is not None
+                est.append(f[1])
+                end = f[2]
             else:
-                self._lateness(mi, s, last_tab, last_chain, chain_end + transit)
-        if last_chain is not None:
-            self._link(last_chain, s, mids, n_var)
+                st, end = tab.earliest(max(end, 0))
+                est.append(st)
+        return est, end
 
     def _routing_order(self, tabs: list[StepTable | None],
                        chains: list[list[tuple[int, Any]] | None]) -> None:
@@ -396,15 +419,17 @@ class _Builder:
                     terms[ca[i][1]] = terms.get(ca[i][1], 0.0) - 1.0
                 self.row(terms, pulp.LpConstraintLE, 0.0)
 
-    def _lateness(self, mi: int, s: int, tab: StepTable, chain: list[tuple[int, Any]],
-                  ready: int) -> None:
-        """The member's racks not yet done at site `s` by each bucket (``U``, from the
-        bucket before its first late one for `window` minutes) and their lateness.
+    def _lateness(self, mi: int, s: int, j: int, tab: StepTable,
+                  chain: list[tuple[int, Any]], ready: int, after: int) -> None:
+        """The member's racks that have not started step `j` at site `s` by each bucket
+        (``U``, from the bucket before its first late one for `window` minutes) and the
+        lateness they imply.
 
         `ready` is the earliest delivery of a rack there (its earliest last end plus
-        transit). A rack whose last step starts in the bucket of chain entry `i` is late
-        by at least ``coef[i]``; over the racks, ``sum_i coef[i] (U[i-1] - U[i])``, which
-        is ``sum_i (coef[i+1] - coef[i]) U[i]`` with ``coef`` made non-decreasing.
+        transit), `after` the least minutes of the routing after step `j`. A rack whose
+        step `j` starts in the bucket of chain entry `i` is late by at least
+        ``coef[i]``; over the racks, ``sum_i coef[i] (U[i-1] - U[i])``, which is
+        ``sum_i (coef[i+1] - coef[i]) U[i]`` with ``coef`` made non-decreasing.
         """
         c, grid = self.c, self.grid
         m = self.members[mi]
@@ -414,7 +439,8 @@ class _Builder:
         for i, (b, _) in enumerate(chain):
             e = float(ready)
             if i > 0:
-                e = max(e, (tab.ee[b] if b < grid.n else grid.end + tab.d_min) + transit)
+                e = max(e, (tab.ee[b] if b < grid.n else grid.end + tab.d_min) + after
+                        + transit)
             coef.append(max(0.0, e - due))
         for i in range(len(coef) - 2, -1, -1):
             coef[i] = min(coef[i], coef[i + 1])
@@ -429,24 +455,26 @@ class _Builder:
         left: dict[int, Any] = {}
         q = len(m.units)
         for i in range(i0 - 1, min(stop, last - 1) + 1):
-            left[i] = self.y[mi, s] if i < 0 else self.var(q, 0.0, ("U", mi, s, chain[i][0]))
+            left[i] = (self.y[mi, s] if i < 0
+                       else self.var(q, 0.0, ("U", mi, s, j, chain[i][0])))
             if i - 1 in left:
                 self.row({left[i - 1]: 1.0, left[i]: -1.0}, pulp.LpConstraintGE, 0.0)
-        terms = self.order_terms[m.order]
+        terms = self.order_terms[m.order].setdefault(j, {})
         for i, v in left.items():
             a = coef[i + 1] - (coef[i] if i >= i0 else 0.0)
             if a > 0:
                 terms[v] = terms.get(v, 0.0) + a
         self.order_cmax[m.order] = max(self.order_cmax[m.order], coef[-1])
-        self.late[(mi, s)] = (max(0, i0 - 1), left)
+        self.late[(mi, s, j)] = (max(0, i0 - 1), left)
 
-    def _link(self, chain: list[tuple[int, Any]], s: int, mids: list[int], n_var: Any) -> None:
-        """The last step's starts by each bucket cover the racks counted done by then:
-        ``C[last, b] >= sum over counted members of (y - U[b])``."""
+    def _link(self, chain: list[tuple[int, Any]], s: int, j: int, mids: list[int],
+              n_var: Any) -> None:
+        """Step `j`'s starts by each bucket cover the racks counted started by then:
+        ``C[j, b] >= sum over counted members of (y - U[b])``."""
         per_entry: list[dict[Any, float]] = [{} for _ in chain]
         counted: list[list[int]] = [[] for _ in chain]
         for mi in mids:
-            got = self.late.get((mi, s))
+            got = self.late.get((mi, s, j))
             if got is None:
                 continue
             first, left = got
@@ -634,16 +662,18 @@ class _Builder:
             floor = max(0.0, alone - c.order_due[oi], float(self.order_lb.get(oi, 0)))
             floors.append(floor)
             qo, w = o.quantity, float(o.weight)
-            terms = self.order_terms[oi]
-            if floor > 0:
+            estimates = self.order_terms[oi]
+            if floor > 0 or len(estimates) > 1:
                 t = self.var(max(floor, self.order_cmax[oi]), floor, ("T", oi))
                 objective[t] = w
-                row = {v: -a for v, a in terms.items()}
-                row[t] = float(qo)
-                self.row(row, pulp.LpConstraintGE, self.order_const[oi])
+                for terms in estimates.values() or [{}]:
+                    row = {v: -a for v, a in terms.items()}
+                    row[t] = float(qo)
+                    self.row(row, pulp.LpConstraintGE, self.order_const[oi])
             else:
-                for v, a in terms.items():
-                    objective[v] = objective.get(v, 0.0) + w * a / qo
+                for terms in estimates.values():
+                    for v, a in terms.items():
+                        objective[v] = objective.get(v, 0.0) + w * a / qo
                 constant += w * self.order_const[oi] / qo
         self.prob.setObjective(pulp.LpAffineExpression(objective))
         return constant, floors
@@ -724,7 +754,7 @@ def schedule_point(model: PlanningModel, a: Assignment) -> dict[str, float]:
     starts: dict[tuple[int, int, int], list[int]] = {}  # (class, site, step) -> buckets
     xs: dict[tuple[int, int, float, int], float] = {}
     vs: dict[tuple[int, int, float, int, int], float] = {}
-    last_bucket: dict[int, int] = {}
+    step_bucket: dict[tuple[int, int], int] = {}
     for u, ops in enumerate(c.unit_ops):
         s = unit_site[u]
         ki = class_of[member_of[u]]
@@ -734,8 +764,7 @@ def schedule_point(model: PlanningModel, a: Assignment) -> dict[str, float]:
                 continue
             b = grid.of(a.start[o])
             starts.setdefault((ki, s, j), []).append(b)
-            if j == len(ops) - 1:
-                last_bucket[u] = b
+            step_bucket[u, j] = b
             if b >= n:
                 continue
             modes = tuple(m for m in c.op_modes[o] if c.res_site[m.resource] == s)
@@ -763,9 +792,9 @@ def schedule_point(model: PlanningModel, a: Assignment) -> dict[str, float]:
         elif kind == "V":
             out[name] = vs.get(meta[1:], 0.0)
         elif kind == "U":
-            _, mi, s, b = meta
+            _, mi, s, j, b = meta
             out[name] = float(sum(1 for u in model.members[mi].units
-                                  if unit_site[u] == s and last_bucket.get(u, -1) > b))
+                                  if unit_site[u] == s and step_bucket[u, j] > b))
         elif kind == "T":
             _, oi = meta
             out[name] = float(max(0, max(a.end[c.unit_ops[u][-1]]
