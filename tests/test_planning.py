@@ -28,7 +28,7 @@ from test_solve import at, make, order
 
 from bench.instances import generate
 from solver.dispatch import Assignment, best_dispatch, evaluate
-from solver.planning import hull
+from solver.planning import allocate, hull
 from solver.planning.bound import build, compile_for, planning_bound
 from solver.planning.grid import Grid, bucket_minutes
 from solver.planning.model import objective_at, schedule_point, violations
@@ -367,3 +367,44 @@ def test_makespan_is_not_modelled() -> None:
     p = make(orders=[order("A", 100)], objective="makespan")
     got = planning_bound(p)
     assert got.value is None and got.status == "not modelled"
+
+
+# ---- site allocation --------------------------------------------------------------------------
+
+
+def test_allocation_prefers_the_near_site_and_keeps_the_quota() -> None:
+    """Without a quota both of acme's racks go to N (on time, no transit); with at most
+    half per site one goes to F, and the plan is exactly one rack at each site."""
+    data = _two_site_data(policies={"max_site_share": 0.5})
+    p = load_problem({k: v for k, v in data.items() if k != "policies"})
+    free = allocate(p, bucket=60, time_limit=30)
+    assert free.status == "optimal"
+    assert {o: [(sp.site, sp.racks) for sp in plans] for o, plans in free.orders.items()} == {
+        "A": [("N", 1)], "B": [("N", 1)]}
+    assert free.tardiness == pytest.approx(0.0, abs=1e-6)
+    held = allocate(p, bucket=60, time_limit=30, section6=_section6(data))
+    assert held.status == "optimal"
+    sites = sorted(sp.site for plans in held.orders.values() for sp in plans)
+    assert sites == ["F", "N"]
+    assert held.tardiness == pytest.approx(1440.0, rel=1e-6)
+
+
+def test_allocation_places_every_rack_once() -> None:
+    """On a generated instance every order's racks add up to its quantity over the sites,
+    each site's racks over the buckets, and only allowed sites are used."""
+    p = load_problem(generate(150, 1))
+    got = allocate(p, time_limit=60)
+    assert got.status in ("optimal", "feasible"), got.reasons
+    assert got.integers > 0
+    for o in p.orders:
+        plans = got.orders[o.id]
+        assert sum(sp.racks for sp in plans) == o.quantity
+        for sp in plans:
+            assert sum(k for _, k in sp.buckets) == sp.racks
+            assert o.allowed_sites is None or sp.site in o.allowed_sites
+
+
+def test_allocation_refuses_a_bad_bucket() -> None:
+    """The allocation names a bucket that is not whole minutes, as the bound does."""
+    with pytest.raises(ProblemError, match=r"^bucket: "):
+        allocate(make(orders=[order("A", 100)]), bucket="1.5")

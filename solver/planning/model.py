@@ -154,6 +154,8 @@ class PlanningModel:
     constant: float  # objective figure outside the solver (racks with a fixed last step)
     floors: list[float]  # per order, its tardiness floor in minutes
     reasons: list[str] = field(default_factory=list)  # why no schedule can exist
+    # per (member, site): the buckets where its last step may start (`whole` models)
+    last_buckets: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     rows: int = 0
     columns: int = 0
     nonzeros: int = 0
@@ -162,8 +164,11 @@ class PlanningModel:
 
 class _Builder:
     def __init__(self, c: Compiled, grid: Grid, s6: Section6,
-                 order_lb: Mapping[int, float], window: int) -> None:
+                 order_lb: Mapping[int, float], window: int, whole: bool = False) -> None:
         self.c, self.grid, self.s6, self.window = c, grid, s6, window
+        # the allocation: whole racks per site, and per member the racks by the bucket
+        # of their last step's start over the whole grid
+        self.whole = whole
         self.order_lb = order_lb
         self.prob = pulp.LpProblem("planning", pulp.LpMinimize)
         self.n_rows = 0
@@ -178,6 +183,7 @@ class _Builder:
         self.x_max: dict[tuple[int, int, float, int], int] = {}
         # per (member, site): the first chain entry counted, the racks left per entry
         self.late: dict[tuple[int, int, int], tuple[int, dict[int, Any]]] = {}
+        self.last_buckets: dict[tuple[int, int], list[int]] = {}
         self.reasons: list[str] = []
         n_orders = len(c.order_ids)
         # per order, per step whose start bucket estimates lateness: the terms
@@ -194,9 +200,11 @@ class _Builder:
 
     # ---- small helpers ------------------------------------------------------------------
 
-    def var(self, hi: float, lo: float, meta: Meta) -> pulp.LpVariable:
-        """A new variable in ``[lo, hi]``; `meta` says what it counts (`schedule_point`)."""
-        v = self.prob.add_variable(f"v{len(self.meta)}", lo, hi)
+    def var(self, hi: float, lo: float, meta: Meta, whole: bool = False) -> pulp.LpVariable:
+        """A new variable in ``[lo, hi]`` (an integer one with `whole`); `meta` says what
+        it counts (`schedule_point`)."""
+        cat = pulp.LpInteger if whole else pulp.LpContinuous
+        v = self.prob.add_variable(f"v{len(self.meta)}", lo, hi, cat)
         self.meta[v.name] = meta
         return v
 
@@ -230,7 +238,7 @@ class _Builder:
             q = len(m.units)
             for s in m.sites:
                 y[mi, s] = self.var(q, q if m.pinned or len(m.sites) == 1 else 0.0,
-                                    ("y", mi, s))
+                                    ("y", mi, s), self.whole)
             if len(m.sites) > 1:
                 self.row({y[mi, s]: 1.0 for s in m.sites}, pulp.LpConstraintEQ, q)
         for ki, mids in enumerate(classes):
@@ -251,7 +259,8 @@ class _Builder:
         return PlanningModel(
             prob=self.prob, c=c, grid=self.grid, classes=classes, members=members, y=y,
             meta=self.meta, type_of=self.type_of, constant=constant, floors=floors,
-            reasons=self.reasons, rows=self.n_rows, columns=len(self.meta),
+            reasons=self.reasons, last_buckets=self.last_buckets, rows=self.n_rows,
+            columns=len(self.meta),
             nonzeros=self.nnz, build_seconds=time.perf_counter() - t0,
         )
 
@@ -445,18 +454,25 @@ class _Builder:
         for i in range(len(coef) - 2, -1, -1):
             coef[i] = min(coef[i], coef[i + 1])
         i0 = next((i for i, x in enumerate(coef) if x > 0), None)
-        if i0 is None:
-            return
         last = len(chain) - 1
-        until = grid.start(chain[i0][0]) + self.window
-        stop = i0
-        while stop < last - 1 and grid.start(chain[stop + 1][0]) < until:
-            stop += 1
+        whole = self.whole and j == len(self.c.unit_ops[m.units[0]]) - 1
+        if whole:  # every bucket, late or not: the allocation's weeks
+            self.last_buckets[mi, s] = [b for b, _ in chain]
+            first, stop = 0, last - 1
+            i0 = len(coef) if i0 is None else i0
+        elif i0 is None:
+            return
+        else:
+            first = i0
+            until = grid.start(chain[i0][0]) + self.window
+            stop = i0
+            while stop < last - 1 and grid.start(chain[stop + 1][0]) < until:
+                stop += 1
         left: dict[int, Any] = {}
         q = len(m.units)
-        for i in range(i0 - 1, min(stop, last - 1) + 1):
+        for i in range(first - 1, min(stop, last - 1) + 1):
             left[i] = (self.y[mi, s] if i < 0
-                       else self.var(q, 0.0, ("U", mi, s, j, chain[i][0])))
+                       else self.var(q, 0.0, ("U", mi, s, j, chain[i][0]), whole))
             if i - 1 in left:
                 self.row({left[i - 1]: 1.0, left[i]: -1.0}, pulp.LpConstraintGE, 0.0)
         terms = self.order_terms[m.order].setdefault(j, {})
@@ -465,7 +481,7 @@ class _Builder:
             if a > 0:
                 terms[v] = terms.get(v, 0.0) + a
         self.order_cmax[m.order] = max(self.order_cmax[m.order], coef[-1])
-        self.late[(mi, s, j)] = (max(0, i0 - 1), left)
+        self.late[(mi, s, j)] = (max(0, first - 1), left)
 
     def _link(self, chain: list[tuple[int, Any]], s: int, j: int, mids: list[int],
               n_var: Any) -> None:
@@ -717,6 +733,7 @@ def _cap_segments(grid: Grid, b: int, base: float | None,
 def build_model(
     c: Compiled, grid: Grid, s6: Section6, order_lb: Mapping[int, float] | None = None,
     window: int = LATE_WINDOW,
+    whole: bool = False,
 ) -> PlanningModel:
     """Build the aggregate model of `c` over `grid` (see the module docstring).
 
@@ -734,8 +751,11 @@ def build_model(
     window
         Per member and site, the minutes from its first late bucket over which the
         racks not yet done are counted bucket by bucket.
+    whole
+        The allocation's model: racks per member and site are integers, and so are its
+        racks by the bucket of their last step's start, counted over the whole grid.
     """
-    return _Builder(c, grid, s6, order_lb or {}, window).build()
+    return _Builder(c, grid, s6, order_lb or {}, window, whole).build()
 
 
 # ---- a schedule read into the model --------------------------------------------------------
