@@ -1,12 +1,13 @@
-"""The aggregate planning model: unit counts per site and time bucket under the real
+"""The aggregate planning model: rack counts per site and time bucket under the real
 capacities, in PuLP, whose linear relaxation bounds the weighted tardiness from below.
 
 Units and classes
 -----------------
-The racks of an order that have no fixed step are alike (same routing, release, modes and
-allowed sites); racks of several orders alike in all of that form one *class*, whose
-flow through the routing is modelled as a whole. A rack with a fixed step is a class of
-its own, pinned to its site. A *member* is the part of a class that belongs to one order.
+The racks of an order that have no fixed step are alike (same routing, modes and allowed
+sites); racks of several orders alike in that and released in the same bucket form one
+*class*, whose flow through the routing is modelled as a whole from the earliest of
+their releases. A rack with a fixed step is a class of its own, pinned to its site. A
+*member* is the part of a class that belongs to one order.
 
 Variables (all bounded)
 -----------------------
@@ -17,9 +18,10 @@ Variables (all bounded)
 - ``X[s, t, b]``: racks of all classes starting a step of type `t` (the same modes and
   power) at site `s` in bucket `b`, and ``V[s, t, b, k]``: the minutes of those steps that
   fall into bucket ``b + k`` (where a start in `b` can spread over several buckets);
-- per member and site, the racks whose last step starts in each bucket from the first one
-  where that makes the order late (``f``; before it ``e``, after a window of such buckets
-  one ``tail``), and ``T[o]``: order `o`'s tardiness, where it has a floor.
+- ``U[m, s, j, b]``: racks of member `m` at `s` that have not started step `j` by the
+  end of bucket `b`, for the last step and the first, over the buckets from the one
+  before the member's first late bucket to `LATE_WINDOW` minutes after it;
+- ``T[o]``: order `o`'s tardiness.
 
 Constraints
 -----------
@@ -41,28 +43,33 @@ Constraints
   available minutes``, less the fixed steps' minutes inside those windows;
 - power, per site and bucket: ``sum power_kw x minutes`` of steps fit in the integral of
   the cap in force over the bucket (`power_cap_kw` and `power_windows`), less the fixed
-  steps' energy; a bucket partly without any cap has no power row;
-- the last step: ``C[k, s, last, b] >= sum over members of the racks counted done by b``
-  (``e`` and the ``f`` up to `b`); ``e + sum f + tail = y``.
+  steps' energy (a bucket partly without any cap has no such row); and whole racks
+  (`solver.planning.hull`): ``sum_t a_t x minutes of type t <= integral of beta(a, cap)``
+  for the directions `a` whose whole-point maximum `beta` cuts the fluid polytope;
+- ``U`` never grows from one bucket to the next and starts at most at ``y``;
+  ``C[k, s, j, b] >= sum over the members counted at b of (y - U[b])``.
 
-Objective: ``sum_o weight_o * T_o`` with ``racks_o * T_o >= sum c * f + c_tail * tail +
-fixed lateness`` and ``T_o >= floor_o``, where ``c`` for a rack whose last step starts in
-bucket `b` at site `s` is ``max(0, earliest end of that step in b + transit - due)``, the
-floor is the order's lateness when each rack runs alone at its best site
-(`solver.bounds.lower_bound`'s figure) and any per-order bound the caller passes, and
-``c_tail`` is the least ``c`` of the buckets the tail covers.
+Objective: ``sum_o weight_o * T_o`` with, for each estimated step `j`,
+``racks_o * T_o >= sum (coef[i + 1] - coef[i]) * U[i] + fixed lateness`` and
+``T_o >= floor_o``. Here ``coef[i]`` is the least lateness of a rack whose step `j` starts
+in the bucket of entry `i` or later: ``max(earliest delivery, earliest end of j in that
+bucket + the shortest rest of the routing + transit) - due``, at least 0; the floor is
+the order's lateness when each rack runs alone at its best site (the figure of
+`solver.bounds.lower_bound`) and any per-order bound the caller passes. Where an order
+has one estimate and no floor, ``T_o`` is left out and its terms go into the objective.
 
-Why the relaxation is a lower bound (SPEC section 2)
----------------------------------------------------
-Take any valid schedule and read the model's values off it: ``y`` the racks of each
-member per site (rule 4: one site per rack, allowed), ``C`` the counts of started steps,
-``X`` the starts per bucket, ``V`` the minutes the steps started in `b` really spend in
-``b + k``, ``f`` / ``e`` / ``tail`` the racks by the bucket of their last step's start, and
-``T`` the orders' tardiness. Each constraint holds:
+Why the relaxation is a lower bound (SPEC sections 2 and 6)
+-----------------------------------------------------------
+Take any valid schedule and read the model's values off it (`schedule_point`): ``y`` the
+racks of each member per site (rule 4: one allowed site per rack), ``C`` the counts of
+started steps, ``X`` the starts per bucket, ``V`` the minutes the steps started in `b`
+really spend in ``b + k``, ``U`` the racks not yet started, ``T`` the orders' tardiness.
+Each constraint holds:
 
 - a start is feasible only inside a window where the whole step fits (rules 5, 6), after
-  the release and the routing before it (rules 2, 3) and, before a fixed step, early
-  enough for the steps up to it, so no start falls into a bucket without a variable;
+  the release and the routing before it (rules 2, 3; a class starts from its earliest
+  release) and, before a fixed step, early enough for the steps up to it; so no start
+  falls into a bucket without a variable;
 - if step ``j + 1`` of a rack starts in bucket `b` or before, it starts at or before the
   latest feasible start there (``L``), so step `j`, on its own mode of duration `d`, ended
   by ``L`` and started at or before the latest feasible start of that mode ending by
@@ -71,7 +78,7 @@ member per site (rule 4: one site per rack, allowed), ``C`` the counts of starte
 - a start at time ``t`` of duration ``d`` puts ``|[t, t + d) n bucket|`` minutes into each
   bucket; for a start in `b` that lies between the least and the most over the feasible
   starts in `b` (a trapezoid in ``t``, so both are found at interval ends and corners),
-  and the minutes add up to ``d`` at least the shortest duration: steps that straddle
+  and the minutes add up to ``d``, at least the shortest duration: steps that straddle
   buckets are counted where they run;
 - a resource of capacity `q` runs at most `q` steps at any moment and only inside its
   windows (rules 6, 7), so over a bucket its steps' minutes are at most ``q x its window
@@ -79,20 +86,29 @@ member per site (rule 4: one site per rack, allowed), ``C`` the counts of starte
   eligible resource is in `R` run on `R`, so their minutes are among `R`'s (steps of
   other types may add to them: the row only leaves them out);
 - the site's power is at most the cap in force at every moment (rule 8 with section 6),
-  so its integral over the bucket is too, and the integral of power is the sum of
-  ``power_kw x minutes`` of the steps running there;
+  so its integral over the bucket is too, and that integral is the sum of
+  ``power_kw x minutes`` of the steps running there; the steps running at one moment are
+  a whole point of the hull's polytope, so ``a . n <= beta`` at each moment, and the
+  integral of ``a . n`` over the bucket is ``sum_t a_t x minutes of type t``;
 - rule 10 is exactly the quota rows on whole racks;
-- a rack whose last step starts in bucket `b` ends no earlier than that step's earliest
-  end in `b` (and no earlier than its earliest end alone), and delivers after the site's
-  transit (rule 9), so its lateness is at least ``c``; its order's tardiness is the
-  largest of its racks' and so at least their mean, at least the order's floor, and
-  ``c`` does not grow... only needs the tail's ``c_tail`` to be the least over its buckets.
+- a rack whose step `j` starts in bucket `b` ends that step no earlier than its earliest
+  end in `b`, then runs the rest of its routing (at least the shortest durations) and
+  delivers after the site's transit (rule 9), and delivers no earlier than it could
+  alone: its lateness is at least ``coef`` of that bucket, and, ``coef`` being made
+  non-decreasing, at least ``coef`` of every earlier entry; summing over the racks by
+  the bucket where they start `j` gives the ``U`` form (the racks past the window are
+  late by at least the least ``coef`` after it); an order's tardiness is the largest of
+  its racks' lateness, so at least their mean, at least its floor.
 
 The schedule's weighted tardiness is therefore the model's objective at a feasible point
 or more, and the least objective of the linear relaxation is a lower bound on it. What
 is proven is not HiGHS's floating-point optimum but the Lagrangian value of its duals,
-recomputed exactly over the variables' boxes (`solver.planning.highs`); constants (racks
-whose last step is fixed) are added outside the solver.
+recomputed over the variables' boxes (`solver.planning.highs`); constants (racks whose
+last step is fixed) are added outside the solver.
+
+Where it is weak: within a bucket the estimates take the earliest end there, while the
+capacity rows let the starts sit anywhere in it, so day buckets miss lateness of hours;
+the mean over an order's racks is not their maximum; and the flow is fluid.
 """
 
 from __future__ import annotations
