@@ -6,7 +6,7 @@ sites up to 3,000 and 5 above), with the seed of each set:
 
 - the best schedule found: the dispatch heuristic's weighted tardiness and, with
   ``--time-limit S``, a `solve` of S seconds (then the better of the two);
-- yesterday's bound: `solver.bounds.lower_bound` with the per-order bounds of
+- yesterday's bound: `solver.search.bounds.lower_bound` with the per-order bounds of
   `order_bounds` as `solve` computes them (CP-SAT on each order late in the dispatch
   schedule, heaviest first, for ``--order-time`` seconds: a tenth of a 30 s solve), or,
   with a solve, the larger of that and the solve's own ``lower_bound``;
@@ -53,10 +53,11 @@ from bench.common import (  # noqa: E402
     verdict,
 )
 from bench.instances import generate  # noqa: E402
-from solver.bounds import lower_bound, order_bounds  # noqa: E402
-from solver.dispatch import order_tardiness  # noqa: E402
 from solver.planning import planning_bound  # noqa: E402
 from solver.problem import load_problem  # noqa: E402
+from solver.search.bounds import lower_bound, order_bounds  # noqa: E402
+from solver.search.context import Context  # noqa: E402
+from solver.solution import order_tardiness  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
 from solver.validate import validate  # noqa: E402
 
@@ -147,7 +148,8 @@ def run(kind: str, racks: int, seed: int, steps: int, sites: int, *, bucket: str
         (oi for oi in range(len(c.order_ids)) if order_tardiness(c, a, oi) > 0),
         key=lambda oi: -c.order_weight[oi] * order_tardiness(c, a, oi),
     )
-    order_lb = order_bounds(c, late, order_time, workers, seed) if late else {}
+    ctx = Context(c, workers=workers, seed=seed)
+    order_lb = order_bounds(ctx, late, order_time) if late else {}
     out.old = lower_bound(c, order_lb)
     if time_limit > 0:
         s = solve(problem, SolveParams(time_limit=time_limit, workers=workers, seed=seed))

@@ -27,13 +27,14 @@ from test_properties import MAX_BRUTE, PROFILE, SEED, checked, dispatched, probl
 from test_solve import at, make, order
 
 from bench.instances import generate
-from solver.dispatch import Assignment, best_dispatch, evaluate
+from solver.dispatch import best_dispatch
 from solver.planning import allocate, hull
 from solver.planning.bound import build, compile_for, planning_bound
 from solver.planning.grid import Grid, bucket_minutes
 from solver.planning.model import objective_at, schedule_point, violations
 from solver.planning.section6 import Section6, read_section6
 from solver.problem import Objective, Problem, ProblemError, load_problem
+from solver.solution import Assignment, evaluate
 from solver.solve import SolveParams, solve
 
 

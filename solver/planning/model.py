@@ -124,7 +124,6 @@ from typing import Any
 import pulp
 
 from solver.compiled import Compiled, Mode
-from solver.dispatch import Assignment
 from solver.planning import hull
 from solver.planning.grid import Grid
 from solver.planning.section6 import PowerWindow, Section6
@@ -135,6 +134,7 @@ from solver.planning.tables import (
     overlap,
     span_minutes,
 )
+from solver.solution import Assignment
 
 # the most resource sets a site's capacity rows use (the eligible sets and their unions)
 MAX_SETS = 48
