@@ -45,7 +45,8 @@ IGNORED = shutil.ignore_patterns(
 # what the installed program reads at run time: all of it must be in the wheel
 PACKAGE_DATA = (
     "app/sample/sample.json", "app/sample/sample-orders.csv", "app/sample/sample-orders.xlsx",
-    "app/static/index.html", "app/static/orders-template.csv",
+    "app/templates/layout.html", "app/templates/index.html", "app/templates/view.html",
+    "app/templates/orders.html", "app/static/gantt.js", "app/static/orders-template.csv",
 )
 SERVER_START_S = 90
 PLAN_DONE_S = 240
@@ -167,7 +168,9 @@ def check_service(base: str) -> str:
     if job["status"] != "done" or not job.get("valid") or not schedule.get("items"):
         raise CheckFailed(f"the first plan ended {job['status']}, valid {job.get('valid')}, "
                           f"schedule {schedule.get('status')}: {job.get('error')}")
-    for path, marker in (("/", b"<html"), ("/static/orders-template.csv", b"id,product")):
+    for path, marker in (("/", b"<html"), ("/ui/orders", b"<html"),
+                         ("/static/gantt.js", b"function"),
+                         ("/static/orders-template.csv", b"id,product")):
         status, body = get(f"{base}{path}")
         if status != 200 or marker not in body[:2000].lower():
             raise CheckFailed(f"GET {path}: {status}, {body[:200]!r}")
