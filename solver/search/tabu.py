@@ -35,12 +35,12 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import ClassVar
 
 from solver.compiled import Compiled
 from solver.problem import Objective
 from solver.search.context import Context
+from solver.search.graph import Sequences
 from solver.search.helper import Helper, child_channel, reply
 from solver.solution import Assignment
 from solver.tuning import Tuning
@@ -92,32 +92,12 @@ def applies(c: Compiled) -> bool:
     return True
 
 
-class _Graph:
+class _Graph(Sequences):
     """A schedule as per-resource sequences, with heads, tails and the makespan."""
 
     def __init__(self, c: Compiled, a: Assignment) -> None:
-        n = c.n_ops
-        self.n = n
-        self.jp = [-1] * n
-        self.js = [-1] * n
-        self.rel = [0] * n
-        for u, ops in enumerate(c.unit_ops):
-            self.rel[ops[0]] = c.order_release[c.unit_order[u]]
-            for x, y in pairwise(ops):
-                self.js[x] = y
-                self.jp[y] = x
-        self.dur = [{m.resource: m.duration for m in c.op_modes[o]} for o in range(n)]
-        self.mach = a.res[:]
-        self.p = [self.dur[o][a.res[o]] for o in range(n)]
-        self.seq: dict[int, list[int]] = {m.resource: [] for ms in c.op_modes for m in ms}
-        for o in sorted(range(n), key=lambda o: (a.start[o], a.end[o])):
-            self.seq[a.res[o]].append(o)
-        self.pos = [0] * n
-        for s in self.seq.values():
-            for i, o in enumerate(s):
-                self.pos[o] = i
-        self.r = [0] * n
-        self.q = [0] * n
+        super().__init__(c, a)
+        self.q = [0] * self.n
         self.cmax = 0
         if not self.times():
             raise ValueError("the start schedule's sequences hold a cycle")
@@ -181,26 +161,6 @@ class _Graph:
         """The ops on a critical path (head + duration + tail = makespan)."""
         r, p, q, cmax = self.r, self.p, self.q, self.cmax
         return [o for o in range(self.n) if r[o] + p[o] + q[o] == cmax]
-
-    def move(self, v: int, k: int, idx: int) -> tuple[int, int]:
-        """Take `v` off its sequence and insert it into resource `k`'s at `idx` (an index
-        of the sequence without `v`); returns where it was, to undo."""
-        k0, i0 = self.mach[v], self.pos[v]
-        s0 = self.seq[k0]
-        del s0[i0]
-        s = self.seq[k]
-        s.insert(idx, v)
-        self.mach[v] = k
-        self.p[v] = self.dur[v][k]
-        for i in range(i0 if k0 != k else min(i0, idx), len(s0)):
-            self.pos[s0[i]] = i
-        if k != k0:
-            for i in range(idx, len(s)):
-                self.pos[s[i]] = i
-        return k0, i0
-
-    def assignment(self) -> Assignment:
-        return Assignment(self.mach[:], self.r[:], [self.r[o] + self.p[o] for o in range(self.n)])
 
 
 #: a candidate move: (estimated makespan, op, resource, index in the sequence without it)

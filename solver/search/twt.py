@@ -46,11 +46,11 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from itertools import pairwise
 
 # the solver modules this search builds on
 from solver.compiled import Compiled
 from solver.problem import Objective
+from solver.search.graph import Sequences
 from solver.search.helper import Helper, child_channel, reply
 from solver.solution import Assignment, score
 
@@ -108,21 +108,12 @@ def applies(c: Compiled) -> bool:
 Key = tuple[int, int, int]
 
 
-class _Graph:
+class _Graph(Sequences):
     """A schedule as per-resource sequences, with heads, per-unit tails and its figures."""
 
     def __init__(self, c: Compiled, a: Assignment) -> None:
-        n = c.n_ops
-        self.n = n
-        self.jp = [-1] * n
-        self.js = [-1] * n
-        self.rel = [0] * n
-        for u, ops in enumerate(c.unit_ops):
-            self.rel[ops[0]] = c.order_release[c.unit_order[u]]
-            for x, y in pairwise(ops):
-                self.js[x] = y
-                self.jp[y] = x
-        self.dur = [{m.resource: m.duration for m in c.op_modes[o]} for o in range(n)]
+        super().__init__(c, a)
+        n = self.n
         self.n_units = len(c.unit_ops)
         self.last = [ops[-1] for ops in c.unit_ops]
         self.last_of = [-1] * n  # per op, the unit it ends (-1: not a last step)
@@ -136,19 +127,9 @@ class _Graph:
             c.order_due[oi] - c.order_transit[oi][c.res_site[c.op_modes[ops[0]][0].resource]]
             for ops, oi in zip(c.unit_ops, c.unit_order, strict=True)
         ]
-        self.mach = a.res[:]
-        self.p = [self.dur[o][a.res[o]] for o in range(n)]
-        self.seq: dict[int, list[int]] = {m.resource: [] for ms in c.op_modes for m in ms}
-        for o in sorted(range(n), key=lambda o: (a.start[o], a.end[o])):
-            self.seq[a.res[o]].append(o)
-        self.pos = [0] * n
-        for s in self.seq.values():
-            for i, o in enumerate(s):
-                self.pos[o] = i
         got = self.heads()
         if got is None:
             raise ValueError("the start schedule's sequences hold a cycle")
-        self.r: list[int] = []
         self.topo: list[int] = []
         self.tails: list[list[int]] = []
         self.C: list[int] = []
@@ -233,23 +214,6 @@ class _Graph:
             tails[o] = t
         self.tails = tails
 
-    def move(self, v: int, k: int, idx: int) -> tuple[int, int]:
-        """Take `v` off its sequence and insert it into resource `k`'s at `idx` (an index
-        of the sequence without `v`); returns where it was, to undo."""
-        k0, i0 = self.mach[v], self.pos[v]
-        s0 = self.seq[k0]
-        del s0[i0]
-        s = self.seq[k]
-        s.insert(idx, v)
-        self.mach[v] = k
-        self.p[v] = self.dur[v][k]
-        for i in range(i0 if k0 != k else min(i0, idx), len(s0)):
-            self.pos[s0[i]] = i
-        if k != k0:
-            for i in range(idx, len(s)):
-                self.pos[s[i]] = i
-        return k0, i0
-
     def critical(self) -> list[tuple[int, list[int]]]:
         """Per late order's latest unit (the latest units, when tied), the critical tree
         to its completion: (unit, its ops), found backwards along the tight arcs."""
@@ -280,9 +244,6 @@ class _Graph:
                             stack.append(m)
                 out.append((u, list(seen)))
         return out
-
-    def assignment(self) -> Assignment:
-        return Assignment(self.mach[:], self.r[:], [self.r[o] + self.p[o] for o in range(self.n)])
 
 
 #: a candidate move: (estimated weighted tardiness, estimated change of the sum of the
