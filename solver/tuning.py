@@ -239,8 +239,8 @@ class Tuning:
     planning_share: float = _share(0.1)
     # ... but at most this many seconds
     planning_max_seconds: float = _seconds(30.0)
-    # it runs only with more time than this
-    planning_min_seconds: float = _seconds(0.5)
+    # it runs only with more time than this (the model's build is not interrupted)
+    planning_min_seconds: float = _seconds(2.0)
 
     def with_values(self, values: Mapping[str, Any]) -> Tuning:
         """A copy with `values` (as read from a TOML file) in place of the defaults.

@@ -36,7 +36,7 @@ from typing import Any
 
 from solver.compiled import Compiled, compile_problem, iso_minute
 from solver.planning.allocate import Allocation, allocate
-from solver.planning.bound import compile_for, model_grid
+from solver.planning.bound import build, compile_for, model_grid
 from solver.planning.grid import DAY, WEEK, Grid, bucket_minutes
 from solver.planning.model import _cap_segments
 from solver.planning.section6 import section6_of
@@ -377,8 +377,6 @@ def _allocation_info(got: Allocation) -> dict[str, Any]:
 
 def _floors(c: Compiled, length: int) -> dict[str, int]:
     """The orders' proven floors without the allocation (the model built, not solved)."""
-    from solver.planning.bound import build  # the model's floors, read at build
-
     model = build(c, bucket=length)
     return {c.order_ids[oi]: math.floor(f + 1e-9) for oi, f in enumerate(model.floors)
             if f >= 1}
