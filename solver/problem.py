@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
 )
 
+SiteKey = TypeVar("SiteKey", str, int)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -489,7 +490,7 @@ def quota_faults(
                 )
         if single:
             continue
-        cut = spread_cut(list(g.items()), limit)
+        cut = spread_cut(list(g.items()), {s: limit for k in g for s in k})
         if cut is not None:
             n = sum(k for s, k in g.items() if s <= cut)
             names = ", ".join(f"'{s}'" for s in sorted(cut))
@@ -501,36 +502,38 @@ def quota_faults(
     return out
 
 
-def spread_cut(groups: list[tuple[frozenset[str], int]], limit: int) -> frozenset[str] | None:
+def spread_cut(
+    groups: Sequence[tuple[frozenset[SiteKey], int]], room: Mapping[SiteKey, int]
+) -> frozenset[SiteKey] | None:
     """Whether units (groups of `n` that may each go to any of a set of sites) can be
-    spread with at most `limit` per site: None if so, else a set of sites that the units
-    confined to it overfill (Hall's condition, by a maximum flow: source -> group ->
-    site -> sink, `limit` on each site's edge, and the sites reachable in the residual)."""
-    sites = sorted({s for g, _ in groups for s in g})
-    room = dict.fromkeys(sites, limit)
+    spread with at most `room[site]` at each site: None if so, else a set of sites that the
+    units confined to it overfill (Hall's condition, by a maximum flow: source -> group ->
+    site -> sink, `room` on each site's edge, and the sites reachable in the residual)."""
+    room = dict(room)
     left = [n for _, n in groups]
-    flow: dict[tuple[int, str], int] = {}
+    flow: dict[tuple[int, SiteKey], int] = {}
+    prev_s: dict[SiteKey, int] = {}
     while True:
         # a breadth-first search for a path source -> group -> (site -> group)* -> site
         # with room, through residual edges (group -> site always; site -> group when
         # that group sends flow there)
-        prev_g: dict[int, str | None] = {i: None for i, n in enumerate(left) if n > 0}
-        prev_s: dict[str, int] = {}
+        prev_g: dict[int, SiteKey | None] = {i: None for i, n in enumerate(left) if n > 0}
+        prev_s = {}
         queue = list(prev_g)
-        end: str | None = None
+        end: SiteKey | None = None
         while queue and end is None:
             nxt: list[int] = []
             for gi in queue:
-                for s in sorted(groups[gi][0]):
-                    if s in prev_s:
+                for site in sorted(groups[gi][0]):
+                    if site in prev_s:
                         continue
-                    prev_s[s] = gi
-                    if room[s] > 0:
-                        end = s
+                    prev_s[site] = gi
+                    if room.get(site, 0) > 0:
+                        end = site
                         break
                     for gj in range(len(groups)):
-                        if gj not in prev_g and flow.get((gj, s), 0) > 0:
-                            prev_g[gj] = s
+                        if gj not in prev_g and flow.get((gj, site), 0) > 0:
+                            prev_g[gj] = site
                             nxt.append(gj)
                 if end is not None:
                     break
@@ -538,22 +541,21 @@ def spread_cut(groups: list[tuple[frozenset[str], int]], limit: int) -> frozense
         if end is None:
             break
         # as many units along the path as all its edges take
-        path: list[tuple[int, str]] = []  # (group, site it sends more to)
-        s = end
-        push = room[s]
+        path: list[tuple[int, SiteKey, SiteKey | None]] = []  # (group, to, from)
+        at: SiteKey = end
+        push = room[end]
         while True:
-            gi = prev_s[s]
-            path.append((gi, s))
+            gi = prev_s[at]
             back = prev_g[gi]
+            path.append((gi, at, back))
             if back is None:
                 push = min(push, left[gi])
                 break
             push = min(push, flow[gi, back])
-            s = back
+            at = back
         room[end] -= push
-        for gi, s in path:
-            flow[gi, s] = flow.get((gi, s), 0) + push
-            back = prev_g[gi]
+        for gi, to, back in path:
+            flow[gi, to] = flow.get((gi, to), 0) + push
             if back is None:
                 left[gi] -= push
             else:
