@@ -455,13 +455,15 @@ class Quotas:
     units still to place by the sites they may use; a site is open to a unit while its
     share has room and the group's later units can still all be placed within theirs."""
 
-    __slots__ = ("c", "left", "used")
+    __slots__ = ("c", "keys", "left", "used")
 
     def __init__(self, c: Compiled, units: Collection[int] | None = None) -> None:
         self.c = c
         n_sites = len(c.site_ids)
         self.used = [[0] * n_sites for _ in c.quota_limit]
         self.left: list[dict[frozenset[int], int]] = [{} for _ in c.quota_limit]
+        # per unit, the sites it may use (shared by every copy)
+        self.keys: dict[int, frozenset[int]] = {}
         pinned = c.unit_starts()[1]
         for u, oi in enumerate(c.unit_order):
             g = c.order_quota[oi]
@@ -470,12 +472,12 @@ class Quotas:
             if pinned[u] >= 0:  # fixed steps say where (all placed, or the rest to follow)
                 self.used[g][pinned[u]] += 1
             elif units is None or u in units:
-                key = frozenset(c.unit_sites[u])
+                key = self.keys[u] = frozenset(c.unit_sites[u])
                 self.left[g][key] = self.left[g].get(key, 0) + 1
 
     def copy(self) -> Quotas:
         out = Quotas.__new__(Quotas)
-        out.c = self.c
+        out.c, out.keys = self.c, self.keys
         out.used = [row[:] for row in self.used]
         out.left = [dict(d) for d in self.left]
         return out
@@ -486,23 +488,33 @@ class Quotas:
         g = c.order_quota[c.unit_order[u]]
         if g < 0:
             return c.unit_sites[u]
-        limit, used = self.c.quota_limit[g], self.used[g]
-        key = frozenset(c.unit_sites[u])
-        left = dict(self.left[g])
-        if left.get(key, 0) > 0:
-            left[key] -= 1
-        groups = [(k, n) for k, n in left.items() if n > 0]
-        total = sum(n for _, n in groups)
+        limit, used = c.quota_limit[g], self.used[g]
+        key = self.keys.get(u)
+        room = [limit - x for x in used]
+        sites = [s for s in c.unit_sites[u] if room[s] > 0]
+        groups = [(k, n) for k, n in self.left[g].items() if n > 0]
+        if len(room) <= HALL_SITES and key is not None:
+            # the sets of sites that the units still to place (this one included) fill
+            # exactly: taking a place at s leaves the rest placeable unless s lies in
+            # such a set that this unit could also leave (a state that keeps the quotas
+            # stays one: every choice is checked so)
+            tight = _tight_sets(groups, room)
+            if not tight:
+                return sites
+            mask = sum(1 << t for t in key)
+            return [s for s in sites
+                    if not any(t >> s & 1 and t & mask != mask for t in tight)]
+        # many sites: by the flow, the rest placed after this unit takes each site
+        rest = dict(self.left[g])
+        if key is not None:
+            rest[key] -= 1
+        after = [(k, n) for k, n in rest.items() if n > 0]
         out = []
-        for s in c.unit_sites[u]:
-            if used[s] >= limit:
-                continue
-            room = {t: limit - used[t] - (t == s) for t in range(len(used))}
-            # enough room at every group's sites for all that is left: Hall's condition
-            # holds for every set of sites; else ask the flow
-            if all(sum(room[t] for t in k) >= total for k, _ in groups) \
-                    or spread_cut(groups, room) is None:
+        for s in sites:
+            room[s] -= 1
+            if spread_cut(after, dict(enumerate(room))) is None:
                 out.append(s)
+            room[s] += 1
         return out
 
     def take(self, u: int, site: int) -> None:
@@ -512,9 +524,33 @@ class Quotas:
         if g < 0:
             return
         self.used[g][site] += 1
-        key = frozenset(c.unit_sites[u])
-        if self.left[g].get(key, 0) > 0:
+        key = self.keys.get(u)
+        if key is not None and self.left[g].get(key, 0) > 0:
             self.left[g][key] -= 1
+
+
+HALL_SITES = 8
+"""Up to this many sites, a quota's Hall condition is kept by the sets of sites it holds
+tight (at most 256 sets, cheaper than a flow per site); above, by the flow
+(`solver.problem.spread_cut`)."""
+
+
+def _tight_sets(groups: Sequence[tuple[frozenset[int], int]], room: Sequence[int]) -> list[int]:
+    """The sets of sites (bit masks) whose room the units confined to them fill exactly
+    (`n` units per group, each to one of the group's sites)."""
+    n_sites = len(room)
+    full = 1 << n_sites
+    have = [0] * full  # the room of each set of sites
+    for t in range(1, full):
+        low = t & -t
+        have[t] = have[t ^ low] + room[low.bit_length() - 1]
+    need = [0] * full  # the units confined to each set
+    for k, n in groups:
+        m = sum(1 << i for i in k)
+        for t in range(m, full):
+            if t & m == m:
+                need[t] += n
+    return [t for t in range(1, full) if need[t] and need[t] >= have[t]]
 
 
 def _reusable(
