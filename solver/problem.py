@@ -1,5 +1,9 @@
 """The problem contract of SPEC.md section 1: pydantic models and cross-reference checks.
 
+Section 6 too: a site's `power_windows` (the cap in force within each window) and the
+problem's `policies` (spread-risk quotas, rule 10), with their checks: shares in (0, 1],
+windows apart and each ending after it starts, and quotas the orders can keep.
+
 `load_problem` is the one way in: it parses JSON-like data, checks every cross-reference
 and raises `ProblemError` listing *every* fault (each naming the id and field) rather than
 the first one.
