@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from solver.calendar import Interval, minutes_between, resource_windows
-from solver.problem import Objective, Problem, ProblemError, eligible
+from solver.problem import Objective, Problem, ProblemError, Site, eligible, site_limit
 
 DAY = 1440
 INF_ROUTE = 1 << 40  # min_route of a site where some step cannot run
@@ -66,6 +66,15 @@ class Compiled:
     op_power: list[int]
     op_modes: list[list[Mode]]
     op_fixed: list[tuple[int, int, int] | None]
+    # SPEC section 6. Power windows: `site_cap` is the highest cap ever in force at the
+    # site (None: never capped), and `site_dips` per site the stretches [a, b) where the
+    # cap in force is lower, by how much (sorted, apart; whole minutes, the least cap of
+    # each minute). Quotas: per order its customer's quota group (-1: none), and per
+    # group the most of its units one site may build (rule 10) and its customer.
+    site_dips: list[list[tuple[int, int, int]]] = field(default_factory=list)
+    order_quota: list[int] = field(default_factory=list)
+    quota_limit: list[int] = field(default_factory=list)
+    quota_customer: list[str] = field(default_factory=list)
     # a schedule to stay close to (a reschedule): moving a step away from it costs
     reference: Reference | None = None
     _starts: dict[tuple[int, int], list[Interval]] = field(default_factory=dict)
@@ -250,11 +259,24 @@ def compile_problem(
 
     powers = [st.power_kw for p in problem.products for st in p.routing]
     caps = [s.power_cap_kw for s in problem.sites if s.power_cap_kw is not None]
+    caps += [w.power_cap_kw for s in problem.sites for w in s.power_windows or []]
     pscale, p_exact = _scale(powers + caps)
     site_cap = [
         None if s.power_cap_kw is None else math.floor(s.power_cap_kw * pscale + 1e-9)
         for s in problem.sites
     ]
+    site_dips: list[list[tuple[int, int, int]]] = [[] for _ in problem.sites]
+    if any(s.power_windows for s in problem.sites):
+        products_by_id = {p.id: p for p in problem.products}
+        # more than every step together draws: a cap that never binds
+        ample = 1 + sum(
+            o.quantity * sum(math.ceil(st.power_kw * pscale - 1e-9)
+                             for st in products_by_id[o.product].routing)
+            for o in problem.orders if o.product in products_by_id
+        )
+        for i, site in enumerate(problem.sites):
+            if site.power_windows:
+                site_cap[i], site_dips[i] = _power_dips(site, t0, pscale, ample)
 
     res_ids = [r.id for r in problem.resources]
     res_ix = {r: i for i, r in enumerate(res_ids)}
@@ -276,7 +298,9 @@ def compile_problem(
         order_ids=[], order_due=[], order_release=[], order_weight=[], weight_scale=wscale,
         order_transit=[], order_units=[], unit_order=[], unit_no=[], unit_ops=[],
         unit_sites=[], op_unit=[], op_name=[], op_power=[], op_modes=[], op_fixed=[],
+        site_dips=site_dips,
     )
+    _compile_quotas(c)
     errors: list[str] = []
     for oi, o in enumerate(problem.orders):
         prod = products[o.product]
@@ -351,6 +375,80 @@ def compile_problem(
     if reference is not None:
         c.reference = compile_reference(c, reference, move_costs or MoveCosts())
     return c
+
+
+FAR = 1 << 50
+"""Minutes beyond any schedule, either way: the ends of a cap that holds for all time."""
+
+
+def _power_dips(
+    site: Site, t0: datetime, scale: int, ample: int
+) -> tuple[int, list[tuple[int, int, int]]]:
+    """A site's power windows in whole minutes: (the highest cap in force, the stretches
+    where the cap is lower, by how much). The cap of a minute is the least in force at any
+    instant of it (a window starting or ending within a minute holds for all of it when
+    lower); no cap at all counts as `ample`."""
+
+    def kw(cap: float | None) -> int:
+        return ample if cap is None else math.floor(cap * scale + 1e-9)
+
+    base = kw(site.power_cap_kw)
+    wins = sorted(
+        ((w.start - t0).total_seconds() / 60, (w.end - t0).total_seconds() / 60,
+         kw(w.power_cap_kw))
+        for w in site.power_windows or []
+    )
+    # the cap in force as pieces [a, b) of real minutes covering all time
+    pieces: list[tuple[float, float, int]] = []
+    t = float(-FAR)
+    for a, b, cap in wins:
+        if a > t:
+            pieces.append((t, a, base))
+        pieces.append((a, b, cap))
+        t = b
+    pieces.append((t, float(FAR), base))
+    per_minute: dict[int, int] = {}  # the minutes a piece starts or ends within
+    whole: list[tuple[int, int, int]] = []
+    for a, b, cap in pieces:
+        lo, hi = math.ceil(a), math.floor(b)
+        if lo < hi:
+            whole.append((lo, hi, cap))
+        for m, cut in ((lo - 1, a < lo), (hi, b > hi)):
+            if cut:
+                per_minute[m] = min(per_minute.get(m, cap), cap)
+    segs = sorted(whole + [(m, m + 1, cap) for m, cap in per_minute.items()])
+    peak = max(cap for _, _, cap in segs)
+    dips: list[tuple[int, int, int]] = []
+    for lo, hi, cap in segs:
+        if cap < peak:
+            if dips and dips[-1][1] == lo and dips[-1][2] == peak - cap:
+                dips[-1] = (dips[-1][0], hi, peak - cap)
+            else:
+                dips.append((lo, hi, peak - cap))
+    return peak, dips
+
+
+def _compile_quotas(c: Compiled) -> None:
+    """Rule 10 on the dense view: a quota group per customer with a quota in force."""
+    pol = c.problem.policies
+    c.order_quota = [-1] * len(c.problem.orders)
+    if pol is None:
+        return
+    groups: dict[str, int] = {}
+    units: list[int] = []
+    for oi, o in enumerate(c.problem.orders):
+        if pol.share(o.customer) is None:
+            continue
+        assert o.customer is not None
+        g = groups.setdefault(o.customer, len(groups))
+        if g == len(units):
+            units.append(0)
+        units[g] += o.quantity
+        c.order_quota[oi] = g
+    c.quota_customer = list(groups)
+    c.quota_limit = [
+        site_limit(pol.share(cust) or 1.0, units[g]) for cust, g in groups.items()
+    ]
 
 
 def iso_minute(problem: Problem, minute: int) -> str:

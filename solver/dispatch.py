@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from solver.compiled import Compiled
+from solver.problem import spread_cut
 from solver.solution import Assignment, score, unit_delivery
 from solver.timeline import INF, Timeline
 from solver.tuning import Tuning
@@ -90,6 +91,7 @@ class PassState:
     last_site: list[int]
     late_total: int  # weighted tardiness of the units placed (scaled)
     order_late: list[int]  # per order, the tardiness of its units placed
+    quotas: Quotas | None = None  # the units per customer and site so far (rule 10)
 
 
 class Checkpoints:
@@ -163,14 +165,19 @@ def dispatch(
     # the running tardiness: against the cutoff, and in every saved state
     late = _Lateness(c, cutoff, track=checkpoints is not None)
     fixed_at = c.op_fixed
+    quotas: Quotas | None = None
     if resume is not None:
         a, tl = resume.a.copy(), resume.tl.copy()
         last_site = resume.last_site[:]
         late.total, late.order_late = resume.late_total, resume.order_late[:]
+        if resume.quotas is not None:
+            quotas = resume.quotas.copy()
         if cutoff is not None and late.total > cutoff:
             raise Cutoff
     else:
         a, tl = _start(c)
+        if c.quota_limit:
+            quotas = Quotas(c, units)
         last_site = [-1] * len(c.order_ids)  # the site of an order's latest unit
         for u, ops in enumerate(c.unit_ops):
             if fixed_at[ops[-1]] is not None:
@@ -198,21 +205,32 @@ def dispatch(
         u = c.op_unit[o]
         if checkpoints is not None and first_of[u] == o and checkpoints.at(key):
             checkpoints.saved.append((key, PassState(
-                tl.copy(), a.copy(), last_site[:], late.total, late.order_late[:]
+                tl.copy(), a.copy(), last_site[:], late.total, late.order_late[:],
+                None if quotas is None else quotas.copy(),
             )))
         ops = c.unit_ops[u]
         j = op_pos[o]
         est = _ready_time(c, a, u, j)
         rr = ref.res[o] if ref is not None else -1
         if unit_site[u] < 0:
-            if rr >= 0 and c.res_site[rr] in c.unit_sites[u]:
+            # the sites left to the unit within its customer's quota (all: no quota)
+            sites = c.unit_sites[u] if quotas is None else quotas.sites(u)
+            if not sites:
+                raise DispatchFailed(
+                    [f"no site can build {_op_label(c, o)} within the spread-risk quota "
+                     f"of customer '{c.quota_customer[c.order_quota[c.unit_order[u]]]}'"],
+                    proven=False,
+                )
+            if rr >= 0 and c.res_site[rr] in sites:
                 unit_site[u] = c.res_site[rr]
             else:
                 oi = c.unit_order[u]
-                unit_site[u], plan = _choose_site(c, tl, u, est, last_site[oi], trials)
+                unit_site[u], plan = _choose_site(c, tl, u, est, last_site[oi], trials, sites)
                 last_site[oi] = unit_site[u]
                 if ref is None:
                     trial, trial_at = _reusable(c, tl, ops, plan), tl.placed
+            if quotas is not None:
+                quotas.take(u, unit_site[u])
         got = None
         if o in trial and tl.placed == trial_at + j:
             got = trial[o]  # only this unit's earlier steps were placed since its trial
@@ -365,7 +383,7 @@ class _Trials:
 
 def _choose_site(
     c: Compiled, tl: Timeline, u: int, est: int, first: int = -1,
-    trials: _Trials | None = None,
+    trials: _Trials | None = None, sites: Sequence[int] | None = None,
 ) -> tuple[int, list[tuple[int, int, int, int]]]:
     """The allowed site where the unit's whole routing would deliver first, and that
     routing's places there, step by step (each found with nothing else placed).
@@ -375,14 +393,14 @@ def _choose_site(
     on it. `trials` keeps each site's trial for the units of the same route class and
     ready time that come next: until something is placed at that site, they would find
     the same places there (an order's racks after the first try one site again, not
-    all of them)."""
+    all of them). `sites`: the sites to try (default: the unit's own)."""
     oi = c.unit_order[u]
     ops = c.unit_ops[u]
     if trials is not None and trials.key != (key := (c.route_classes()[u], est)):
         trials.key, trials.sites = key, {}
     best: tuple[int, int, int] | None = None
     best_plan: list[tuple[int, int, int, int]] = []
-    sites = c.unit_sites[u]
+    sites = c.unit_sites[u] if sites is None else sites
     if first in sites:
         sites = [first, *(s for s in sites if s != first)]
     for site in sites:
@@ -430,6 +448,109 @@ def _choose_site(
     if best is None:
         raise HorizonTooShort(_op_label(c, ops[0]))
     return best[2], best_plan
+
+
+class Quotas:
+    """Rule 10 in a pass: per quota group, the units each site has taken so far and the
+    units still to place by the sites they may use; a site is open to a unit while its
+    share has room and the group's later units can still all be placed within theirs."""
+
+    __slots__ = ("c", "keys", "left", "used")
+
+    def __init__(self, c: Compiled, units: Collection[int] | None = None) -> None:
+        self.c = c
+        n_sites = len(c.site_ids)
+        self.used = [[0] * n_sites for _ in c.quota_limit]
+        self.left: list[dict[frozenset[int], int]] = [{} for _ in c.quota_limit]
+        # per unit, the sites it may use (shared by every copy)
+        self.keys: dict[int, frozenset[int]] = {}
+        pinned = c.unit_starts()[1]
+        for u, oi in enumerate(c.unit_order):
+            g = c.order_quota[oi]
+            if g < 0:
+                continue
+            if pinned[u] >= 0:  # fixed steps say where (all placed, or the rest to follow)
+                self.used[g][pinned[u]] += 1
+            elif units is None or u in units:
+                key = self.keys[u] = frozenset(c.unit_sites[u])
+                self.left[g][key] = self.left[g].get(key, 0) + 1
+
+    def copy(self) -> Quotas:
+        out = Quotas.__new__(Quotas)
+        out.c, out.keys = self.c, self.keys
+        out.used = [row[:] for row in self.used]
+        out.left = [dict(d) for d in self.left]
+        return out
+
+    def sites(self, u: int) -> list[int]:
+        """The unit's sites that keep its group's quota now and for its later units."""
+        c = self.c
+        g = c.order_quota[c.unit_order[u]]
+        if g < 0:
+            return c.unit_sites[u]
+        limit, used = c.quota_limit[g], self.used[g]
+        key = self.keys.get(u)
+        room = [limit - x for x in used]
+        sites = [s for s in c.unit_sites[u] if room[s] > 0]
+        groups = [(k, n) for k, n in self.left[g].items() if n > 0]
+        if len(room) <= HALL_SITES and key is not None:
+            # the sets of sites that the units still to place (this one included) fill
+            # exactly: taking a place at s leaves the rest placeable unless s lies in
+            # such a set that this unit could also leave (a state that keeps the quotas
+            # stays one: every choice is checked so)
+            tight = _tight_sets(groups, room)
+            if not tight:
+                return sites
+            mask = sum(1 << t for t in key)
+            return [s for s in sites
+                    if not any(t >> s & 1 and t & mask != mask for t in tight)]
+        # many sites: by the flow, the rest placed after this unit takes each site
+        rest = dict(self.left[g])
+        if key is not None:
+            rest[key] -= 1
+        after = [(k, n) for k, n in rest.items() if n > 0]
+        out = []
+        for s in sites:
+            room[s] -= 1
+            if spread_cut(after, dict(enumerate(room))) is None:
+                out.append(s)
+            room[s] += 1
+        return out
+
+    def take(self, u: int, site: int) -> None:
+        """The unit is built at `site`."""
+        c = self.c
+        g = c.order_quota[c.unit_order[u]]
+        if g < 0:
+            return
+        self.used[g][site] += 1
+        key = self.keys.get(u)
+        if key is not None and self.left[g].get(key, 0) > 0:
+            self.left[g][key] -= 1
+
+
+HALL_SITES = 8
+"""Up to this many sites, a quota's Hall condition is kept by the sets of sites it holds
+tight (at most 256 sets, cheaper than a flow per site); above, by the flow
+(`solver.problem.spread_cut`)."""
+
+
+def _tight_sets(groups: Sequence[tuple[frozenset[int], int]], room: Sequence[int]) -> list[int]:
+    """The sets of sites (bit masks) whose room the units confined to them fill exactly
+    (`n` units per group, each to one of the group's sites)."""
+    n_sites = len(room)
+    full = 1 << n_sites
+    have = [0] * full  # the room of each set of sites
+    for t in range(1, full):
+        low = t & -t
+        have[t] = have[t ^ low] + room[low.bit_length() - 1]
+    need = [0] * full  # the units confined to each set
+    for k, n in groups:
+        m = sum(1 << i for i in k)
+        for t in range(m, full):
+            if t & m == m:
+                need[t] += n
+    return [t for t in range(1, full) if need[t] and need[t] >= have[t]]
 
 
 def _reusable(

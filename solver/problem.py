@@ -1,5 +1,9 @@
 """The problem contract of SPEC.md section 1: pydantic models and cross-reference checks.
 
+Section 6 too: a site's `power_windows` (the cap in force within each window) and the
+problem's `policies` (spread-risk quotas, rule 10), with their checks: shares in (0, 1],
+windows apart and each ending after it starts, and quotas the orders can keep.
+
 `load_problem` is the one way in: it parses JSON-like data, checks every cross-reference
 and raises `ProblemError` listing *every* fault (each naming the id and field) rather than
 the first one.
@@ -8,12 +12,15 @@ the first one.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
+from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -25,6 +32,7 @@ from pydantic import (
     field_validator,
 )
 
+SiteKey = TypeVar("SiteKey", str, int)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -82,6 +90,14 @@ class Shift(_Model):
         return end - start if end > start else end + 1440 - start
 
 
+class PowerWindow(_Model):
+    """SPEC section 6: within ``[start, end)`` the site's cap is `power_cap_kw`."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    power_cap_kw: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
 class Site(_Model):
     id: Id
     name: str | None = None
@@ -90,6 +106,8 @@ class Site(_Model):
     holidays: list[date] = Field(default_factory=list)
     power_cap_kw: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     transit_min: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # SPEC section 6: the cap in force within each window instead of power_cap_kw
+    power_windows: list[PowerWindow] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -156,6 +174,35 @@ class FixedStep(_Model):
     end: AwareDatetime
 
 
+Share = Annotated[float, Field(allow_inf_nan=False)]
+"""A spread-risk quota: the most of one customer's racks one site may build, in (0, 1]
+(checked with the cross-references, so that every fault of section 6 is named at once)."""
+
+
+class CustomerPolicy(_Model):
+    max_site_share: Share
+
+
+class Policies(_Model):
+    """SPEC section 6: the spread-risk quota, and per-customer overrides."""
+
+    max_site_share: Share | None = None
+    customers: dict[str, CustomerPolicy] = Field(default_factory=dict)
+
+    def share(self, customer: str | None) -> float | None:
+        """The quota in force for `customer` (None: none, or an order without customer)."""
+        if customer is None:
+            return None
+        own = self.customers.get(customer)
+        return own.max_site_share if own is not None else self.max_site_share
+
+
+def site_limit(share: float, units: int) -> int:
+    """Rule 10: the most of a customer's `units` one site may build, ceil(share x units),
+    with the share read as the decimal it was written as (0.7 x 10 is 7, not 8)."""
+    return math.ceil(Fraction(str(share)) * units)
+
+
 class Problem(_Model):
     name: str = "problem"
     horizon_start: AwareDatetime
@@ -173,6 +220,7 @@ class Problem(_Model):
     orders: list[Order] = Field(default_factory=list)
     objective: Objective = Objective.TARDINESS
     fixed: list[FixedStep] = Field(default_factory=list)
+    policies: Policies | None = None  # SPEC section 6
 
     # ---- lookups (cheap, computed on demand) -------------------------------------------
     def site(self, site_id: str) -> Site:
@@ -308,13 +356,14 @@ def check_references(p: Problem) -> list[str]:
                         errs.append(f"{where}: alternative resource '{alt.resource}' is unknown")
             elif st.kind is None or st.duration_min is None:
                 errs.append(f"{where}: needs kind and duration_min (or alternatives)")
-            caps = [s.power_cap_kw for s in p.sites if s.power_cap_kw is not None]
+            caps = [c for c in (peak_cap(s) for s in p.sites) if c is not None]
             if st.power_kw > 0 and len(caps) == len(p.sites) and st.power_kw > max(caps):
                 errs.append(
                     f"{where}: power_kw {st.power_kw:g} exceeds every site's power_cap_kw"
                 )
 
     products = {x.id: x for x in p.products}
+    order_sites: dict[str, set[str]] = {}  # where each order's racks can be built at all
     for o in p.orders:
         where = f"order '{o.id}'"
         if o.product not in products:
@@ -346,9 +395,10 @@ def check_references(p: Problem) -> list[str]:
             runnable &= at
             power_ok = {
                 s for s in runnable
-                if sites[s].power_cap_kw is None or st.power_kw <= (sites[s].power_cap_kw or 0)
+                if (cap := peak_cap(sites[s])) is None or st.power_kw <= cap
             }
             runnable = power_ok
+        order_sites[o.id] = runnable
         if not runnable and all(
             any(r.site in allowed for r, _ in eligible(p, prod, st)) for st in prod.routing
         ):
@@ -358,7 +408,165 @@ def check_references(p: Problem) -> list[str]:
             )
 
     errs += _check_fixed(p, products, res_by_id)
+    errs += _check_section6(p, order_sites, res_by_id)
     return errs
+
+
+def peak_cap(site: Site) -> float | None:
+    """The highest power cap ever in force at `site` (None: uncapped at some moment)."""
+    if site.power_cap_kw is None:
+        return None
+    return max([site.power_cap_kw, *(w.power_cap_kw for w in site.power_windows or [])])
+
+
+def _share_fault(value: float | None, where: str) -> list[str]:
+    if value is None or 0 < value <= 1:
+        return []
+    return [f"{where}: {value:g} is not in (0, 1]"]
+
+
+def _check_section6(
+    p: Problem, order_sites: Mapping[str, set[str]], res_by_id: Mapping[str, Resource]
+) -> list[str]:
+    """SPEC section 6: shares in (0, 1], each site's power windows in order and apart, and
+    quotas the orders can keep (rule 10)."""
+    errs: list[str] = []
+    pol = p.policies
+    if pol is not None:
+        errs += _share_fault(pol.max_site_share, "policies.max_site_share")
+        for cid, cp in pol.customers.items():
+            errs += _share_fault(cp.max_site_share, f"policies.customers.{cid}.max_site_share")
+    for i, site in enumerate(p.sites):
+        where = f"sites[{i}] (id '{site.id}').power_windows"
+        good: list[tuple[int, PowerWindow]] = []
+        for j, w in enumerate(site.power_windows or []):
+            if w.end <= w.start:
+                errs.append(f"{where}[{j}].end: is not after start")
+            else:
+                good.append((j, w))
+        good.sort(key=lambda jw: jw[1].start)
+        for (j, a), (k, b) in pairwise(good):
+            if b.start < a.end:
+                errs.append(f"{where}: windows {min(j, k)} and {max(j, k)} overlap")
+    if pol is not None and not errs:
+        errs += quota_faults(p, order_sites, res_by_id)
+    return errs
+
+
+def quota_faults(
+    p: Problem, order_sites: Mapping[str, set[str]], res_by_id: Mapping[str, Resource]
+) -> list[str]:
+    """Rule 10 quotas that the orders' sites (allowed_sites, the sites' resources and power
+    caps, fixed steps) make impossible: per customer, each site that must take more units
+    than its quota allows, or else a set of sites that must together."""
+    assert p.policies is not None
+    pinned: dict[tuple[str, int], str] = {}
+    for f in p.fixed:
+        if f.resource in res_by_id:
+            pinned[(f.order, f.unit)] = res_by_id[f.resource].site
+    # per customer, its units grouped by the sites they may use
+    groups: dict[str, dict[frozenset[str], int]] = {}
+    for o in p.orders:
+        if p.policies.share(o.customer) is None or not order_sites.get(o.id):
+            continue
+        assert o.customer is not None
+        g = groups.setdefault(o.customer, {})
+        for u in range(1, o.quantity + 1):
+            at = pinned.get((o.id, u))
+            key = frozenset([at]) if at is not None else frozenset(order_sites[o.id])
+            g[key] = g.get(key, 0) + 1
+    out: list[str] = []
+    for cust in sorted(groups):
+        g = groups[cust]
+        share = p.policies.share(cust)
+        assert share is not None
+        total = sum(g.values())
+        limit = site_limit(share, total)
+        single = False
+        for key in sorted((k for k in g if len(k) == 1), key=sorted):
+            (site,) = key
+            if g[key] > limit:
+                single = True
+                out.append(
+                    f"policies: customer '{cust}' must have {g[key]} of its {total} units "
+                    f"built at site '{site}' (allowed_sites and fixed steps), more than its "
+                    f"quota {share:g} allows ({limit})"
+                )
+        if single:
+            continue
+        cut = spread_cut(list(g.items()), {s: limit for k in g for s in k})
+        if cut is not None:
+            n = sum(k for s, k in g.items() if s <= cut)
+            names = ", ".join(f"'{s}'" for s in sorted(cut))
+            out.append(
+                f"policies: customer '{cust}' must have {n} of its {total} units built at "
+                f"sites {names} (allowed_sites and fixed steps), more than its quota "
+                f"{share:g} allows there ({limit} per site)"
+            )
+    return out
+
+
+def spread_cut(
+    groups: Sequence[tuple[frozenset[SiteKey], int]], room: Mapping[SiteKey, int]
+) -> frozenset[SiteKey] | None:
+    """Whether units (groups of `n` that may each go to any of a set of sites) can be
+    spread with at most `room[site]` at each site: None if so, else a set of sites that the
+    units confined to it overfill (Hall's condition, by a maximum flow: source -> group ->
+    site -> sink, `room` on each site's edge, and the sites reachable in the residual)."""
+    room = dict(room)
+    left = [n for _, n in groups]
+    flow: dict[tuple[int, SiteKey], int] = {}
+    prev_s: dict[SiteKey, int] = {}
+    while True:
+        # a breadth-first search for a path source -> group -> (site -> group)* -> site
+        # with room, through residual edges (group -> site always; site -> group when
+        # that group sends flow there)
+        prev_g: dict[int, SiteKey | None] = {i: None for i, n in enumerate(left) if n > 0}
+        prev_s = {}
+        queue = list(prev_g)
+        end: SiteKey | None = None
+        while queue and end is None:
+            nxt: list[int] = []
+            for gi in queue:
+                for site in sorted(groups[gi][0]):
+                    if site in prev_s:
+                        continue
+                    prev_s[site] = gi
+                    if room.get(site, 0) > 0:
+                        end = site
+                        break
+                    for gj in range(len(groups)):
+                        if gj not in prev_g and flow.get((gj, site), 0) > 0:
+                            prev_g[gj] = site
+                            nxt.append(gj)
+                if end is not None:
+                    break
+            queue = nxt
+        if end is None:
+            break
+        # as many units along the path as all its edges take
+        path: list[tuple[int, SiteKey, SiteKey | None]] = []  # (group, to, from)
+        at: SiteKey = end
+        push = room[end]
+        while True:
+            gi = prev_s[at]
+            back = prev_g[gi]
+            path.append((gi, at, back))
+            if back is None:
+                push = min(push, left[gi])
+                break
+            push = min(push, flow[gi, back])
+            at = back
+        room[end] -= push
+        for gi, to, back in path:
+            flow[gi, to] = flow.get((gi, to), 0) + push
+            if back is None:
+                left[gi] -= push
+            else:
+                flow[gi, back] -= push
+    if not any(left):
+        return None
+    return frozenset(prev_s)
 
 
 def _check_fixed(

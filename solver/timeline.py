@@ -2,7 +2,8 @@
 
 Each resource has one lane per unit of capacity: a sorted list of busy stretches that a
 step's search for room walks forward. Each site with a power cap has a usage profile, a
-piecewise-constant function of time. Idle time that no step can ever use (outside the
+piecewise-constant function of time (with the stretches where a power window lowers the
+cap laid in as usage). Idle time that no step can ever use (outside the
 calendar, or a gap shorter than the resource's shortest step) counts as busy, so a packed
 lane stays a few stretches long.
 """
@@ -124,17 +125,25 @@ class _Lane:
 
 
 class _Profile:
-    """Piecewise-constant usage: `vals[i]` holds on [times[i], times[i+1])."""
+    """Piecewise-constant usage: `vals[i]` holds on [times[i], times[i+1]).
 
-    __slots__ = ("cap", "times", "vals")
+    A cap that varies in time (SPEC section 6 power windows) is the highest cap, `cap`,
+    with its `dips` (start, end, by how much the cap in force is lower) as usage laid in
+    from the start: a step fits where the usage plus its power stays within `cap`."""
 
-    def __init__(self, cap: int) -> None:
+    __slots__ = ("cap", "dips", "times", "vals")
+
+    def __init__(self, cap: int, dips: list[tuple[int, int, int]] | None = None) -> None:
         self.cap = cap
+        self.dips = dips or []
         self.times: list[int] = [-INF]
         self.vals: list[int] = [0]
+        for a, b, p in self.dips:
+            self.add(a, b, p)
 
     def copy(self) -> _Profile:
-        out = _Profile(self.cap)
+        out = _Profile.__new__(_Profile)
+        out.cap, out.dips = self.cap, self.dips
         out.times, out.vals = self.times[:], self.vals[:]
         return out
 
@@ -193,7 +202,10 @@ class Timeline:
         # (cached on `c`, not rebuilt for every pass)
         dead = [_Dead(*c.start_bounds(r, 0), c.res_min_duration(r)) for r in range(len(c.res_ids))]
         self.lanes = [[_Lane(dead[r]) for _ in range(cap)] for r, cap in enumerate(c.res_cap)]
-        self.power = [None if cap is None else _Profile(cap) for cap in c.site_cap]
+        self.power = [
+            None if cap is None else _Profile(cap, c.site_dips[s] if c.site_dips else None)
+            for s, cap in enumerate(c.site_cap)
+        ]
         self.placed = 0  # ops placed so far
         self.version = [0] * len(c.site_ids)  # per site, ops placed there so far
 
@@ -277,6 +289,11 @@ class Timeline:
             prof = self.power[site]
             if prof is None or not ev:
                 continue
+            if prof.dips:  # laid in afresh with the steps, in the same sweep
+                prof.times, prof.vals = [-INF], [0]
+                for a, b, p in prof.dips:
+                    ev.append((a, p))
+                    ev.append((b, -p))
             ev.sort()
             times, vals = prof.times, prof.vals
             level = 0

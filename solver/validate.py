@@ -1,5 +1,8 @@
 """The independent judge: every rule of SPEC.md section 2, checked from problem + schedule.
 
+Section 6 too: rule 8 with the cap in force at each moment (a site's `power_windows`),
+and rule 10, the spread-risk quotas (`policies`).
+
 `validate(problem, schedule)` returns one plain line per violation (an empty list means the
 schedule is valid). Each line starts with what it breaks: ``rule N:`` for SPEC section 2,
 ``format:`` for the shape of the schedule (section 3), ``fixed:`` for fixed steps not kept
@@ -42,6 +45,7 @@ from solver.problem import (
     Site,
     eligible,
     load_problem,
+    site_limit,
 )
 
 __all__ = ["Occupancy", "validate", "validate_files"]
@@ -357,8 +361,13 @@ class _Rules:
 
     def power_caps(self, site: Site) -> list[tuple[int, float | None]]:
         """Rule 8: the site's power cap in force, each from an instant on (as `_overloads`
-        reads them); one cap for all time while a site has a single `power_cap_kw`."""
-        return [(0, site.power_cap_kw)]
+        reads them): `power_cap_kw` (None: no cap) but within each of its power_windows
+        (SPEC section 6) the window's cap."""
+        out: list[tuple[int, float | None]] = [(0, site.power_cap_kw)]
+        for w in sorted(site.power_windows or [], key=lambda w: w.start):
+            out.append((_us(w.start), w.power_cap_kw))
+            out.append((_us(w.end), site.power_cap_kw))
+        return out
 
     def capped(self, site: Site) -> bool:
         """Whether rule 8 caps the site's power at some moment."""
@@ -366,11 +375,13 @@ class _Rules:
 
     def power(self, sid: str, loads: Sequence[Load]) -> list[str]:
         """Rule 8: at no moment do the `loads` (kW each) at `sid` exceed the cap in force."""
+        site = self.sites[sid]
+        what = "power cap in force" if site.power_windows else "power_cap_kw"
         return [
             f"rule 8: site '{sid}' draws {float(kw):g} kW at {_iso(t)} "
-            f"(power_cap_kw {cap:g}): {_names(ids)}"
+            f"({what} {cap:g}): {_names(ids)}"
             for t, ids, kw, cap in _overloads(
-                loads, self.power_caps(self.sites[sid]), Fraction(POWER_EPSILON)
+                loads, self.power_caps(site), Fraction(POWER_EPSILON)
             )
         ]
 
@@ -587,6 +598,7 @@ class _Validator:
         self._check_rule6_windows()
         self._check_rule7_capacity()
         self._check_rule8_power()
+        self._check_rule10_quotas()
         tardiness = self._check_rule9_delivery(s.get("orders"))
         self._check_fixed_kept()
         self._check_kpis(s.get("kpis"), tardiness, str(objective))
@@ -889,7 +901,7 @@ class _Validator:
             self.out += self.rules.capacity(rid, loads)
 
     def _check_rule8_power(self) -> None:
-        """Rule 8: at no moment does a site's running power_kw exceed its power_cap_kw."""
+        """Rule 8: at no moment does a site's running power_kw exceed the cap in force."""
         by_site: dict[str, list[Load]] = {}
         for it in self.items:
             if it.resource is None or it.start is None or it.end is None:
@@ -900,6 +912,35 @@ class _Validator:
                     (it.start, it.end, it.id, Fraction(kw)))
         for sid, loads in by_site.items():
             self.out += self.rules.power(sid, loads)
+
+    def _check_rule10_quotas(self) -> None:
+        """Rule 10: no site builds more of a customer's units than ceil(quota x its units)."""
+        pol = self.p.policies
+        if pol is None:
+            return
+        total: dict[str, int] = {}
+        built: dict[tuple[str, str], list[str]] = {}
+        for o in self.p.orders:
+            cust = o.customer
+            if cust is None or pol.share(cust) is None:
+                continue
+            total[cust] = total.get(cust, 0) + o.quantity
+            steps = len(self.products[o.product].routing)
+            for u in range(1, o.quantity + 1):
+                sites = {it.resource.site for k in range(steps)
+                         for it in self.by_step.get((o.id, u, k), []) if it.resource is not None}
+                for site in sites:
+                    built.setdefault((cust, site), []).append(f"{o.id}/{u}")
+        for (cust, site), units in sorted(built.items()):
+            share = pol.share(cust)
+            assert share is not None
+            limit = site_limit(share, total[cust])
+            if len(units) > limit:
+                self.out.append(
+                    f"rule 10: site '{site}' builds {len(units)} of customer '{cust}''s "
+                    f"{total[cust]} units, more than its quota {share:g} allows ({limit}): "
+                    f"{_names(units)}"
+                )
 
     def _delivery(self, o: Order) -> int | None:
         """Rule 9: the order's delivery instant, None if some unit cannot be judged."""

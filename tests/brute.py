@@ -31,6 +31,13 @@ Every op of T then ends no later than in S, so T is no worse than S for a regula
 objective: T is optimal too. Windows and downtime change nothing in this argument, which
 is why the scheme stays exact with calendars, where the classic "active schedule"
 reasoning is usually stated without them.
+
+SPEC section 6 changes nothing either. A power window makes the cap a function of time,
+the same in S and T, so at S_k the site still has the power k needs (the earliest-start
+search also tries the instants where the cap in force changes). A quota limits how many
+of a customer's units each site builds: T puts every unit at S's site (the modes are S's),
+so T keeps the quotas whenever S does, and the search, which skips a site once it holds
+its limit of the customer's units, never drops T.
 """
 
 from __future__ import annotations
@@ -161,6 +168,27 @@ class BruteForce:
             s.id: None if s.power_cap_kw is None else Fraction(str(s.power_cap_kw))
             for s in problem.sites
         }
+        # SPEC section 6: each site's power windows [start, end, cap] in minutes
+        self.power_windows = {
+            s.id: [(_minutes(t0, w.start), _minutes(t0, w.end), Fraction(str(w.power_cap_kw)))
+                   for w in s.power_windows or []]
+            for s in problem.sites
+        }
+        # rule 10: per order its customer's limit per site (None: no quota)
+        pol = problem.policies
+        units_of: dict[str, int] = {}
+        for o in problem.orders:
+            if o.customer is not None:
+                units_of[o.customer] = units_of.get(o.customer, 0) + o.quantity
+        self.customer: list[str | None] = []
+        self.limit: list[int | None] = []
+        for o in problem.orders:
+            share = pol.share(o.customer) if pol is not None else None
+            self.customer.append(o.customer if share is not None else None)
+            self.limit.append(
+                None if share is None or o.customer is None
+                else math.ceil(Fraction(str(share)) * units_of[o.customer])
+            )
         products = {x.id: x for x in problem.products}
         fixed = {(f.order, f.unit, f.op): f for f in problem.fixed}
         all_sites = [s.id for s in problem.sites]
@@ -204,28 +232,52 @@ class BruteForce:
     ) -> int | None:
         """Earliest start >= ready inside a window, within capacity and power."""
         cap = self.res[res].capacity
-        pcap = self.site_cap[site] if op.power > 0 else None
+        wins = self.power_windows[site]
+        capped = op.power > 0 and (self.site_cap[site] is not None or bool(wins))
         busy = on_res.get(res, [])
-        drawn = on_site.get(site, []) if pcap is not None else []
+        drawn = on_site.get(site, []) if capped else []
+        # where the cap in force changes (power windows): a start may wait for one
+        edges = [x for a, b, _ in wins for x in (a, b)] if capped else []
         cands = {ready}
         cands.update(a for a, _ in self.win[res] if a > ready)
         cands.update(e for _, e in busy if e > ready)
         cands.update(e for _, e, _ in drawn if e > ready)
+        cands.update(math.ceil(x) for x in edges if x > ready)
         for t in sorted(cands):
             end = t + dur
             if not any(a <= t and end <= b for a, b in self.win[res]):
                 continue
-            points = [t] + [s for s, _ in busy if t < s < end] + [s for s, _, _ in drawn
-                                                                   if t < s < end]
+            points: list[int | Fraction] = [t]
+            points += [s for s, _ in busy if t < s < end]
+            points += [s for s, _, _ in drawn if t < s < end]
             if any(sum(1 for s, e in busy if s <= x < e) >= cap for x in points):
                 continue
-            if pcap is not None and any(
-                sum((p for s, e, p in drawn if s <= x < e), Fraction(0)) + op.power > pcap
+            points += [x for x in edges if t < x < end]
+            if capped and any(
+                (pcap := self._cap_at(site, x)) is not None
+                and sum((p for s, e, p in drawn if s <= x < e), Fraction(0)) + op.power > pcap
                 for x in points
             ):
                 continue
             return t
         return None
+
+    def _cap_at(self, site: str, x: Fraction | int) -> Fraction | None:
+        """The site's power cap in force at instant `x` (None: none)."""
+        for a, b, cap in self.power_windows[site]:
+            if a <= x < b:
+                return cap
+        return self.site_cap[site]
+
+    def _quota_full(self, ui: int, site: str, site_of: list[str | None]) -> bool:
+        """Rule 10: whether `site` has as many of the unit's customer's units as it may."""
+        oi = self.units[ui].order
+        cust, limit = self.customer[oi], self.limit[oi]
+        if cust is None or limit is None:
+            return False
+        n = sum(1 for uj, s in enumerate(site_of)
+                if s == site and self.customer[self.units[uj].order] == cust)
+        return n >= limit
 
     def _key(self, ends: dict[tuple[int, int], tuple[int, str]]) -> Key:
         late: dict[int, int] = {}
@@ -279,6 +331,8 @@ class BruteForce:
             ready = ends[ui, j - 1][0] if j > 0 else unit.release
             for res, site, dur in op.modes:
                 if site not in unit.sites or site_of[ui] not in (None, site):
+                    continue
+                if site_of[ui] is None and self._quota_full(ui, site, site_of):
                     continue
                 start = self._earliest(op, res, site, dur, ready, on_res, on_site)
                 if start is None:

@@ -139,3 +139,24 @@ def test_openapi_example_factory_is_accepted(client: Any) -> None:
     assert schema["examples"] == [EXAMPLE]
     r = client.put("/factory", json=EXAMPLE)
     assert r.status_code == 201, r.text
+
+
+def test_power_window_faults_named(client: Any) -> None:
+    """Overlapping power windows of a site and one ending before it starts (SPEC section 6)
+    are refused (422) naming the site's power_windows; nothing is stored. Windows that
+    keep the rules are stored with the site."""
+    body = factory(client)
+    bad = copy.deepcopy(body)
+    bad["sites"][0]["power_windows"] = [
+        {"start": "2026-12-21T20:00:00Z", "end": "2026-12-21T23:00:00Z", "power_cap_kw": 300},
+        {"start": "2026-12-21T22:00:00Z", "end": "2026-12-22T02:00:00Z", "power_cap_kw": 300},
+        {"start": "2027-01-15T00:00:00Z", "end": "2027-01-14T00:00:00Z", "power_cap_kw": 900}]
+    err = problem(client.put("/factory", json=bad), 422)
+    text = " | ".join(f"{e.get('field')}: {e['message']}" for e in err["errors"])
+    assert "power_windows[2].end" in text and "windows 0 and 1 overlap" in text, text
+    assert client.get("/factory").json()["version"] == 1
+    good = copy.deepcopy(body)
+    good["sites"][0]["power_windows"] = bad["sites"][0]["power_windows"][:1]
+    assert client.put("/factory", json=good).status_code == 201
+    assert client.get("/factory").json()["sites"][0]["power_windows"] == [
+        {"start": "2026-12-21T20:00:00Z", "end": "2026-12-21T23:00:00Z", "power_cap_kw": 300}]

@@ -131,6 +131,27 @@ def test_site_calendars_follow_shifts_time_zones_and_midnights(client: Any, job:
     assert cmh["open"][i + 1][0] == 6 * 1440 + 660
 
 
+def test_site_power_windows_are_given_in_minutes_lower_or_higher(
+    client: Any, solved: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """HOU (800 kW) with a demand-response evening at 300 kW and a new hall at 1,200 kW
+    from day 3 on: both windows in minutes, clipped to the horizon, lower or higher."""
+    problem, schedule = solved
+    problem = json.loads(json.dumps(problem))
+    hou = next(s for s in problem["sites"] if s["id"] == "HOU")
+    hou["power_windows"] = [
+        {"start": "2026-12-02T20:00:00Z", "end": "2026-12-02T23:00:00Z", "power_cap_kw": 300},
+        {"start": "2026-12-04T00:00:00Z", "end": "2027-06-01T00:00:00Z", "power_cap_kw": 1200}]
+    body = gantt(client, insert_job(client, problem, schedule))
+    site = next(s for s in body["sites"] if s["id"] == "HOU")
+    minutes = body["horizon"]["minutes"]
+    assert site["power_cap_kw"] == 800
+    assert site["power_windows"] == [
+        {"start_min": 1440 + 1200, "end_min": 1440 + 1380, "power_cap_kw": 300, "lower": True},
+        {"start_min": 3 * 1440, "end_min": minutes, "power_cap_kw": 1200, "lower": False}]
+    assert next(s for s in body["sites"] if s["id"] == "CMH")["power_windows"] == []
+
+
 # --- filters ---------------------------------------------------------------------------
 
 

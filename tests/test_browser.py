@@ -416,3 +416,34 @@ def test_with_keys_the_page_asks_for_one_and_keeps_it(
         wait_ready(page)
         assert attr(page, "items") == len(srv.schedule["items"])
         assert page.evaluate("localStorage.getItem('rackplan.apiKey')") == VIEWER_KEY
+
+
+@pytest.fixture(scope="module")
+def served_windows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The service holding a schedule of the sample with two power windows at HOU: a
+    demand-response evening (300 kW, below its 800) and a new hall (1,200 kW) from day 3."""
+    problem = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    hou = next(s for s in problem["sites"] if s["id"] == "HOU")
+    hou["power_windows"] = [
+        {"start": "2026-12-02T12:00:00Z", "end": "2026-12-03T00:00:00Z", "power_cap_kw": 300},
+        {"start": "2026-12-04T00:00:00Z", "end": "2026-12-06T00:00:00Z",
+         "power_cap_kw": 1200}]
+    schedule = solve(load_problem(problem), SolveParams(time_limit=2, workers=1))
+    with _serve(tmp_path_factory.mktemp("windows"), (problem, schedule)) as srv:
+        yield srv
+
+
+def test_power_windows_are_shaded_in_the_site_band(served_windows: Served, page: Any) -> None:
+    """The site's band shows the evening in amber and the new hall in green; the rest of
+    the band keeps the site colour."""
+    page.goto(f"{served_windows.base}/schedules/{served_windows.job_id}/view")
+    wait_ready(page)
+    low = page.evaluate("rackGantt.powerWindowBox('HOU', 0)")
+    high = page.evaluate("rackGantt.powerWindowBox('HOU', 1)")
+    assert low is not None and high is not None and low["width"] >= 4
+    edge = low["x"] + low["width"] / 2 - 2  # clear of the label at the window's left
+    assert pixel_at(page, edge, low["y"]) == css_rgb(page, "#f2c879")
+    assert pixel_at(page, high["x"] + high["width"] / 2 - 2, high["y"]) == css_rgb(
+        page, "#a8dbb4")
+    before = low["x"] - low["width"] / 2 - 3
+    assert pixel_at(page, before, low["y"]) == css_rgb(page, "#eef2f7")

@@ -21,11 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from brute import brute_force
+from test_section6 import demand_response, energised, nearest_site
 from test_solve import ALL_DAYS, at, make, one_step, order
 
 from solver.compiled import compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, read_back, set_objective
-from solver.problem import Objective, Problem
+from solver.problem import Objective, Problem, load_problem
 from solver.schedule import Status, build_schedule
 from solver.solution import Assignment
 from solver.validate import validate
@@ -273,6 +274,37 @@ def test_rule8_the_cap_is_per_site() -> None:
                 "orders": [order("A", 0, quantity=2)], "objective": "makespan"}
 
     check(make(name="two sites", **data("T")), 100, make(name="one site", **data("S")), 200)
+
+
+def test_rule8_a_demand_response_window_lowers_the_cap() -> None:
+    """Rule 8 with SPEC section 6 power windows: two 100 kW racks under 200 kW run at once
+    (0 late), but 100 kW in force over [300, 900) makes the second wait until the first
+    ends at 600 (600 late)."""
+    check(load_problem({**demand_response(), "name": "evening"}), 600,
+          load_problem({**demand_response(window=False), "name": "no evening"}), 0)
+
+
+def test_rule8_a_hall_energised_on_a_date_raises_the_cap() -> None:
+    """Rule 8 with a window raising the cap from minute 1,200: four 100 kW racks one at a
+    time under 100 kW, then the last two at once (3,000 late); without it 3,600."""
+    check(load_problem({**energised(), "name": "energised"}), 3000,
+          load_problem({**energised(window=False), "name": "old hall"}), 3600)
+
+
+def test_rule10_a_quota_sends_a_rack_to_the_far_site() -> None:
+    """Rule 10: acme's two racks on time at N (two lines), but at most one of them per
+    site: the other goes to F, 1,440 minutes away (1,440 late)."""
+    def data(quota: bool) -> dict[str, Any]:
+        d = nearest_site(0.5 if quota else None, racks=2)
+        d["name"] = f"quota {quota}"
+        d["resources"] = [{"id": "N0", "site": "N", "kind": "line"},
+                          {"id": "N1", "site": "N", "kind": "line"},
+                          {"id": "F0", "site": "F", "kind": "line"}]
+        d["orders"] = d["orders"][:1]
+        return d
+
+    s = check(load_problem(data(True)), 1440, load_problem(data(False)), 0)
+    assert sorted(i["site"] for i in s["items"]) == ["F", "N"]
 
 
 # ---- rule 9 and the objective: transit, delivery, weighted tardiness ------------------------

@@ -27,7 +27,7 @@ from solver.explain import (  # noqa: E402
     explain,
     render_text,
 )
-from solver.problem import Problem, Site, Window, load_problem  # noqa: E402
+from solver.problem import Problem, load_problem  # noqa: E402
 from solver.schedule import Status, build_schedule  # noqa: E402
 from solver.solution import Assignment  # noqa: E402
 from solver.solve import SolveParams, solve  # noqa: E402
@@ -166,22 +166,14 @@ def test_power_cap_is_the_only_cause() -> None:
 def test_power_window_cap_in_force() -> None:
     """A site whose only cap is a power window below the step's draw: the wait names the
     window's cap, and the order is structural (it would wait alone too)."""
-    base = _problem(
+    p = _problem(
         [{"id": "A", "due": "2026-11-02T11:40:00Z"}],
         routing=[{"op": "burn_in", "kind": "burn_in", "duration_min": 300, "power_kw": 150}],
+        sites=[{"id": "S", "timezone": "UTC", "power_windows": [
+            {"start": "2026-11-02T00:00:00Z", "end": "2026-11-02T10:00:00Z",
+             "power_cap_kw": 100}]}],
     )
-
-    class Windowed(Site):
-        power_windows: list[dict[str, Any]]
-
-    class PowerWindow(Window):
-        power_cap_kw: float
-
-    win = PowerWindow.model_validate(
-        {"start": "2026-11-02T00:00:00Z", "end": "2026-11-02T10:00:00Z", "power_cap_kw": 100})
-    site = Windowed.model_construct(**dict(base.sites[0]), power_windows=[win])
-    p = base.model_copy(update={"sites": [site]})
-    s = _plan(base, {"A/1/burn_in": ("BI-1", 600)})
+    s = _plan(p, {"A/1/burn_in": ("BI-1", 600)})
     o = _only(explain(p, s), "A")
     assert _waits(o) == [("power", 600)]
     assert o["chain"][0]["waits"][0]["ids"]["cap_kw"] == [100.0]

@@ -479,3 +479,89 @@ def test_fixed_steps_unsolvable_problems_are_infeasible(data: dict[str, Any]) ->
     s = solved(p)
     assert validate(p, s) == []
     assert s["status"] == "INFEASIBLE", s.get("reasons")
+
+
+# ---- SPEC section 6: power windows and spread-risk quotas -----------------------------------
+
+
+@st.composite
+def with_section6(draw: st.DrawFn, max_ops: int = 10) -> dict[str, Any]:
+    """A random problem plus power windows on its sites (caps below and above the site's,
+    some sites capped by windows alone) and customers with spread-risk quotas."""
+    data = draw(problems(max_ops=max_ops, min_orders=2))
+    t0 = data["horizon_start"]
+    top = max((s.get("power_kw", 0) for p in data["products"] for s in p["routing"]),
+              default=0)
+    for site in data["sites"]:
+        if not top or draw(st.booleans()):
+            continue
+        if draw(st.integers(0, 3)) == 0:
+            site.pop("power_cap_kw", None)
+        windows, t = [], 0
+        for _ in range(draw(st.integers(1, 2))):
+            t += draw(st.integers(0, 24)) * 30
+            length = draw(st.integers(1, 24)) * 30
+            windows.append({"start": _iso(t0, t), "end": _iso(t0, t + length),
+                            "power_cap_kw": max(10, top + draw(st.integers(-6, 4)) * 10)})
+            t += length
+        site["power_windows"] = windows
+    for o in data["orders"]:
+        if draw(st.integers(0, 3)):
+            o["customer"] = draw(st.sampled_from(["c1", "c2"]))
+    data["policies"] = {"max_site_share": draw(st.sampled_from([0.5, 0.6, 1.0]))}
+    if draw(st.booleans()):
+        data["policies"]["customers"] = {"c1": {"max_site_share": draw(
+            st.sampled_from([0.34, 0.5, 0.75]))}}
+    return data
+
+
+@settings(PROFILE, max_examples=20)
+@seed(SEED)
+@given(with_section6())
+def test_section6_schedules_pass_the_validator(data: dict[str, Any]) -> None:
+    """With power windows and quotas, dispatch's and solve's schedules pass the validator
+    (rules 8 and 10 included), and solve is no worse than dispatch."""
+    p = checked(data)
+    _, d = dispatched(p)
+    assert validate(p, d) == []
+    s = solved(p)
+    assert s["status"] in ("OPTIMAL", "FEASIBLE"), s.get("reasons")
+    assert validate(p, s) == []
+    assert not any("failed validation" in n for n in s["notes"]), s["notes"]
+    assert _figures(p, s) <= _figures(p, d)
+
+
+@settings(PROFILE, max_examples=15)
+@seed(SEED)
+@given(with_section6(), st.sampled_from(["lns", "relaxed", "sequence"]))
+def test_section6_searches_keep_every_rule(data: dict[str, Any], kind: str) -> None:
+    """LNS, relaxed LNS and the order-sequence search keep the windows and quotas."""
+    p = checked(data)
+    c, start = _valid_start(p)
+    phase = {"lns": Lns(0.2), "relaxed": RelaxedLns(0.2),
+             "sequence": Sequence(max_steps=30)}[kind]
+    a = phase.run(Context(c, workers=2, seed=3), start, 0.5)
+    assert score(c, a) <= score(c, start)
+    s = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
+                       source=kind)
+    assert validate(p, s) == []
+
+
+@settings(PROFILE, max_examples=20)
+@seed(SEED)
+@given(with_section6(max_ops=5))
+def test_section6_optimal_equals_brute_force(data: dict[str, Any]) -> None:
+    """With power windows and quotas, OPTIMAL equals the brute-force optimum, which solve
+    never beats nor the bound exceeds."""
+    p = checked(data)
+    assume(count_free_ops(p) <= MAX_BRUTE)
+    best = brute_force(p)
+    assume(best is not None)
+    assert best is not None
+    s = solved(p)
+    assert validate(p, s) == []
+    got = _figures(p, s)
+    assert best[0] <= got[0] + 1e-9, "solve beat the brute-force optimum"
+    assert s["lower_bound"] <= float(best[0]) + 1e-6, "lower_bound above the optimum"
+    if s["status"] == "OPTIMAL":
+        assert float(got[0]) == pytest.approx(float(best[0]), abs=1e-6)

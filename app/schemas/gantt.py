@@ -15,6 +15,15 @@ class GanttHorizon(BaseModel):
     minutes: int = Field(description="length in minutes (covers every bar, delivery and due)")
 
 
+class GanttPowerWindow(BaseModel):
+    """A power window of a site (SPEC section 6), clipped to the horizon."""
+
+    start_min: int
+    end_min: int
+    power_cap_kw: float = Field(description="the site's power cap within the window")
+    lower: bool = Field(description="whether the window lowers the site's cap (else raises)")
+
+
 class GanttSite(BaseModel):
     """A site's calendar within the horizon, in minutes from the horizon start."""
 
@@ -24,6 +33,9 @@ class GanttSite(BaseModel):
     open: list[list[int]] = Field(description="open (shift) windows [start, end)")
     shift_starts: list[int] = Field(description="where each shift begins")
     midnights: list[int] = Field(description="local midnights in the site's time zone")
+    power_cap_kw: float | None = Field(default=None, description="the site's power cap")
+    power_windows: list[GanttPowerWindow] = Field(
+        default_factory=list, description="where another power cap is in force")
 
 
 class GanttGroup(BaseModel):

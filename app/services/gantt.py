@@ -139,7 +139,25 @@ def site_calendar(site_doc: dict[str, Any], horizon_start: datetime, minutes: in
         "open": [list(w) for w in site_windows(site, horizon_start, minutes)],
         "shift_starts": sorted(starts),
         "midnights": _midnights(tz, horizon_start, minutes),
+        "power_cap_kw": site.power_cap_kw,
+        "power_windows": _power_windows(site, horizon_start, minutes),
     }
+
+
+def _power_windows(site: Site, horizon_start: datetime, minutes: int) -> list[dict[str, Any]]:
+    """The site's power windows (SPEC section 6) within the horizon, in minutes, each
+    saying whether it lowers the cap (below `power_cap_kw`, or a cap where there is none)."""
+    out = []
+    for w in sorted(site.power_windows or [], key=lambda w: w.start):
+        a = minutes_between(horizon_start, w.start)
+        b = -minutes_between(w.end, horizon_start)
+        if b > 0 and a < minutes:
+            out.append({
+                "start_min": max(a, 0), "end_min": min(b, minutes),
+                "power_cap_kw": w.power_cap_kw,
+                "lower": site.power_cap_kw is None or w.power_cap_kw < site.power_cap_kw,
+            })
+    return out
 
 
 def _downtime(res: dict[str, Any], horizon_start: datetime, minutes: int) -> list[list[int]]:

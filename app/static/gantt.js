@@ -1,7 +1,8 @@
 // rackplan Gantt chart: one canvas, drawn from GET /schedules/{id}/gantt.
 // Rows are resources grouped by site; bars are coloured by order, late orders outlined in
-// red; off-shift time and downtime are shaded; the axis shows days and hours in a chosen
-// time zone with the shift starts marked. Only what is in view is drawn (10,000+ bars).
+// red; off-shift time, downtime and the sites' power windows are shaded; the axis shows
+// days and hours in a chosen time zone with the shift starts marked. Only what is in view
+// is drawn (10,000+ bars).
 // Wheel scrolls, shift+wheel pans, ctrl+wheel zooms, dragging pans.
 "use strict";
 
@@ -15,6 +16,9 @@ const RackGantt = (() => {
     bg: "#ffffff", alt: "#f7f8fa", grid: "#e1e4e8", midnight: "#9aa3ad", offShift: "#e9ebee",
     downtime: "#c9ced4", text: "#1f2328", muted: "#57606a", site: "#eef2f7", late: "#d1242f",
     shift: "#5b8def", due: "#d1242f", delivery: "#1a7f37",
+    // power windows: a lower cap (a demand-response evening), a higher one (a new hall)
+    powerLow: "#f2c879", powerHigh: "#a8dbb4",
+    powerLowTint: "rgba(242, 170, 40, 0.13)", powerHighTint: "rgba(26, 127, 55, 0.08)",
   };
 
   function hashStr(s) {
@@ -513,6 +517,7 @@ const RackGantt = (() => {
         if (!row.group) {
           ctx.fillStyle = COLORS.site;
           ctx.fillRect(0, top, this.w, row.h);
+          this.paintPowerWindows(row, top, tA, tB);
           continue;
         }
         ctx.fillStyle = ri % 2 ? COLORS.alt : COLORS.bg;
@@ -543,10 +548,56 @@ const RackGantt = (() => {
       this.root.dataset.drawn = String(drawn);
     }
 
+    // the site's power windows in its band: amber where the cap is lower, green where
+    // higher, with the cap in force written in when there is room
+    paintPowerWindows(row, top, tA, tB) {
+      const ctx = this.ctx;
+      const site = this.sites.get(row.site);
+      if (!site || !site.power_windows || !site.power_windows.length) return;
+      const clipX = (t) => Math.min(this.w, Math.max(LABEL_W, this.xOf(t)));
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      for (const w of site.power_windows) {
+        if (w.end_min <= tA || w.start_min >= tB) continue;
+        const x0 = clipX(w.start_min), x1 = clipX(w.end_min);
+        if (x1 <= x0) continue;
+        ctx.fillStyle = w.lower ? COLORS.powerLow : COLORS.powerHigh;
+        ctx.fillRect(x0, top + 2, x1 - x0, row.h - 4);
+        const label = `${w.lower ? "≤" : "up to"} ${w.power_cap_kw} kW`;
+        if (x1 - x0 > ctx.measureText(label).width + 8) {
+          ctx.fillStyle = COLORS.text;
+          ctx.fillText(label, x0 + 4, top + row.h / 2);
+        }
+      }
+    }
+
+    // page coordinates of the k-th power window's band in a site's row (null: not in view)
+    powerWindowBox(siteId, k) {
+      const row = this.rows.find((r) => !r.group && r.site === siteId);
+      const site = this.sites.get(siteId);
+      if (!row || !site || !site.power_windows || !site.power_windows[k]) return null;
+      const w = site.power_windows[k];
+      const x = Math.max(this.xOf(w.start_min), LABEL_W);
+      const xe = Math.min(this.xOf(w.end_min), this.w);
+      const y0 = AXIS_H + row.y - this.scrollY;
+      if (xe <= x || y0 < AXIS_H || y0 + row.h > this.h) return null;
+      const r = this.canvas.getBoundingClientRect();
+      return { x: r.left + (x + xe) / 2, y: r.top + y0 + row.h / 2, width: xe - x };
+    }
+
     paintCalendar(row, top, tA, tB) {
       const ctx = this.ctx;
       const site = this.sites.get(row.group.site);
       const clipX = (t) => Math.min(this.w, Math.max(LABEL_W, this.xOf(t)));
+      if (site && site.power_windows) {
+        // a faint tint of the site's power windows across its rows
+        for (const w of site.power_windows) {
+          if (w.end_min <= tA || w.start_min >= tB) continue;
+          const x0 = clipX(w.start_min), x1 = clipX(w.end_min);
+          ctx.fillStyle = w.lower ? COLORS.powerLowTint : COLORS.powerHighTint;
+          if (x1 > x0) ctx.fillRect(x0, top, x1 - x0, row.h - 1);
+        }
+      }
       if (site && row.group.calendar !== "24x7") {
         // off-shift: the gaps between open windows
         ctx.fillStyle = COLORS.offShift;

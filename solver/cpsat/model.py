@@ -10,8 +10,9 @@ to the chosen mode (a mode whose calendar has no gap in the op's window puts its
 on the master start itself, not on a start variable of its own tied to it by an enforced
 equality: fewer variables and direct propagation, docs/solver.md); one site literal per
 unit and site (rule 4); NoOverlap or Cumulative per resource (rule 7); Cumulative per site
-over power (rule 8). Ops that are not free appear only as constant intervals on the
-resources and sites the free ops may use.
+over power (rule 8, with fixed intervals where a power window lowers the cap); a linear
+bound per customer and site on the site literals (rule 10). Ops that are not free appear
+only as constant intervals on the resources and sites the free ops may use.
 """
 
 from __future__ import annotations
@@ -268,7 +269,9 @@ class ModelBuilder:
                 m.add_cumulative([iv for iv, _ in ivs], [1] * len(ivs), c.res_cap[r])
 
     def _add_power_caps(self, fixed: list[tuple[int, int, int, int]]) -> None:
-        """Rule 8: per site, the running power never exceeds the cap."""
+        """Rule 8: per site, the running power never exceeds the cap in force: a
+        Cumulative at the highest cap, where a power window (SPEC section 6) lowers it
+        a fixed interval using the difference."""
         c, m = self.c, self.m
         per_site: dict[int, tuple[list[cp_model.IntervalVar], list[int]]] = {}
         for o, ov in self.ops.items():
@@ -291,7 +294,47 @@ class ModelBuilder:
         for site, (ivs, dem) in per_site.items():
             cap = c.site_cap[site]
             assert cap is not None
+            dips = c.site_dips[site] if c.site_dips else []
+            if dips:
+                # only where a step of the model or a constant one can be
+                lo = min([self.lo, *(fs for _, r, fs, _ in fixed if c.res_site[r] == site)])
+                hi = max([self.hi, *(fe for _, r, _, fe in fixed if c.res_site[r] == site)])
+                for k, (a, b, less) in enumerate(dips):
+                    a, b = max(a, lo), min(b, hi)
+                    if a < b:
+                        ivs.append(m.new_interval_var(a, b - a, b, f"dip{site}_{k}"))
+                        dem.append(less)
             m.add_cumulative(ivs, dem, cap)
+
+    def _add_quotas(self) -> None:
+        """Rule 10: per customer with a quota and site, its units built there (the
+        model's and those that stay put) are at most the quota's limit."""
+        c, m, cur = self.c, self.m, self.cur
+        if not c.quota_limit:
+            return
+        # per quota group and site: the unit literals there, and the units counted fixed
+        lits: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+        const: dict[tuple[int, int], int] = {}
+        fixed_site = c.unit_starts()[1]
+        for u, oi in enumerate(c.unit_order):
+            g = c.order_quota[oi]
+            if g < 0:
+                continue
+            if u in self.free and u not in self.unit_site:
+                for s in self._site_choice(u):
+                    lits.setdefault((g, s), []).append(self.site_lits[u, s])
+                continue
+            if u in self.unit_site:
+                site = self.unit_site[u]
+            elif fixed_site[u] >= 0:
+                site = fixed_site[u]
+            elif cur is not None and cur.res[c.unit_ops[u][0]] >= 0:
+                site = c.res_site[cur.res[c.unit_ops[u][0]]]
+            else:
+                continue  # not in the model and not placed: the bound counts it nowhere
+            const[g, site] = const.get((g, site), 0) + 1
+        for (g, s), ys in lits.items():
+            m.add(sum(ys) <= c.quota_limit[g] - const.get((g, s), 0))
 
     def _add_pinned_sequences(self) -> None:
         """Pinned ops keep their incumbent order on unit-capacity resources."""
@@ -457,6 +500,7 @@ class ModelBuilder:
         fixed = list(self._fixed_on(used | power_res))
         self._add_capacity([f for f in fixed if f[1] in used])
         self._add_power_caps(fixed)
+        self._add_quotas()
         if self.pinned:
             self._add_pinned_sequences()
         if symmetry:
