@@ -61,7 +61,7 @@ def create_job(
     )
     if not queued:  # the caller runs it itself: the supervisor must not claim it
         job.status = JobStatus.RUNNING
-        job.started_at = job.created_at
+        job.started_at = job.heartbeat_at = job.created_at
         job.progress = starting_progress()
     session.add(job)
     session.flush()
