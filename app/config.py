@@ -74,9 +74,11 @@ class Settings(BaseSettings):
         "answered 429 with Retry-After",
     )
     job_grace_seconds: float = Field(
-        default=10.0, gt=0, le=600, allow_inf_nan=False,
-        description="how long past its time limit (or a cancel) a job that has not reached "
-        "its search yet (loading, compiling) may take before it is ended",
+        default=5.0, gt=0, le=600, allow_inf_nan=False,
+        description="how long past its time limit a job that has no schedule yet (loading, "
+        "compiling, the first schedule) may go on before it gives up; a worker process "
+        "that has not stopped this long after a cancel, or twice this long after its time "
+        "limit, is ended",
     )
 
 

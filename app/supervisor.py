@@ -30,7 +30,7 @@ SHUTDOWN_REASON = "interrupted: the server shut down while the job was running"
 
 
 def _worker_main(database_url: str, job_id: str, log_json: bool, nice: int = 0,
-                 grace: float = 10.0) -> None:
+                 grace: float = 5.0) -> None:
     """The worker process's entry point (imported there, so the API process never loads the
     solver's CP-SAT backend)."""
     from app.worker import run_job
@@ -73,7 +73,7 @@ class JobRunner:
         poll: float = 2.0,
         nice: int = 0,
         lease: float = 30.0,
-        grace: float = 10.0,
+        grace: float = 5.0,
     ) -> None:
         self.sessions = sessions
         self.log_json = log_json

@@ -10,10 +10,11 @@ one transaction (a reschedule's problem too: the frozen steps became fixed steps
 
 The heartbeat starts with the job, before the problem is read: its progress writes renew
 the job's lease (`app.services.job_state`), and the time limit counts from then, loading
-and compiling included (`SolveParams.halt` gives up on a start that outruns it). In a
-worker process a watchdog thread also ends the process when the server that started it
-is gone, or when the solve has not stopped `grace` seconds after its time limit or a
-cancel (a start too large for the time limit), storing why first.
+and compiling included. The search keeps to what is left of it; the start (compile and
+first schedule) may take `grace` seconds more, then gives up (`SolveParams.halt`), as it
+does a second after a cancel. In a worker process a watchdog thread also ends the process
+when the server that started it is gone, or when the solve has not stopped `grace`
+seconds after that (a step with no checks, e.g. reading a huge problem), storing why first.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ INTERNAL_ERROR = "internal error in the solver; the server log has the details"
 ORPHANED = "interrupted: the server process ended while the job was running"
 WATCH_EVERY = 0.5  # seconds between the watchdog's looks at the parent and the clock
 CANCEL_START_GRACE = 1.0  # a start (compile, dispatch) this far into a cancel gives up
-DEFAULT_GRACE = 10.0  # seconds past the time limit or a cancel before a stuck job is ended
+DEFAULT_GRACE = 5.0  # seconds a start may take past the time limit (`job_grace_seconds`)
 
 
 def lower_priority(nice: int) -> None:
@@ -68,7 +69,7 @@ class Heartbeat:
     the server process that started the worker is gone (`orphaned`)."""
 
     def __init__(self, sessions: sessionmaker[Session], job_id: str,
-                 watch_parent: bool = True) -> None:
+                 watch_parent: bool = True, grace: float = DEFAULT_GRACE) -> None:
         self.sessions = sessions
         self.job_id = job_id
         self.t0 = time.monotonic()
@@ -80,6 +81,7 @@ class Heartbeat:
         self._parent = os.getppid() if watch_parent else None
         self.orphaned = False
         self.deadline = float("inf")  # monotonic: the job's time limit from its start
+        self.grace = grace  # what a start may take past the deadline
         self.cancel_seen: float | None = None  # monotonic: when the cancel was first seen
         self.finished = threading.Event()  # the solve returned
         self._thread = threading.Thread(target=self._run, name="rackplan-heartbeat",
@@ -98,11 +100,13 @@ class Heartbeat:
         return self._cancel.is_set()
 
     def halt_requested(self) -> bool:
-        """The solver's `halt` callable (compile and first schedule): past the job's time
-        limit, or a cancel seen a while ago (a quick start still ends with a schedule)."""
+        """The solver's `halt` callable (compile and first schedule): the grace past the
+        job's time limit is over, or a cancel was seen a second ago (a quick start still
+        ends with a schedule)."""
         now = time.monotonic()
         seen = self.cancel_seen
-        return now > self.deadline or (seen is not None and now - seen >= CANCEL_START_GRACE)
+        return (now > self.deadline + self.grace
+                or (seen is not None and now - seen >= CANCEL_START_GRACE))
 
     def _cancelled(self) -> None:
         if self.cancel_seen is None:
@@ -162,16 +166,16 @@ def parent_alive(pid: int) -> bool:
 
 class Watchdog:
     """In a worker process: a thread that ends the process (`os._exit`) when the server
-    that started it is gone, or when the solve has not returned `grace` seconds after the
-    job's time limit or a cancel; the job's outcome is stored first (at most a few
-    seconds' wait for the database; else the job's lease runs out)."""
+    that started it is gone, or when the solve has not returned twice the heartbeat's grace
+    after the job's time limit, or its grace after a cancel; the job's outcome is stored
+    first (at most a few seconds' wait for the database; else the job's lease runs out)."""
 
     def __init__(self, sessions: sessionmaker[Session], job_id: str, heartbeat: Heartbeat,
-                 grace: float, *, exit_process: Callable[[int], None] = os._exit) -> None:
+                 *, exit_process: Callable[[int], None] = os._exit) -> None:
         self.sessions = sessions
         self.job_id = job_id
         self.heartbeat = heartbeat
-        self.grace = grace
+        self.grace = heartbeat.grace
         self.time_limit: float | None = None
         self._parent = os.getppid()
         self._exit = exit_process
@@ -197,11 +201,11 @@ class Watchdog:
                 f"cancelled; the solver did not stop within {self.grace:g} s "
                 f"(it was {phase}), so its work was dropped"
             )
-        if now > hb.deadline + self.grace:
+        if now > hb.deadline + 2 * self.grace:
             return JobStatus.FAILED, (
                 f"the time limit of {self.time_limit:g} s ran out and the solver did not "
-                f"stop within {self.grace:g} s more (it was {phase}): a problem this large "
-                "needs a longer time_limit"
+                f"stop within {2 * self.grace:g} s more (it was {phase}): a problem this "
+                "large needs a longer time_limit"
             )
         return None
 
@@ -245,22 +249,23 @@ def _solve(
 
 
 def run(sessions: sessionmaker[Session], job_id: str, *, watch_parent: bool = True,
-        grace: float | None = None) -> str | None:
+        grace: float = DEFAULT_GRACE, watchdog: bool = False) -> str | None:
     """Solve a claimed (running) job and store the result; the status written, or None
     when the job was not running. `watch_parent=False` when the caller is not a supervisor
-    whose exit should stop the search (`rackplan reschedule` runs it in-process). With
-    `grace` (a worker process of its own), a watchdog ends the process when the server is
-    gone or the solve overruns its time limit or a cancel by `grace` seconds."""
-    heartbeat = Heartbeat(sessions, job_id, watch_parent)
-    watchdog = Watchdog(sessions, job_id, heartbeat, grace) if grace is not None else None
+    whose exit should stop the search (`rackplan reschedule` runs it in-process). `grace`:
+    what the start may take past the time limit. With `watchdog` (only in a worker process
+    of its own), a `Watchdog` ends the process when the server is gone or the solve does
+    not stop."""
+    heartbeat = Heartbeat(sessions, job_id, watch_parent, grace)
+    dog = Watchdog(sessions, job_id, heartbeat) if watchdog else None
     heartbeat.start()  # from here on the job's lease is renewed
     try:
-        return _run(sessions, job_id, heartbeat, watchdog)
+        return _run(sessions, job_id, heartbeat, dog)
     finally:
         heartbeat.finished.set()
         heartbeat.close()
-        if watchdog is not None:
-            watchdog.close()
+        if dog is not None:
+            dog.close()
 
 
 def _run(sessions: sessionmaker[Session], job_id: str, heartbeat: Heartbeat,
@@ -334,6 +339,6 @@ def run_job(database_url: str, job_id: str, *, log_json: bool = True, nice: int 
     lower_priority(nice)
     engine = make_engine(database_url)
     try:
-        run(session_factory(engine), job_id, grace=grace)
+        run(session_factory(engine), job_id, grace=grace, watchdog=True)
     finally:
         engine.dispose()
