@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import stamp, utc_now
@@ -62,8 +62,8 @@ def fail_running(sessions: sessionmaker[Session], job_ids: Sequence[str] | None,
                  reason: str, *, lease: float | None = None,
                  keep: Collection[str] = ()) -> list[str]:
     """Mark running jobs (those of `job_ids`, or all) failed with `reason`; the ids marked.
-    With `lease`, only those whose lease (`heartbeat_at`, else `started_at`) is older than
-    `lease` seconds; never those of `keep` (jobs the caller knows to be alive)."""
+    With `lease`, only those whose lease (`heartbeat_at`, else `started_at`, else
+    `created_at`) is older than `lease` seconds; never those of `keep` (jobs the caller knows to be alive)."""
     with transaction(sessions) as s:
         q = select(Job).where(Job.status == JobStatus.RUNNING).with_for_update()
         if job_ids is not None:
@@ -72,8 +72,8 @@ def fail_running(sessions: sessionmaker[Session], job_ids: Sequence[str] | None,
             q = q.where(Job.id.in_(list(job_ids)))
         if lease is not None:
             cutoff = stamp(utc_now() - timedelta(seconds=lease))
-            beat = func.coalesce(Job.heartbeat_at, Job.started_at)
-            q = q.where(or_(beat.is_(None), beat < cutoff))
+            beat = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+            q = q.where(beat < cutoff)
         if keep:
             q = q.where(Job.id.not_in(list(keep)))
         marked = []
