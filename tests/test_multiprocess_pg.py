@@ -129,7 +129,7 @@ def test_server_starts_fail_no_live_job(pg_url: str, tmp_path: Path) -> None:
         assert dead["error"] == job_state.RESTART_REASON
         done = a.wait(mine, ("done", "failed", "cancelled"), timeout=60)
         assert done["status"] == "done" and done["publishable"], done.get("error")
-        out, err = cron.communicate(timeout=60)
+        _, err = cron.communicate(timeout=60)
         assert cron.returncode == 0, err.decode()
         failed = httpx.get(f"{a.base}/schedules?status=failed", timeout=30).json()
         assert [j["id"] for j in failed["items"]] == [theirs]
