@@ -63,7 +63,8 @@ def fail_running(sessions: sessionmaker[Session], job_ids: Sequence[str] | None,
                  keep: Collection[str] = ()) -> list[str]:
     """Mark running jobs (those of `job_ids`, or all) failed with `reason`; the ids marked.
     With `lease`, only those whose lease (`heartbeat_at`, else `started_at`, else
-    `created_at`) is older than `lease` seconds; never those of `keep` (jobs the caller knows to be alive)."""
+    `created_at`) is older than `lease` seconds; never those of `keep` (jobs the caller
+    knows to be alive)."""
     with transaction(sessions) as s:
         q = select(Job).where(Job.status == JobStatus.RUNNING).with_for_update()
         if job_ids is not None:
