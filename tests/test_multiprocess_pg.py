@@ -21,7 +21,7 @@ from conftest import NOW, _pg_database
 from app.services import job_state
 
 ROOT = Path(__file__).resolve().parents[1]
-LEASE = 3  # seconds: RACKPLAN_JOB_LEASE_SECONDS of every process here
+LEASE = 5  # seconds: RACKPLAN_JOB_LEASE_SECONDS of every process here
 MAIN = "from app.cli import main; raise SystemExit(main())"
 
 
@@ -79,10 +79,12 @@ class Server:
 
     def wait(self, job_id: str, statuses: tuple[str, ...], timeout: float = 60
              ) -> dict[str, Any]:
+        """Until the job's status is one of `statuses` (running: and its worker beats)."""
         t_end = time.monotonic() + timeout
         while True:
             job = self.job(job_id)
-            if job["status"] in statuses:
+            beating = job["status"] != "running" or (job["progress"] or {}).get("elapsed", 0) > 0
+            if job["status"] in statuses and beating:
                 return job
             assert time.monotonic() < t_end, f"job {job_id} still {job['status']}"
             time.sleep(0.2)
