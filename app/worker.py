@@ -167,8 +167,9 @@ def parent_alive(pid: int) -> bool:
 class Watchdog:
     """In a worker process: a thread that ends the process (`os._exit`) when the server
     that started it is gone, or when the solve has not returned twice the heartbeat's grace
-    after the job's time limit, or its grace after a cancel; the job's outcome is stored
-    first (at most a few seconds' wait for the database; else the job's lease runs out)."""
+    after the job's time limit, or its grace after a cancel (four times that once the solver
+    has a schedule: it stops by itself then); the job's outcome is stored first (at most a
+    few seconds' wait for the database; else the job's lease runs out)."""
 
     def __init__(self, sessions: sessionmaker[Session], job_id: str, heartbeat: Heartbeat,
                  *, exit_process: Callable[[int], None] = os._exit) -> None:
@@ -196,15 +197,17 @@ class Watchdog:
             return JobStatus.FAILED, ORPHANED
         hb, now = self.heartbeat, time.monotonic()
         phase = hb.snapshot()["phase"]
-        if hb.cancel_seen is not None and now - hb.cancel_seen > self.grace:
+        # a solve with a schedule already stops by itself soon: more patience there
+        wait = self.grace if phase == "starting" else 4 * self.grace
+        if hb.cancel_seen is not None and now - hb.cancel_seen > wait:
             return JobStatus.CANCELLED, (
-                f"cancelled; the solver did not stop within {self.grace:g} s "
+                f"cancelled; the solver did not stop within {wait:g} s "
                 f"(it was {phase}), so its work was dropped"
             )
-        if now > hb.deadline + 2 * self.grace:
+        if now > hb.deadline + 2 * wait:
             return JobStatus.FAILED, (
                 f"the time limit of {self.time_limit:g} s ran out and the solver did not "
-                f"stop within {2 * self.grace:g} s more (it was {phase}): a problem this "
+                f"stop within {2 * wait:g} s more (it was {phase}): a problem this "
                 "large needs a longer time_limit"
             )
         return None
