@@ -92,14 +92,18 @@ def tree_rss(root: int) -> int:
 
 @dataclass
 class Memory:
-    """The peak of `tree_rss` while sampling."""
+    """The peak of `tree_rss` while sampling, and when the server process ended."""
 
     peak: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    ended: float | None = None  # time.monotonic() when the server was first seen gone
 
-    def sample(self, pid: int) -> None:
+    def sample(self, proc: subprocess.Popen[bytes]) -> None:
         while not self.stop.wait(0.2):
-            self.peak = max(self.peak, tree_rss(pid))
+            if proc.poll() is not None:
+                self.ended = self.ended or time.monotonic()
+                continue
+            self.peak = max(self.peak, tree_rss(proc.pid))
 
 
 # ---- the hostile clients ---------------------------------------------------------------------
@@ -317,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     proc = start_server(db_url, port, problem["horizon_start"], tmp / "server.log")
     memory = Memory()
     hostile: list[Kind] = []
+    t_abuse = time.monotonic()
     try:
         api_load.wait_ready(base, proc)
         progress(f"loading the factory, {len(problem['orders'])} orders and a "
@@ -327,13 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                        headers=key, timeout=60)
         r.raise_for_status()
         bg = r.json()["id"]
-        threading.Thread(target=memory.sample, args=(proc.pid,), daemon=True).start()
+        threading.Thread(target=memory.sample, args=(proc,), daemon=True).start()
         progress(f"quiet: the normal load alone for {args.duration:.0f} s")
         quiet = normal_load(base, job, template, args.duration, args.order_clients,
                             args.gantt_clients, 100)
         progress(f"abuse: the normal load beside {len(kinds)} hostile clients for "
                  f"{args.duration:.0f} s")
-        t_end = time.monotonic() + args.duration
+        t_abuse = time.monotonic()
+        t_end = t_abuse + args.duration
         threads = []
         for name, reqs in kinds.items():
             kind = Kind(name)
@@ -396,6 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             1 for s in (*quiet, *loud) for e in s.errors if e[:1] == "5")), verdict(
             total_5xx == 0)],
         ["server alive and ready at the end", "yes" if up else "no", verdict(up)],
+        ["server process ended (s into the abuse, exit code)",
+         "-" if memory.ended is None else
+         f"{memory.ended - t_abuse:.1f} s, code {proc.returncode}", verdict(
+             memory.ended is None)],
         ["peak memory, server process tree (MB)", f"{peak_mb:.0f}",
          verdict(peak_mb < TARGET_RSS_MB)],
     ]
