@@ -12,7 +12,7 @@ from app.clock import floor_minute, stamp
 from app.domain import Conflict, Fault, Invalid
 from app.schemas.factory import FactoryIn
 from app.tables import FactoryVersion, Order, OrderStatus, StepState
-from solver.problem import Problem, eligible, load_problem
+from solver.problem import Problem, Product, Step, eligible, load_problem
 
 MAX_FAULTS = 50  # a refusal lists at most this many steps (and says how many there are)
 FLOOR_LOCK = 5150001  # PostgreSQL advisory lock: floor events and factory changes
@@ -41,6 +41,15 @@ def check_floor(session: Session, model: Problem) -> None:
     products = {p.id: p for p in model.products}
     faults: list[Fault] = []
     unit_sites: dict[tuple[str, int], dict[str, str]] = {}
+    eligible_ids: dict[tuple[str, str], set[str]] = {}
+
+    def able(prod: Product, step: Step) -> set[str]:
+        """The resources that can run `step` of `prod` (once per product and op)."""
+        key = (prod.id, step.op)
+        if key not in eligible_ids:
+            eligible_ids[key] = {r.id for r, _ in eligible(model, prod, step)}
+        return eligible_ids[key]
+
     rows = session.execute(
         select(StepState, Order.product, Order.allowed_sites).join(
             Order, Order.id == StepState.order_id)
@@ -48,16 +57,15 @@ def check_floor(session: Session, model: Problem) -> None:
         .order_by(StepState.order_id, StepState.unit, StepState.started_at)
     )
     for st, product_id, allowed in rows:
-        what = f"step {st.order_id}/{st.unit}/{st.op} ({'done' if st.completed_at else 'running'}"
-        what += f" on '{st.resource}')"
+        state = "done" if st.completed_at else "running"
+        what = f"step {st.order_id}/{st.unit}/{st.op} ({state} on '{st.resource}')"
         prod = products.get(product_id)
         step = next((x for x in prod.routing if x.op == st.op), None) if prod else None
         res = resources.get(st.resource)
         message = None
         if res is None:
             message = f"{what}: resource '{st.resource}' is not in the new factory"
-        elif step is not None and prod is not None and st.resource not in {
-                r.id for r, _ in eligible(model, prod, step)}:
+        elif step is not None and prod is not None and st.resource not in able(prod, step):
             message = f"{what}: resource '{st.resource}' could no longer run {st.op}"
         elif allowed is not None and res.site not in allowed:
             message = (f"{what}: resource '{st.resource}' would be at site {res.site}, not "
