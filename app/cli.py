@@ -311,7 +311,7 @@ def _run_locked(
         _err("the factory and orders do not make a valid problem: " + "; ".join(exc.errors[:5]))
         return EXIT_INVALID
     try:
-        run(sessions, job_id, watch_parent=False)
+        run(sessions, job_id, watch_parent=False, grace=settings.job_grace_seconds)
     except BaseException:  # e.g. Ctrl-C: the job must not stay "running"
         job_state.fail(sessions, job_id, "interrupted: rackplan reschedule was stopped")
         raise

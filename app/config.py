@@ -62,6 +62,25 @@ class Settings(BaseSettings):
         """Now: `RACKPLAN_NOW` when set, else the wall clock (UTC)."""
         return (self.now or datetime.now(UTC)).astimezone(UTC)
 
+    # ---- jobs and workers (docs/service.md, "Jobs and workers") ----
+    job_lease_seconds: float = Field(
+        default=30.0, ge=3, le=3600, allow_inf_nan=False,
+        description="a running job whose process has not renewed its lease (about once a "
+        "second) for this long is failed as interrupted, by any server process",
+    )
+    max_queued_jobs: int = Field(
+        default=50, ge=1, le=100_000,
+        description="queued jobs at most; a solve or reschedule asked for beyond it is "
+        "answered 429 with Retry-After",
+    )
+    job_grace_seconds: float = Field(
+        default=5.0, gt=0, le=600, allow_inf_nan=False,
+        description="how long past its time limit a job that has no schedule yet (loading, "
+        "compiling, the first schedule) may go on before it gives up; a worker process "
+        "that has not stopped this long after a cancel, or twice this long after its time "
+        "limit, is ended",
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

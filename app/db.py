@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -66,3 +67,31 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
+    """Add the columns of `metadata`'s existing tables that the database lacks (a schema
+    from an older version); each must be nullable. Safe when another process adds the same
+    column at the same time. The columns added, as `table.column`."""
+    added: list[str] = []
+    for table in metadata.sorted_tables:
+        insp = inspect(engine)
+        if not insp.has_table(table.name):
+            continue
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(ddl)
+            except DBAPIError:
+                # another process may have added it meanwhile: only then is this fine
+                now = {c["name"] for c in inspect(engine).get_columns(table.name)}
+                if column.name not in now:
+                    raise
+                continue
+            added.append(f"{table.name}.{column.name}")
+    return added

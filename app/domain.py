@@ -81,6 +81,16 @@ class Unavailable(DomainError):
     """Something the service needs (the database) does not answer."""
 
 
+class QueueFull(DomainError):
+    """The job queue holds as many jobs as the service allows; try again in
+    `retry_after` seconds."""
+
+    def __init__(self, detail: str, *, retry_after: int,
+                 faults: Sequence[Fault] = ()) -> None:
+        super().__init__(detail, title="Too Many Queued Jobs", faults=faults)
+        self.retry_after = retry_after
+
+
 class Unauthenticated(DomainError):
     """The caller is not known: no API key, or one that is not valid."""
 

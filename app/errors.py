@@ -25,6 +25,7 @@ from app.domain import (
     Invalid,
     NotFound,
     PreconditionFailed,
+    QueueFull,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -46,6 +47,7 @@ STATUS: dict[type[DomainError], HTTPStatus] = {
     Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
     Forbidden: HTTPStatus.FORBIDDEN,
+    QueueFull: HTTPStatus.TOO_MANY_REQUESTS,
 }
 HEADERS: dict[type[DomainError], dict[str, str]] = {
     Unauthenticated: {"WWW-Authenticate": "X-API-Key"},
@@ -65,6 +67,8 @@ def domain_response(request: Request, exc: DomainError) -> JSONResponse:
     status's phrase), detail and faults (`errors`)."""
     status = int(status_of(exc))
     headers = next((HEADERS[c] for c in type(exc).__mro__ if c in HEADERS), None)
+    if isinstance(exc, QueueFull):
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
     return problem_response(request, status, exc.detail, title=exc.title, errors=exc.faults,
                             headers=headers)
 

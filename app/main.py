@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import errors, observability
 from app.auth import KeyStore
 from app.config import Settings, get_settings
-from app.db import make_engine, session_factory, transaction
+from app.db import add_missing_columns, make_engine, session_factory, transaction
 from app.deps import State
 from app.routes import (
     capacity,
@@ -51,8 +51,10 @@ def init_schema(state: State) -> None:
 
 def upgrade_schema(engine: Engine, sessions: sessionmaker[Session]) -> None:
     """`init_schema` for a caller without the app's state (`rackplan reschedule`): an
-    older schema gets the tables it lacks (version 2 -> 3 adds `locks`)."""
+    older schema gets the tables it lacks (version 2 -> 3 adds `locks`) and the columns
+    (3 -> 4 adds `jobs.heartbeat_at`)."""
     Base.metadata.create_all(engine)
+    add_missing_columns(engine, Base.metadata)
     with transaction(sessions) as s:
         row = s.scalars(select(Meta).where(Meta.key == "schema_version")).first()
         if row is None:
@@ -89,9 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         name="sample plan",
                     )
                     log.info("queued a first plan of the sample orders: job %s", job.id)
-        job_state.recover_interrupted(state.sessions)
+        # only jobs whose lease ran out: another live server's or a reschedule's run on
+        job_state.recover_interrupted(state.sessions, settings.job_lease_seconds)
         state.runner = JobRunner(state.sessions, settings.database_url, settings.max_solves,
-                                 log_json=settings.log_json, nice=settings.solve_nice)
+                                 log_json=settings.log_json, nice=settings.solve_nice,
+                                 lease=settings.job_lease_seconds,
+                                 grace=settings.job_grace_seconds)
         state.runner.start()
         app.state.rackplan = state
         try:

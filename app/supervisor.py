@@ -5,6 +5,10 @@ At most `max_solves` jobs run at once, each in its own process (`app.worker.run_
 'spawn' context); solving never happens in the API process. A worker that dies leaves its
 job `running`; the supervisor notices the exit and marks the job failed with the reason.
 On shutdown the running workers are stopped and their jobs failed.
+
+Every few seconds it also fails the running jobs whose lease ran out
+(`job_state.recover_interrupted`): jobs of a server or a `rackplan reschedule` that died,
+never those of a live process (theirs renew their lease), nor its own.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import multiprocessing
 import signal
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,12 +29,13 @@ log = logging.getLogger("rackplan.jobs")
 SHUTDOWN_REASON = "interrupted: the server shut down while the job was running"
 
 
-def _worker_main(database_url: str, job_id: str, log_json: bool, nice: int = 0) -> None:
+def _worker_main(database_url: str, job_id: str, log_json: bool, nice: int = 0,
+                 grace: float = 5.0) -> None:
     """The worker process's entry point (imported there, so the API process never loads the
     solver's CP-SAT backend)."""
     from app.worker import run_job
 
-    run_job(database_url, job_id, log_json=log_json, nice=nice)
+    run_job(database_url, job_id, log_json=log_json, nice=nice, grace=grace)
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -66,6 +72,8 @@ class JobRunner:
         log_json: bool = True,
         poll: float = 2.0,
         nice: int = 0,
+        lease: float = 30.0,
+        grace: float = 5.0,
     ) -> None:
         self.sessions = sessions
         self.log_json = log_json
@@ -73,6 +81,9 @@ class JobRunner:
         self.database_url = database_url
         self.max_solves = max_solves
         self.poll = poll
+        self.lease = lease  # a running job's lease (`job_state.recover_interrupted`)
+        self.grace = grace  # the workers' watchdog's (`app.worker.Watchdog`)
+        self._next_recovery = 0.0
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.Lock()
@@ -99,6 +110,7 @@ class JobRunner:
             self._wake.clear()
             try:
                 self._reap()
+                self._recover()
                 self._start_queued()
             except Exception:
                 log.exception("job runner step failed; retrying")
@@ -120,6 +132,16 @@ class JobRunner:
                 log.error("job %s: worker ended with exit code %s without a result",
                           w.job_id, code)
 
+    def _recover(self) -> None:
+        """Now and again: fail the running jobs whose process is gone (lease run out)."""
+        now = time.monotonic()
+        if now < self._next_recovery:
+            return
+        self._next_recovery = now + max(1.0, self.lease / 3)
+        with self._lock:
+            mine = list(self._workers)
+        job_state.recover_interrupted(self.sessions, self.lease, keep=mine)
+
     def _start_queued(self) -> None:
         with self._lock:
             free = self.max_solves - len(self._workers)
@@ -130,7 +152,7 @@ class JobRunner:
                 continue
             proc = self._ctx.Process(
                 target=_worker_main,
-                args=(self.database_url, job_id, self.log_json, self.nice),
+                args=(self.database_url, job_id, self.log_json, self.nice, self.grace),
                 name=f"rackplan-job-{job_id}", daemon=True,
             )
             try:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3  # 3: locks
+SCHEMA_VERSION = 4  # 3: locks; 4: jobs.heartbeat_at (a running job's lease)
 
 
 class Base(DeclarativeBase):
@@ -87,6 +87,9 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a running job's lease: renewed by the process running it; a job whose lease ran out
+    # (`job_lease_seconds`) has lost its process and may be failed by any other
+    heartbeat_at: Mapped[str | None] = mapped_column(String(20))
 
 
 class Publication(Base):

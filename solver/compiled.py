@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -242,14 +242,20 @@ def default_horizon(problem: Problem) -> int:
     return max(last, 0) + 28 * DAY
 
 
+class Stopped(Exception):
+    """The caller's `halt` asked the work to give up before it was done."""
+
+
 def compile_problem(
     problem: Problem, horizon: int | None = None,
     reference: Mapping[str, Any] | None = None, move_costs: MoveCosts | None = None,
+    halt: Callable[[], bool] | None = None,
 ) -> Compiled:
     """Build the dense view; raises `ProblemError` for steps that fit no window.
 
     `reference`: a SPEC section 3 schedule to stay close to (a reschedule), compiled with
-    `move_costs` (the defaults when None) into `Compiled.reference`.
+    `move_costs` (the defaults when None) into `Compiled.reference`. `halt`: polled every
+    few hundred orders; True raises `Stopped`.
     """
     t0 = problem.horizon_start
     H = horizon if horizon is not None else default_horizon(problem)
@@ -303,6 +309,8 @@ def compile_problem(
     _compile_quotas(c)
     errors: list[str] = []
     for oi, o in enumerate(problem.orders):
+        if halt is not None and oi % 256 == 255 and halt():
+            raise Stopped
         prod = products[o.product]
         allowed = o.allowed_sites if o.allowed_sites is not None else site_ids
         c.order_ids.append(o.id)

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from solver.compiled import Compiled
+from solver.compiled import Compiled, Stopped
 from solver.problem import spread_cut
 from solver.solution import Assignment, score, unit_delivery
 from solver.timeline import INF, Timeline
@@ -125,7 +125,7 @@ def dispatch(
     patience: float | None = INF,
     cutoff: int | None = None, order_cutoff: Sequence[int] | None = None,
     units: Collection[int] | None = None, resume: PassState | None = None,
-    checkpoints: Checkpoints | None = None,
+    checkpoints: Checkpoints | None = None, halt: Callable[[], bool] | None = None,
 ) -> Assignment:
     """One serial schedule-generation pass with the given op priority keys (EDD default).
 
@@ -154,6 +154,8 @@ def dispatch(
     units it had not placed. With keys that place the units one after another (as a
     sequence's do: `solver.search.sequence`), a pass resumed from the state saved before some
     unit gives the same schedule as a whole pass with keys that agree up to that unit.
+
+    `halt`: polled every few hundred steps; True gives up with `Stopped`.
 
     Raises `HorizonTooShort` when an op finds no room before the horizon and
     `DispatchFailed` when the fixed steps themselves conflict.
@@ -200,7 +202,11 @@ def dispatch(
     trial: dict[int, tuple[int, int, int, int]] = {}
     trial_at = -1  # tl.placed when that trial was made
     trials = _Trials()  # site trials, for the next racks of the order (_choose_site)
+    pops = 0
     while heap:
+        pops += 1
+        if halt is not None and pops % 512 == 0 and halt():
+            raise Stopped
         key, o = heapq.heappop(heap)
         u = c.op_unit[o]
         if checkpoints is not None and first_of[u] == o and checkpoints.at(key):
@@ -578,11 +584,13 @@ def _op_label(c: Compiled, o: int) -> str:
 
 
 def best_dispatch(
-    c: Compiled, rules: Sequence[str] = ("edd", "slack", "mwkr"), seed: int = 0, tries: int = 0
+    c: Compiled, rules: Sequence[str] = ("edd", "slack", "mwkr"), seed: int = 0, tries: int = 0,
+    halt: Callable[[], bool] | None = None,
 ) -> Assignment:
     """The best of several priority rules (and `tries` randomised MWKR passes).
 
-    Raises `HorizonTooShort` only when no rule fits in the horizon.
+    Raises `HorizonTooShort` only when no rule fits in the horizon, `Stopped` when `halt`
+    says so (`dispatch`).
     """
     best: Assignment | None = None
     best_key: tuple[int, int] | None = None
@@ -592,7 +600,7 @@ def best_dispatch(
     short: HorizonTooShort | None = None
     for rule, r in plans:
         try:
-            a = dispatch(c, rule_keys(c, rule, r))
+            a = dispatch(c, rule_keys(c, rule, r), halt=halt)
         except HorizonTooShort as exc:  # this rule overshoots; another may fit
             short = exc
             continue
@@ -611,7 +619,8 @@ def dispatch_rules(c: Compiled, tuning: Tuning) -> tuple[str, ...]:
     return ("edd", "slack", "mwkr") if c.n_ops <= tuning.all_rules_max_ops else ("edd",)
 
 
-def repair(c: Compiled, rules: Sequence[str], tuning: Tuning) -> Assignment:
+def repair(c: Compiled, rules: Sequence[str], tuning: Tuning,
+           halt: Callable[[], bool] | None = None) -> Assignment:
     """The reference schedule replayed on the current problem: the best of several ways
     (`dispatch` with `repair`) — in reference order with each of the tuning's
     `repair_patience` waits (deferring the steps that lost their place, or shifting them
@@ -620,8 +629,9 @@ def repair(c: Compiled, rules: Sequence[str], tuning: Tuning) -> Assignment:
     far from the plan: then the best order for the due dates is no longer the plan's,
     and the search starts from whichever trade-off is best."""
     keys = repair_keys(c)
-    tries = [dispatch(c, keys, repair=True, patience=p) for p in tuning.repair_patience]
+    tries = [dispatch(c, keys, repair=True, patience=p, halt=halt)
+             for p in tuning.repair_patience]
     for rule in rules:
         ordered = [(1, *k) for k in rule_keys(c, rule)]
-        tries.append(dispatch(c, ordered, repair=True, patience=None))
+        tries.append(dispatch(c, ordered, repair=True, patience=None, halt=halt))
     return min(tries, key=lambda a: score(c, a))

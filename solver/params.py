@@ -45,6 +45,10 @@ class SolveParams:
     log: bool = False
     # polled about every 0.2 s: True stops the search and returns the best schedule so far
     stop: Callable[[], bool] | None = None
+    # polled while the problem is compiled and the first schedule built: True gives up
+    # there (an UNKNOWN schedule saying so) instead of finishing a long start; e.g. a
+    # caller's deadline counted from before the solve, or a cancel that start ignored
+    halt: Callable[[], bool] | None = None
     # a schedule to stay close to (SPEC section 3, e.g. the published one): it is the
     # starting point, and moving a step away from it costs `move_costs`
     reference: Mapping[str, Any] | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from solver.compiled import Compiled, compile_problem, default_horizon
+from solver.compiled import Compiled, Stopped, compile_problem, default_horizon
 from solver.dispatch import (
     DispatchFailed,
     HorizonTooShort,
@@ -96,9 +96,12 @@ def _dispatch(
     plain_start: Assignment | None = None  # the best priority rule's schedule
     failed: DispatchFailed | None = None
     tried = horizon
+    halt = params.halt
     for attempt in range(t.horizon_tries):
         try:
-            c = compile_problem(problem, horizon, params.reference, params.move_costs)
+            c = compile_problem(problem, horizon, params.reference, params.move_costs, halt)
+        except Stopped:
+            return _halted(problem, "compiling the problem", elapsed())
         except ProblemError:
             if attempt == t.horizon_tries - 1:
                 raise  # a step longer than every window however far we look
@@ -110,10 +113,12 @@ def _dispatch(
         tried = horizon
         try:
             rules = dispatch_rules(c, t)
-            start = plain_start = best_dispatch(c, rules, seed=params.seed)
+            start = plain_start = best_dispatch(c, rules, seed=params.seed, halt=halt)
             if c.reference is not None:
-                start = min(repair(c, rules, t), start, key=lambda a: score(c, a))
+                start = min(repair(c, rules, t, halt), start, key=lambda a: score(c, a))
             break
+        except Stopped:
+            return _halted(problem, "building the first schedule", elapsed())
         except HorizonTooShort:
             horizon *= 2
         except DispatchFailed as exc:
@@ -148,6 +153,16 @@ def _dispatch(
     ctx.record(phase, 0.0, start)
     ctx.report(start, "dispatch")
     return ctx, start, plain_start, phase
+
+
+HALTED = "the solve was stopped before it had a first schedule"
+
+
+def _halted(problem: Problem, step: str, seconds: float) -> dict[str, Any]:
+    """The UNKNOWN schedule of a start that `halt` stopped (`SolveParams.halt`)."""
+    why = f"{HALTED} (while {step}, after {seconds:.1f} s)"
+    return empty_schedule(problem, Status.UNKNOWN, [why], seconds,
+                          solve_log=[_entry("dispatch", seconds)])
 
 
 def _entry(phase: str, seconds: float) -> dict[str, Any]:
@@ -227,4 +242,4 @@ def fixed_conflicts(c: Compiled) -> list[str]:
     return out
 
 
-__all__ = ["Progress", "SolveParams", "fixed_conflicts", "solve"]
+__all__ = ["HALTED", "Progress", "SolveParams", "fixed_conflicts", "solve"]

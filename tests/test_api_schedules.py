@@ -155,7 +155,7 @@ def test_two_solves_run_at_once_and_both_are_stored(make_client: MakeClient) -> 
 
 def test_shutdown_and_restart_leave_nothing_running(make_client: MakeClient) -> None:
     """Closing the server mid-solve fails the job ('server shut down'); a job a crashed
-    server left running is failed on the next start ('server restart'); queued jobs run."""
+    server left running (its lease run out) is failed on the next start; queued jobs run."""
     with make_client() as client:
         job = post(client, time_limit=60, workers=1)
         wait(client, job["id"], ("running",))
@@ -167,6 +167,7 @@ def test_shutdown_and_restart_leave_nothing_running(make_client: MakeClient) -> 
                 seed=0, workers=1,
             )
             crashed.status = JobStatus.RUNNING
+            crashed.heartbeat_at = "2026-01-01T00:00:00Z"  # its lease long run out
     with make_client() as client:
         first = client.get(f"/schedules/{job['id']}").json()
         assert first["status"] == "failed" and first["error"] == supervisor.SHUTDOWN_REASON

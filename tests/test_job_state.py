@@ -35,13 +35,46 @@ def test_result_of_a_job_no_longer_running_is_dropped(sessions: sessionmaker[Ses
 
 
 def test_recovery_fails_running_jobs_and_keeps_queued(sessions: sessionmaker[Session]) -> None:
-    """At start, running jobs are failed as interrupted; queued ones stay queued."""
+    """Running jobs whose lease ran out are failed as interrupted; queued ones stay queued."""
     running, queued = submit(sessions), submit(sessions)
     assert job_state.claim(sessions, running)
-    assert job_state.recover_interrupted(sessions) == [running]
+    assert job_state.recover_interrupted(sessions, lease=-1) == [running]
     assert load(sessions, running).status == JobStatus.FAILED
     assert load(sessions, running).error == job_state.RESTART_REASON
     assert load(sessions, queued).status == JobStatus.QUEUED
+
+
+def _age(sessions: sessionmaker[Session], job_id: str, seconds: int) -> None:
+    """Set the job's lease `seconds` into the past (as a process that stopped beating)."""
+    from datetime import timedelta
+
+    from app.clock import stamp, utc_now
+    from app.tables import Job
+
+    with transaction(sessions) as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        job.heartbeat_at = stamp(utc_now() - timedelta(seconds=seconds))
+
+
+def test_recovery_keeps_jobs_whose_lease_is_alive(sessions: sessionmaker[Session]) -> None:
+    """A running job with a fresh heartbeat (another live process's) is not failed; one
+    whose heartbeat is older than the lease is; a renewed lease keeps a job; `keep` spares
+    the caller's own jobs even when their lease is old."""
+    alive, dead, mine = submit(sessions), submit(sessions), submit(sessions)
+    for job_id in (alive, dead, mine):
+        assert job_state.claim(sessions, job_id)
+    _age(sessions, dead, 120)
+    _age(sessions, mine, 120)
+    _age(sessions, alive, 120)
+    job_state.renew(sessions, alive)
+    assert job_state.recover_interrupted(sessions, lease=30, keep=[mine]) == [dead]
+    assert load(sessions, alive).status == JobStatus.RUNNING
+    assert load(sessions, mine).status == JobStatus.RUNNING
+    assert load(sessions, dead).status == JobStatus.FAILED
+    _age(sessions, alive, 120)
+    assert job_state.write_progress(sessions, alive, {"phase": "x"}) is False  # renews
+    assert job_state.recover_interrupted(sessions, lease=30) == [mine]
 
 
 def test_a_job_is_claimed_once_and_oldest_first(sessions: sessionmaker[Session]) -> None:

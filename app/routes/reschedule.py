@@ -19,7 +19,7 @@ router = APIRouter(prefix="/reschedule", tags=["schedules"])
 
 
 @router.post("", operation_id="createReschedule",
-             status_code=202, response_model=JobOut, responses=problem_responses(409, 422))
+             status_code=202, response_model=JobOut, responses=problem_responses(409, 422, 429))
 def reschedule(
     state: AppState,
     _: Planner,
@@ -41,6 +41,7 @@ def reschedule(
             default_time_limit=st.default_time_limit, max_time_limit=st.max_time_limit,
             frozen_hours=st.frozen_hours if body.frozen_hours is None else body.frozen_hours,
             seed=body.seed, workers=body.workers or st.workers,
+            max_queued=st.max_queued_jobs,
         )
         out = job_out(job, None)
     if state.runner is not None:

@@ -54,7 +54,8 @@ def _pub_out(pub: Publication) -> PublicationOut:
 
 @router.post("", operation_id="createSchedule", status_code=202, response_model=JobOut,
              responses={409: {"description": "no factory or no open orders"},
-                        422: {"description": "bad request or a problem that does not check"}})
+                        422: {"description": "bad request or a problem that does not check"},
+                        429: {"description": "too many jobs queued (Retry-After)"}})
 def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) -> JobOut:
     """Queue a solve of the open orders (all, or `orders`) on the current factory version;
     202 at once with the job (poll its `Location`). The exact problem is fixed now."""
@@ -65,6 +66,7 @@ def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) 
             default_time_limit=st.default_time_limit, max_time_limit=st.max_time_limit,
             orders=body.orders, horizon_start=body.horizon_start, seed=body.seed,
             workers=body.workers or st.workers, name=body.name,
+            max_queued=st.max_queued_jobs,
         )
         out = job_out(job, None)
     if state.runner is not None:

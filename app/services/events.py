@@ -7,6 +7,10 @@ moment (a window with `start <= at < end`, or with no end yet). A `resource_down
 step already running on that resource is accepted all the same: the line going down is a
 fact, and so is the rack on it; the running step stays running (the planner keeps it fixed,
 and fixed steps are exempt from windows). A completion is never checked against downtime.
+
+What no plan could keep is refused, naming the event: a step of a unit at another site
+than the unit's steps so far (SPEC rule 4), and a `resource_down` that overlaps a window
+already reported for the resource (one `resource_up` ends one `resource_down`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
@@ -131,6 +135,7 @@ class _Floor:
             if at < before.started_at:
                 raise Refused("at", f"unit {ev.unit} of '{order.id}': {ev.op} cannot start "
                                     f"at {at}, before {prev} started ({before.started_at})")
+        self.one_site(order.id, ev.unit, ev.op, ev.resource)
         now = self.state(order.id, ev.unit, ev.op)
         if now is not None:
             if now.resource != ev.resource:
@@ -141,6 +146,21 @@ class _Floor:
         self.s.add(StepState(order_id=order.id, unit=ev.unit, op=ev.op, resource=ev.resource,
                              started_at=at, completed_at=None))
         self.s.flush()
+
+    def one_site(self, order_id: str, unit: int, op: str, resource: str) -> None:
+        """A unit's steps all run at one site (SPEC rule 4): a step cannot start at
+        another site than the unit's steps that have started."""
+        site = self.resources[resource].site
+        for st in self.s.scalars(select(StepState).where(
+                StepState.order_id == order_id, StepState.unit == unit,
+                StepState.op != op)):
+            other = self.resources.get(st.resource)
+            if other is not None and other.site != site:
+                raise Refused(
+                    "resource",
+                    f"unit {unit} of '{order_id}' runs at site {other.site} ({st.op} on "
+                    f"'{st.resource}' since {st.started_at}); resource '{resource}' is at "
+                    f"{site}: a unit's steps run at one site")
 
     def completed(self, ev: StepCompleted) -> None:
         order, _, _ = self.step(ev)
@@ -166,6 +186,16 @@ class _Floor:
                    or_(ResourceDowntime.end.is_(None), ResourceDowntime.end > at))
             .order_by(ResourceDowntime.start).limit(1)).first()
 
+    def overlapping_downtime(self, resource: str, start: str, end: str | None
+                             ) -> ResourceDowntime | None:
+        """A downtime of `resource` that overlaps the window `start`..`end` (None: open)."""
+        q = select(ResourceDowntime).where(
+            ResourceDowntime.resource == resource,
+            or_(ResourceDowntime.end.is_(None), ResourceDowntime.end > start))
+        if end is not None:
+            q = q.where(ResourceDowntime.start < end)
+        return self.s.scalars(q.order_by(ResourceDowntime.start).limit(1)).first()
+
     def not_down(self, resource: str, at: str) -> None:
         """A step cannot start on a resource reported down at that moment."""
         d = self.open_downtime(resource, at)
@@ -181,10 +211,12 @@ class _Floor:
         end = stamp(ev.end) if ev.end is not None else None
         if end is not None and end <= start:
             raise Refused("end", f"end {end} is not after start {start}")
-        current = self.open_downtime(ev.resource, start)
+        current = self.overlapping_downtime(ev.resource, start, end)
         if current is not None:
-            raise Refused("start", f"resource '{ev.resource}' is already down since "
-                                   f"{current.start}")
+            since = (f"already down since {current.start}" if current.end is None
+                     else f"already reported down from {current.start} until {current.end}")
+            raise Refused("start", f"resource '{ev.resource}' is {since}, which this window "
+                                   "overlaps (one resource_up ends one resource_down)")
         self.s.add(ResourceDowntime(resource=ev.resource, start=start, end=end))
         self.s.flush()
 
@@ -222,9 +254,8 @@ class _Floor:
 
 
 def _lock(session: Session) -> None:
-    """Serialize event batches (SQLite's BEGIN IMMEDIATE already does)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(5150001)"))
+    """Serialize event batches and factory changes (SQLite's BEGIN IMMEDIATE already does)."""
+    factory_svc.lock_floor(session)
 
 
 def record(session: Session, events: Sequence[FloorEvent], now: datetime) -> EventBatchResult:

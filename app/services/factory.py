@@ -5,20 +5,89 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
-from app.domain import Conflict
+from app.domain import Conflict, Fault, Invalid
 from app.schemas.factory import FactoryIn
-from app.tables import FactoryVersion
-from solver.problem import load_problem
+from app.tables import FactoryVersion, Order, OrderStatus, StepState
+from solver.problem import Problem, Product, Step, eligible, load_problem
+
+MAX_FAULTS = 50  # a refusal lists at most this many steps (and says how many there are)
+FLOOR_LOCK = 5150001  # PostgreSQL advisory lock: floor events and factory changes
 
 
-def check_factory(data: dict[str, Any], now: datetime) -> None:
-    """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1)."""
-    load_problem({**data, "horizon_start": stamp(floor_minute(now)),
-                  "orders": []})
+def check_factory(data: dict[str, Any], now: datetime) -> Problem:
+    """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1); the
+    model as a problem without orders."""
+    return load_problem({**data, "horizon_start": stamp(floor_minute(now)),
+                         "orders": []})
+
+
+def lock_floor(session: Session) -> None:
+    """Serialise floor event batches and factory changes (SQLite's BEGIN IMMEDIATE
+    already does): each checks the other's facts."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({FLOOR_LOCK})"))
+
+
+def check_floor(session: Session, model: Problem) -> None:
+    """Refuse a factory under which the floor's steps (running or done, of open orders)
+    could no longer be planned as the facts they are: their resource removed, no longer
+    able to run the step or at a site the order does not allow, or a unit's steps at
+    several sites (a resource moved). Invalid naming each step and resource."""
+    resources = {r.id: r for r in model.resources}
+    products = {p.id: p for p in model.products}
+    faults: list[Fault] = []
+    unit_sites: dict[tuple[str, int], dict[str, str]] = {}
+    eligible_ids: dict[tuple[str, str], set[str]] = {}
+
+    def able(prod: Product, step: Step) -> set[str]:
+        """The resources that can run `step` of `prod` (once per product and op)."""
+        key = (prod.id, step.op)
+        if key not in eligible_ids:
+            eligible_ids[key] = {r.id for r, _ in eligible(model, prod, step)}
+        return eligible_ids[key]
+
+    rows = session.execute(
+        select(StepState, Order.product, Order.allowed_sites).join(
+            Order, Order.id == StepState.order_id)
+        .where(Order.status == OrderStatus.OPEN)
+        .order_by(StepState.order_id, StepState.unit, StepState.started_at)
+    )
+    for st, product_id, allowed in rows:
+        state = "done" if st.completed_at else "running"
+        what = f"step {st.order_id}/{st.unit}/{st.op} ({state} on '{st.resource}')"
+        prod = products.get(product_id)
+        step = next((x for x in prod.routing if x.op == st.op), None) if prod else None
+        res = resources.get(st.resource)
+        message = None
+        if res is None:
+            message = f"{what}: resource '{st.resource}' is not in the new factory"
+        elif step is not None and prod is not None and st.resource not in able(prod, step):
+            message = f"{what}: resource '{st.resource}' could no longer run {st.op}"
+        elif allowed is not None and res.site not in allowed:
+            message = (f"{what}: resource '{st.resource}' would be at site {res.site}, not "
+                       f"allowed for order '{st.order_id}'")
+        if message is not None:
+            faults.append({"field": "resources", "id": st.resource, "message": message})
+            continue
+        if res is not None:
+            unit_sites.setdefault((st.order_id, st.unit), {})[st.resource] = res.site
+    for (order_id, unit), sites in unit_sites.items():
+        if len(set(sites.values())) > 1:
+            where = ", ".join(f"'{r}' at {s}" for r, s in sorted(sites.items()))
+            faults.append({"field": "resources", "id": sorted(sites)[0],
+                           "message": f"unit {unit} of '{order_id}' has run steps on {where}: "
+                                      "a unit's steps must stay at one site"})
+    if faults:
+        more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+        raise Invalid(
+            "the factory change would leave the floor's steps unplannable: "
+            + faults[0]["message"] + more,
+            faults[:MAX_FAULTS], title="Factory change refused",
+        )
 
 
 def latest(session: Session) -> FactoryVersion | None:
@@ -39,15 +108,18 @@ def require_latest(session: Session) -> FactoryVersion:
 def put_factory(
     session: Session, data: dict[str, Any], now: datetime
 ) -> tuple[FactoryVersion, bool]:
-    """Store `data` as a new version unless it equals the current one: (version, created).
+    """Store `data` as a new version unless it equals the current one: (version, created);
+    Invalid when the floor's steps could not be planned under it (`check_floor`).
 
     The model is stored in its normal form (defaults written out, unset fields left out),
     so the same factory compares equal however it was sent or seeded."""
-    check_factory(data, now)  # raises ProblemError naming every fault
+    model = check_factory(data, now)  # raises ProblemError naming every fault
     data = FactoryIn.model_validate(data).model_dump(mode="json", exclude_none=True)
+    lock_floor(session)
     current = latest(session)
     if current is not None and current.data == data:
         return current, False
+    check_floor(session, model)
     fv = FactoryVersion(created_at=stamp(now), data=data)
     session.add(fv)
     session.flush()

@@ -4,15 +4,21 @@ failure.
 
 Each function is one short transaction of its own on `sessions`, so that a worker process
 and the supervisor's thread can call it without holding a session between calls.
+
+A running job holds a lease: `heartbeat_at`, renewed by the process running it with each
+progress write (about once a second). Only a job whose lease has run out is failed by
+another process (`recover_interrupted`): a job that merely says running may belong to
+another live server or to a `rackplan reschedule`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import stamp, utc_now
@@ -21,7 +27,9 @@ from app.tables import Job, JobStatus
 
 log = logging.getLogger("rackplan.jobs")
 
-RESTART_REASON = "interrupted by a server restart"
+RESTART_REASON = (
+    "interrupted: the process running the job ended (its lease ran out: no heartbeat)"
+)
 
 
 def starting_progress() -> dict[str, Any]:
@@ -44,21 +52,31 @@ def claim(sessions: sessionmaker[Session], job_id: str) -> bool:
         got = s.scalar(
             update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
             .values(status=JobStatus.RUNNING, started_at=stamp(utc_now()),
-                    progress=starting_progress())
+                    heartbeat_at=stamp(utc_now()), progress=starting_progress())
             .returning(Job.id)
         )
     return got is not None
 
 
 def fail_running(sessions: sessionmaker[Session], job_ids: Sequence[str] | None,
-                 reason: str) -> list[str]:
-    """Mark running jobs (those of `job_ids`, or all) failed with `reason`; the ids marked."""
+                 reason: str, *, lease: float | None = None,
+                 keep: Collection[str] = ()) -> list[str]:
+    """Mark running jobs (those of `job_ids`, or all) failed with `reason`; the ids marked.
+    With `lease`, only those whose lease (`heartbeat_at`, else `started_at`, else
+    `created_at`) is older than `lease` seconds; never those of `keep` (jobs the caller
+    knows to be alive)."""
     with transaction(sessions) as s:
         q = select(Job).where(Job.status == JobStatus.RUNNING).with_for_update()
         if job_ids is not None:
             if not job_ids:
                 return []
             q = q.where(Job.id.in_(list(job_ids)))
+        if lease is not None:
+            cutoff = stamp(utc_now() - timedelta(seconds=lease))
+            beat = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+            q = q.where(beat < cutoff)
+        if keep:
+            q = q.where(Job.id.not_in(list(keep)))
         marked = []
         for job in s.scalars(q):
             job.status = JobStatus.FAILED
@@ -73,23 +91,34 @@ def fail(sessions: sessionmaker[Session], job_id: str, message: str) -> bool:
     return bool(fail_running(sessions, [job_id], message))
 
 
-def recover_interrupted(sessions: sessionmaker[Session]) -> list[str]:
-    """At start: jobs a previous server left running are failed (their workers are gone);
-    queued ones stay queued and run."""
-    marked = fail_running(sessions, None, RESTART_REASON)
+def recover_interrupted(sessions: sessionmaker[Session], lease: float,
+                        keep: Collection[str] = ()) -> list[str]:
+    """At start and then now and again: running jobs whose lease ran out more than `lease`
+    seconds ago are failed (their process is gone: a previous server, a killed worker or
+    `rackplan reschedule`); those of live processes keep running, queued ones stay queued.
+    `keep`: the caller's own running jobs."""
+    marked = fail_running(sessions, None, RESTART_REASON, lease=lease, keep=keep)
     if marked:
         log.warning("marked %d interrupted job(s) failed: %s", len(marked), ", ".join(marked))
     return marked
 
 
+def renew(sessions: sessionmaker[Session], job_id: str) -> None:
+    """Renew a running job's lease now."""
+    with transaction(sessions) as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                  .values(heartbeat_at=stamp(utc_now())))
+
+
 def write_progress(
     sessions: sessionmaker[Session], job_id: str, progress: dict[str, Any] | None
 ) -> bool:
-    """Store progress (when given) and read back whether a cancel was requested."""
+    """Store progress (when given; it renews the job's lease too) and read back whether a
+    cancel was requested."""
     with transaction(sessions) as s:
         if progress is not None:
             s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                      .values(progress=progress))
+                      .values(progress=progress, heartbeat_at=stamp(utc_now())))
         return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
@@ -118,5 +147,24 @@ def store_result(
         if faults:
             job.error = "the schedule failed validation: " + "; ".join(faults[:5])
         job.progress = progress
+        job.finished_at = stamp(utc_now())
+        return job.status
+
+
+def end_without_schedule(
+    sessions: sessionmaker[Session], job_id: str, status: str, message: str,
+    progress: dict[str, Any] | None = None,
+) -> str | None:
+    """End a running job that has no schedule to show: `status` (cancelled or failed) with
+    `message`; a job whose cancel was asked for ends cancelled whatever `status` says.
+    None when the job is no longer running, else the status written."""
+    with transaction(sessions) as s:
+        job = s.get(Job, job_id, with_for_update=True)
+        if job is None or job.status != JobStatus.RUNNING:
+            return None
+        job.status = JobStatus.CANCELLED if job.cancel_requested else status
+        job.error = message
+        if progress is not None:
+            job.progress = progress
         job.finished_at = stamp(utc_now())
         return job.status

@@ -8,6 +8,7 @@ while a job runs is `app.services.job_state`.
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from app.clock import stamp, utc_now
 from app.db import transaction
-from app.domain import Conflict, Invalid, NotFound, PreconditionFailed
+from app.domain import Conflict, Invalid, NotFound, PreconditionFailed, QueueFull
 from app.services import factory as factory_svc
 from app.services.job_state import starting_progress
 from app.services.problems import build_problem
@@ -61,7 +62,7 @@ def create_job(
     )
     if not queued:  # the caller runs it itself: the supervisor must not claim it
         job.status = JobStatus.RUNNING
-        job.started_at = job.created_at
+        job.started_at = job.heartbeat_at = job.created_at
         job.progress = starting_progress()
     session.add(job)
     session.flush()
@@ -81,9 +82,12 @@ def submit(
     seed: int,
     workers: int,
     name: str | None = None,
+    max_queued: int | None = None,
 ) -> Job:
-    """Build the exact problem now (latest factory version + open orders) and queue it."""
+    """Build the exact problem now (latest factory version + open orders) and queue it;
+    `QueueFull` when `max_queued` jobs are queued already."""
     limit = _check_limit(time_limit, default_time_limit, max_time_limit)
+    _check_queue(session, max_queued, default_time_limit)
     fv = factory_svc.require_latest(session)
     start = horizon_start or now
     obj = objective or Objective.TARDINESS
@@ -94,6 +98,21 @@ def submit(
         "horizon_start": problem["horizon_start"],
     }
     return create_job(session, problem, fv.version, params)
+
+
+def _check_queue(session: Session, max_queued: int | None, time_limit: float) -> None:
+    """Refuse a new job while `max_queued` jobs wait (before the problem is built)."""
+    if max_queued is None:
+        return
+    queued = session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+    ) or 0
+    if queued >= max_queued:
+        retry = max(1, min(300, math.ceil(time_limit)))
+        msg = (f"{queued} solve jobs are queued, the most the server allows "
+               f"(max_queued_jobs {max_queued}); try again in {retry} s or cancel one")
+        raise QueueFull(msg, retry_after=retry,
+                        faults=[{"field": "status", "message": f"{queued} jobs queued"}])
 
 
 def _check_limit(time_limit: float | None, default: float, maximum: float) -> float:
@@ -115,12 +134,15 @@ def submit_reschedule(
     seed: int,
     workers: int,
     queued: bool = True,
+    max_queued: int | None = None,
 ) -> Job:
     """Queue a reschedule (`solver.reschedule`): every open order from `now` with the floor
     state, starting from the published schedule (`params["reference"]`, its job; None
     when nothing is published: the worker then plans from scratch). The objective is the
-    published plan's."""
+    published plan's. `QueueFull` when `max_queued` jobs are queued already."""
     limit = _check_limit(time_limit, default_time_limit, max_time_limit)
+    if queued:
+        _check_queue(session, max_queued, default_time_limit)
     fv = factory_svc.require_latest(session)
     pub = latest_publication(session)
     objective = Objective.TARDINESS.value

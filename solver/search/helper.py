@@ -3,8 +3,9 @@
 The searches written in Python (the order-sequence search, the tabu search) hold the GIL,
 so a second core only helps them from another process. This is a plain subprocess, not
 `multiprocessing`: solves also run inside daemonic job workers, which may not start
-`multiprocessing` children. The child ends when its stdin closes, so it never outlives its
-parent by more than one round.
+`multiprocessing` children. The child ends when its stdin closes, and a thread of its
+own ends it within a second of its parent's death (e.g. a job's worker process stopped
+by its server), even in the middle of a round.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -73,9 +76,22 @@ class Helper:
             self.proc.wait()
 
 
+PARENT_POLL = 0.5  # seconds between the child's looks at its parent
+
+
+def _watch_parent(parent: int) -> None:
+    """In the child: end this process as soon as the parent is gone (re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(0)
+
+
 def child_channel() -> tuple[BinaryIO, BinaryIO]:
-    """In the child: its (stdin, stdout) as binary streams for the pickled messages."""
+    """In the child: its (stdin, stdout) as binary streams for the pickled messages; a
+    thread ends the child when its parent is gone."""
     logging.basicConfig(level=logging.WARNING)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="parent-watch",
+                     daemon=True).start()
     return sys.stdin.buffer, sys.stdout.buffer
 
 
