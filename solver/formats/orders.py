@@ -34,6 +34,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,13 +42,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 from pydantic import ValidationError
 
-from solver.problem import Order
+from solver.problem import EARLIEST_START, LATEST_START, MAX_TEXT, Limits, Order
 
 COLUMNS = ("id", "product", "quantity", "due", "customer", "release", "weight",
            "destination", "allowed_sites")
 REQUIRED = ("id", "product", "quantity", "due")
-MAX_TEXT = 200        # longest id or customer name kept
-MAX_QUANTITY = 2**31 - 1
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other old Office files)
@@ -295,8 +294,12 @@ def _number(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Float64, strict=False)
 
 
-def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> list[_Rule]:
-    """Every rule of SPEC section 5 (and the factory cross-references) as expressions."""
+def _rules(
+    zone: str, factory: Mapping[str, Any] | None, present: set[str], limits: Limits,
+    window: tuple[datetime, datetime, str],
+) -> list[_Rule]:
+    """Every rule of SPEC section 5 (and the factory cross-references, the limits and the
+    time window) as expressions."""
     rules: list[_Rule] = []
     for col in REQUIRED:
         if col in present:
@@ -315,6 +318,12 @@ def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> l
         rules.append(_Rule("customer_length", "customer",
                            pl.col("customer").str.len_chars() > MAX_TEXT,
                            _msg(f"longer than {MAX_TEXT} characters")))
+    for col in ("id", "product", "customer", "destination", "allowed_sites"):
+        if col in present:
+            rules.append(_Rule(f"{col}_clean", col,
+                               pl.col(col).str.contains(r"[\x00-\x1f\x7f]"),
+                               _msg("must not contain control characters (U+0000-U+001F, "
+                                    "U+007F)")))
 
     if "quantity" in present:
         q = _number("quantity")
@@ -326,8 +335,8 @@ def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> l
                   _msg("not a whole number of racks")),
             _Rule("quantity_min", "quantity", q.is_finite() & (q == q.floor()) & (q < 1),
                   _msg("must be at least 1")),
-            _Rule("quantity_max", "quantity", q.is_finite() & (q > MAX_QUANTITY),
-                  _msg(f"must be at most {MAX_QUANTITY}")),
+            _Rule("quantity_max", "quantity", q.is_finite() & (q > limits.max_quantity),
+                  _msg(f"must be at most {limits.max_quantity} (racks per order)")),
         ]
 
     if "weight" in present:
@@ -343,14 +352,17 @@ def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> l
     for col in ("due", "release"):
         if col not in present:
             continue
-        well_formed, exists, _ = _datetime_exprs(col, zone)
+        well_formed, exists, value = _datetime_exprs(col, zone)
         given = pl.col(col).is_not_null()
+        lo, hi, near = window
         rules += [
             _Rule(f"{col}_datetime", col, given & ~well_formed.fill_null(False),
                   _msg("not a date-time; use ISO 8601 like 2026-12-20T06:00:00Z, "
                        "2026-12-20T06:00 or 2026-12-20")),
             _Rule(f"{col}_exists", col, given & well_formed & ~exists,
                   _msg(f"this local time does not exist in {zone} (the clock skips it)")),
+            _Rule(f"{col}_range", col, given & well_formed & exists & ((value < lo) | (value > hi)),
+                  _msg(f"out of range: times must lie {near}")),
         ]
     if {"due", "release"} <= present:
         due = _datetime_exprs("due", zone)[2]
@@ -418,6 +430,8 @@ def read_orders(
     *,
     timezone: str = "UTC",
     factory: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    now: datetime | None = None,
 ) -> list[Order]:
     """Read an order file into SPEC section 1 orders, or refuse it naming every fault.
 
@@ -432,6 +446,12 @@ def read_orders(
     factory
         A factory model (``sites``, ``resources``, ``products`` as in SPEC section 1); when
         given, products, allowed sites and destinations must be known to it.
+    limits
+        The most racks an order may have, and with `now` how far its times may lie from
+        now (default `Limits()`).
+    now
+        The time the window of `limits` is around; without it, times lie from 1970 to
+        before 2200.
 
     Returns
     -------
@@ -459,7 +479,15 @@ def read_orders(
         raise OrderFileError("the file has no data rows: one order per row under the header",
                              faults)
     present = set(mapping.values())
-    faults += _check(frame, _rules(zone, factory, present))
+    limits = limits or Limits()
+    if now is None:
+        window = (EARLIEST_START, LATEST_START, f"from {EARLIEST_START:%Y-%m-%d} to before "
+                                                f"{LATEST_START:%Y-%m-%d}")
+    else:
+        span = timedelta(days=limits.span_days)
+        window = (now - span, now + span, f"within {limits.span_days} days of now "
+                                          f"({now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})")
+    faults += _check(frame, _rules(zone, factory, present, limits, window))
     if faults:
         order = {c: i for i, c in enumerate(COLUMNS)}
         faults.sort(key=lambda f: (f.row, order.get(f.column or "", -1)))
