@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -66,3 +66,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+T = TypeVar("T")
+# values per `IN (...)` list: PostgreSQL takes at most 65,535 bind parameters in a statement
+# and SQLite 32,766, so a list a request sizes is sent in slices of this many
+PARAMS_PER_QUERY = 1000
+
+
+def chunked(values: Sequence[T], size: int = PARAMS_PER_QUERY) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size`, one `IN (...)` query each."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]

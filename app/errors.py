@@ -30,7 +30,7 @@ from app.domain import (
     Unavailable,
     UnsupportedFormat,
 )
-from solver.problem import ProblemError
+from solver.problem import ProblemError, text_message
 
 log = logging.getLogger("rackplan.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -87,8 +87,19 @@ def problem_response(
         "instance": request.url.path,
     }
     if errors:
-        body["errors"] = list(errors)
+        # the first faults and how many there are: a huge bad batch gets a small answer
+        limit = _max_faults(request)
+        body["errors"] = list(errors[:limit])
+        if len(errors) > limit:
+            body["error_count"] = len(errors)
+            body["detail"] += f" ({len(errors)} faults; the first {limit} are listed)"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _max_faults(request: Request) -> int:
+    """How many faults an answer lists (`RACKPLAN_MAX_FAULTS`; 100 before the lifespan)."""
+    state = getattr(request.app.state, "rackplan", None)
+    return int(state.settings.max_faults) if state is not None else 100
 
 
 def _loc(loc: Sequence[Any]) -> str:
@@ -107,7 +118,8 @@ def _loc(loc: Sequence[Any]) -> str:
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """FastAPI's validation faults as `{field, message}` entries."""
     return [
-        {"field": _loc(e.get("loc", ())), "message": str(e.get("msg", "invalid value"))}
+        {"field": _loc(e.get("loc", ())),
+         "message": text_message(e) or str(e.get("msg", "invalid value"))}
         for e in exc.errors()
     ]
 

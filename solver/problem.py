@@ -52,7 +52,7 @@ MINUTES_PER_YEAR = 366 * 1440  # the longest duration or transit time
 MAX_CAPACITY = 10_000  # steps one resource runs at once
 MAX_WEIGHT = 1_000_000.0
 MAX_POWER_KW = 10_000_000.0
-_CLEAN = r"^[^\x00-\x1f\x7f]*$"  # the pattern of every text (see `_describe` for its message)
+_CLEAN = r"^[^\x00-\x1f\x7f]*$"  # the pattern of every text (`text_message` says it in words)
 
 # ids are non-empty and free of control characters (a NUL cannot even be stored everywhere);
 # a lone surrogate ("\ud800", which no database stores as text) fails the pattern too
@@ -272,10 +272,10 @@ def _describe(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
         msg = err["msg"]
         if err["type"] == "timezone_aware":
             msg = "time has no UTC offset (write e.g. 2026-12-01T06:00:00Z)"
-        elif err["type"] in TEXT_MESSAGES:
-            msg = TEXT_MESSAGES[err["type"]]
         elif err["type"] == "extra_forbidden":
             msg = "unknown field"
+        else:
+            msg = text_message(err) or msg
         out.append(f"{where}: {msg}")
     return out
 
@@ -426,11 +426,17 @@ def _check_fixed(
 
 # ---- limits on values: times near the horizon, sizes a solve can hold -----------------------
 
-# what the text rule's faults say (pydantic's own words name a regular expression)
-TEXT_MESSAGES = {
-    "string_pattern_mismatch": "must not contain control characters (U+0000-U+001F, U+007F)",
-    "string_unicode": "is not valid Unicode text (it holds a lone surrogate such as \\ud800)",
-}
+def text_message(err: Mapping[str, Any]) -> str | None:
+    """What a pydantic fault of the text rule (`Id`, `Text`) says in plain words (pydantic's
+    own name a regular expression), or None for any other fault."""
+    if err.get("type") == "string_unicode":
+        return "is not valid Unicode text (it holds a lone surrogate such as \\ud800)"
+    if err.get("type") == "string_pattern_mismatch" and (
+            (err.get("ctx") or {}).get("pattern") == _CLEAN):
+        return "must not contain control characters (U+0000-U+001F, U+007F)"
+    return None
+
+
 EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)  # the range of horizon_start
 LATEST_START = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -485,6 +491,12 @@ def limit_faults(
                 faults.append((f"{where}.quantity" if where else "quantity",
                                f"{v.quantity} units is more than the limit of "
                                f"{limits.max_quantity} per order"))
+            if type(v) is Order:  # the many: only its times (a quick path)
+                for name in ("due", "release"):
+                    t = getattr(v, name)
+                    if t is not None and not lo <= t <= hi:
+                        leaf(f"{where}.{name}" if where else name, t)
+                return
             for name, item in v.__dict__.items():
                 if item is not None and not isinstance(item, str | int | float):
                     leaf(f"{where}.{name}" if where else name, item)

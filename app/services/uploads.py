@@ -21,6 +21,7 @@ from solver.formats.orders import (
     parse_timezone,
     read_orders,
 )
+from solver.problem import Limits
 
 CHUNK = 1 << 16
 
@@ -84,9 +85,11 @@ def import_orders(
     timezone: str,
     dry_run: bool,
     now: datetime,
+    limits: Limits | None = None,
 ) -> UploadResult:
     """Check an order file against the current factory and upsert its orders in one
-    transaction; nothing is written when any row is bad or `dry_run` is set."""
+    transaction; nothing is written when any row is bad or `dry_run` is set (`limits`: of
+    the racks per order and the time window around `now`)."""
     try:
         zone = parse_timezone(timezone)
     except TimezoneError as exc:
@@ -95,7 +98,8 @@ def import_orders(
     with transaction(sessions) as s:
         factory = factory_svc.require_latest(s).data
         try:
-            orders = read_orders(content, fmt, timezone=zone, factory=factory)
+            orders = read_orders(content, fmt, timezone=zone, factory=factory, limits=limits,
+                                 now=now)
         except OrderFileError as exc:
             raise _refusal(exc) from None
         if dry_run:
