@@ -66,7 +66,7 @@ def domain_response(request: Request, exc: DomainError) -> JSONResponse:
     status = int(status_of(exc))
     headers = next((HEADERS[c] for c in type(exc).__mro__ if c in HEADERS), None)
     return problem_response(request, status, exc.detail, title=exc.title, errors=exc.faults,
-                            headers=headers)
+                            headers=headers, error_count=exc.fault_count)
 
 
 def problem_response(
@@ -77,8 +77,10 @@ def problem_response(
     title: str | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    error_count: int | None = None,
 ) -> JSONResponse:
-    """The problem+json body for an error answer."""
+    """The problem+json body for an error answer; of `errors` (`error_count` in all, when
+    only the first are given) it lists the first `RACKPLAN_MAX_FAULTS`."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
@@ -88,11 +90,11 @@ def problem_response(
     }
     if errors:
         # the first faults and how many there are: a huge bad batch gets a small answer
-        limit = _max_faults(request)
-        body["errors"] = list(errors[:limit])
-        if len(errors) > limit:
-            body["error_count"] = len(errors)
-            body["detail"] += f" ({len(errors)} faults; the first {limit} are listed)"
+        body["errors"] = list(errors[:_max_faults(request)])
+        total = max(len(errors), error_count or 0)
+        if total > len(body["errors"]):
+            body["error_count"] = total
+            body["detail"] += f" ({total} faults; the first {len(body['errors'])} are listed)"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -256,6 +256,21 @@ def test_error_lists_are_capped(client: Client) -> None:
     assert state(client) == before
 
 
+def test_order_file_fault_lists_are_capped(client: Client) -> None:
+    """An order file with 300 bad rows lists the first 100 faults by row and counts all
+    300; nothing is written."""
+    before = state(client)
+    content = "id,product,quantity,due\n" + "".join(
+        f"SO-{i},GB300-NVL72,0,2026-12-20\n" for i in range(300))
+    r = client.post("/orders/upload", files={"file": ("o.csv", content, "text/csv")})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error_count"] == 300
+    assert [e["row"] for e in body["errors"]] == list(range(2, 102))
+    assert "300 faults" in body["detail"]
+    assert state(client) == before
+
+
 # ---- strings -------------------------------------------------------------------------------
 
 

@@ -72,8 +72,9 @@ def _refusal(exc: OrderFileError) -> Invalid:
     faults: list[Fault] = [{"row": f.row, "column": f.column, "value": f.value,
                             "message": f.message} for f in exc.faults]
     shown = "; ".join(str(f) for f in exc.faults[:3])
-    more = f" (and {len(exc.faults) - 3} more)" if len(exc.faults) > 3 else ""
-    return Invalid(f"{exc.message}: {shown}{more}", faults, title="Invalid order file")
+    more = f" (and {exc.count - 3} more)" if exc.count > 3 else ""
+    return Invalid(f"{exc.message}: {shown}{more}", faults, title="Invalid order file",
+                   fault_count=exc.count)
 
 
 def import_orders(
@@ -86,10 +87,12 @@ def import_orders(
     dry_run: bool,
     now: datetime,
     limits: Limits | None = None,
+    max_faults: int | None = None,
 ) -> UploadResult:
     """Check an order file against the current factory and upsert its orders in one
     transaction; nothing is written when any row is bad or `dry_run` is set (`limits`: of
-    the racks per order and the time window around `now`)."""
+    the racks per order and the time window around `now`; `max_faults`: how many faults
+    the refusal lists)."""
     try:
         zone = parse_timezone(timezone)
     except TimezoneError as exc:
@@ -99,7 +102,7 @@ def import_orders(
         factory = factory_svc.require_latest(s).data
         try:
             orders = read_orders(content, fmt, timezone=zone, factory=factory, limits=limits,
-                                 now=now)
+                                 now=now, max_faults=max_faults)
         except OrderFileError as exc:
             raise _refusal(exc) from None
         if dry_run:

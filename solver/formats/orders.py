@@ -91,13 +91,17 @@ class RowFault:
 class OrderFileError(ValueError):
     """An order file that is refused as a whole.
 
-    `faults` lists every bad row; it is empty when the file itself cannot be read (empty,
-    not UTF-8, not a workbook), which `message` then says.
+    `faults` lists every bad row (or the first ones, see `read_orders`' `max_faults`;
+    `count` says how many there are in all); it is empty when the file itself cannot be
+    read (empty, not UTF-8, not a workbook), which `message` then says.
     """
 
-    def __init__(self, message: str, faults: Iterable[RowFault] = ()) -> None:
+    def __init__(
+        self, message: str, faults: Iterable[RowFault] = (), count: int | None = None
+    ) -> None:
         self.message = message
         self.faults = list(faults)
+        self.count = len(self.faults) if count is None else count
         lines = [message, *(str(f) for f in self.faults)]
         super().__init__("\n".join(lines))
 
@@ -402,23 +406,32 @@ def _site_list() -> pl.Expr:
         pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
 
 
-def _check(frame: pl.DataFrame, rules: Sequence[_Rule]) -> list[RowFault]:
-    """Evaluate every rule over the whole frame at once; one fault per rule and bad row."""
+def _check(
+    frame: pl.DataFrame, rules: Sequence[_Rule], limit: int | None = None
+) -> tuple[list[RowFault], int, int]:
+    """Evaluate every rule over the whole frame at once: the faults, one per rule and bad
+    row (with `limit`, only each rule's first `limit`: enough for the first `limit` of
+    all), how many there are in all, and in how many rows."""
     if not rules:
-        return []
+        return [], 0, 0
     checked = frame.select(
         pl.col("row"),
         *[r.bad.fill_null(False).alias(f"bad_{r.name}") for r in rules],
         *[r.message.alias(f"msg_{r.name}") for r in rules],
     )
+    flags = [pl.col(f"bad_{r.name}") for r in rules]
+    total = int(checked.select(pl.sum_horizontal(f.sum() for f in flags)).item())
+    rows = int(checked.select(pl.any_horizontal(flags).sum()).item())
     faults: list[RowFault] = []
     for r in rules:
         hits = frame.select("row", pl.col(r.column).alias("value")).with_columns(
             checked[f"msg_{r.name}"].alias("message")
         ).filter(checked[f"bad_{r.name}"])
+        if limit is not None:
+            hits = hits.head(limit)
         faults += [RowFault(int(h["row"]), r.column, h["value"], str(h["message"]))
                    for h in hits.iter_rows(named=True)]
-    return faults
+    return faults, total, rows
 
 
 # ---- the entry point -------------------------------------------------------------------
@@ -432,6 +445,7 @@ def read_orders(
     factory: Mapping[str, Any] | None = None,
     limits: Limits | None = None,
     now: datetime | None = None,
+    max_faults: int | None = None,
 ) -> list[Order]:
     """Read an order file into SPEC section 1 orders, or refuse it naming every fault.
 
@@ -452,6 +466,9 @@ def read_orders(
     now
         The time the window of `limits` is around; without it, times lie from 1970 to
         before 2200.
+    max_faults
+        List only the first this many faults (by row) in the error, which still counts
+        them all: a huge bad file costs little to refuse.
 
     Returns
     -------
@@ -487,14 +504,17 @@ def read_orders(
         span = timedelta(days=limits.span_days)
         window = (now - span, now + span, f"within {limits.span_days} days of now "
                                           f"({now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})")
-    faults += _check(frame, _rules(zone, factory, present, limits, window))
-    if faults:
+    found, total, rows = _check(frame, _rules(zone, factory, present, limits, window),
+                                max_faults)
+    if faults or found:
+        total += len(faults)
+        rows += 1 if faults else 0  # the header's
+        faults += found
         order = {c: i for i, c in enumerate(COLUMNS)}
         faults.sort(key=lambda f: (f.row, order.get(f.column or "", -1)))
-        rows = len({f.row for f in faults})
         raise OrderFileError(
-            f"{len(faults)} fault{'s' * (len(faults) != 1)} in {rows} "
-            f"row{'s' * (rows != 1)}; nothing was read", faults)
+            f"{total} fault{'s' * (total != 1)} in {rows} "
+            f"row{'s' * (rows != 1)}; nothing was read", faults[:max_faults], total)
     return _orders(frame, zone)
 
 
