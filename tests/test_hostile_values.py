@@ -113,6 +113,18 @@ def test_event_time_out_of_window_is_refused(
     assert r.status_code == 202, r.text
 
 
+def test_time_window_is_a_setting(make_client: Callable[..., AbstractContextManager[Any]]
+                                  ) -> None:
+    """`RACKPLAN_TIME_WINDOW_DAYS` narrows the window: at 30 days an order due in 40 is
+    refused, one due in 20 is kept."""
+    with make_client(time_window_days=30) as c:  # now is 2026-11-30
+        before = state(c)
+        refused(c.post("/orders", json=[{**ORDER, "due": "2027-01-09T00:00:00Z"}]), "[0].due")
+        assert state(c) == before
+        assert c.post("/orders", json=[{**ORDER, "due": "2026-12-20T00:00:00Z"}]).status_code \
+            == 200
+
+
 def test_times_are_stored_in_one_form(client: Client) -> None:
     """Times with an offset are stored and read back in UTC, zero-padded, with `Z`."""
     r = client.post("/events", json=[{"event_id": "e-1", "type": "resource_down",
@@ -269,6 +281,16 @@ def test_order_file_fault_lists_are_capped(client: Client) -> None:
     assert [e["row"] for e in body["errors"]] == list(range(2, 102))
     assert "300 faults" in body["detail"]
     assert state(client) == before
+
+
+def test_fault_list_length_is_a_setting(
+    make_client: Callable[..., AbstractContextManager[Any]]
+) -> None:
+    """`RACKPLAN_MAX_FAULTS` sets how many faults an answer lists."""
+    with make_client(max_faults=5) as c:
+        bad = [{**ORDER, "id": f"SO-{i}", "quantity": 0} for i in range(20)]
+        body = refused(c.post("/orders", json=bad), "[0].quantity")
+        assert len(body["errors"]) == 5 and body["error_count"] == 20
 
 
 # ---- strings -------------------------------------------------------------------------------
