@@ -49,7 +49,7 @@ class _Model(BaseModel):
 
 MAX_TEXT = 200  # the longest id or name (what a database column keeps everywhere)
 MINUTES_PER_YEAR = 366 * 1440  # the longest duration or transit time
-MAX_CAPACITY = 10_000  # steps one resource runs at once
+MAX_CAPACITY = 1_000  # steps one resource runs at once
 MAX_WEIGHT = 1_000_000.0
 MAX_POWER_KW = 10_000_000.0
 _CLEAN = r"^[^\x00-\x1f\x7f]*$"  # the pattern of every text (`text_message` says it in words)
@@ -448,7 +448,7 @@ class Limits:
     anchor (`horizon_start`, or the service's now), at most `max_quantity` units an order."""
 
     span_days: int = 3653  # ten years
-    max_quantity: int = 10_000
+    max_quantity: int = 1_000
 
 
 def _iso(t: datetime) -> str:
