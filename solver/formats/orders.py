@@ -42,7 +42,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 from pydantic import ValidationError
 
-from solver.problem import EARLIEST_START, LATEST_START, MAX_TEXT, Limits, Order
+from solver.problem import (
+    EARLIEST_START,
+    LATEST_START,
+    MAX_TEXT,
+    MAX_WEIGHT,
+    Limits,
+    Order,
+)
 
 COLUMNS = ("id", "product", "quantity", "due", "customer", "release", "weight",
            "destination", "allowed_sites")
@@ -351,6 +358,8 @@ def _rules(
                   _msg("not a number; a number > 0 is expected (blank: 1)")),
             _Rule("weight_positive", "weight", w.is_finite() & (w <= 0),
                   _msg("must be greater than 0")),
+            _Rule("weight_max", "weight", w.is_finite() & (w > MAX_WEIGHT),
+                  _msg(f"must be at most {MAX_WEIGHT:,.0f}")),
         ]
 
     for col in ("due", "release"):
