@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     )
     max_faults: int = Field(
         default=100, ge=1,
-        description="faults listed in one error answer (`error_count` gives them all)",
+        description="faults listed in one error answer (when there are more, `error_count` "
+        "counts them all)",
     )
 
     def limits(self) -> Limits:
