@@ -287,7 +287,7 @@ def _run_locked(
 ) -> int:
     from app.db import reading, transaction
     from app.domain import DomainError
-    from app.services import job_state, jobs
+    from app.services import job_state, jobs, values
     from app.tables import JobStatus
     from app.worker import run
     from solver.problem import ProblemError
@@ -301,7 +301,8 @@ def _run_locked(
                 max_time_limit=settings.max_time_limit,
                 frozen_hours=(settings.frozen_hours if args.frozen_hours is None
                               else args.frozen_hours),
-                seed=args.seed, workers=args.workers or settings.workers, queued=False,
+                seed=args.seed, workers=values.check_workers(args.workers, settings),
+                queued=False,
             )
             job_id, publication = job.id, job.params["publication"]
     except DomainError as exc:  # no factory, no open orders, a time limit over the maximum

@@ -12,8 +12,12 @@ def utc_now() -> datetime:
 
 
 def stamp(t: datetime) -> str:
-    """`t` as UTC text `YYYY-MM-DDTHH:MM:SSZ` (seconds dropped below one)."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`t` as UTC text `YYYY-MM-DDTHH:MM:SSZ` (seconds dropped below one), the one form
+    every stored time has; the year always has four digits (`strftime`'s `%Y` drops the
+    zeros of a year before 1000 on some platforms)."""
+    u = t.astimezone(UTC)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
+            f"{u.second:02d}Z")
 
 
 def parse_stamp(text: str) -> datetime:

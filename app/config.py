@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from solver.problem import Limits
 
 # relative to the working directory (never to where the package is installed)
 DEFAULT_DATABASE_URL = "sqlite:///var/rackplan.db"
@@ -80,6 +83,37 @@ class Settings(BaseSettings):
         "that has not stopped this long after a cancel, or twice this long after its time "
         "limit, is ended",
     )
+
+    # limits on values: what one request may hold, so that no value crashes the service or
+    # stalls a solve (docs/service.md, "Limits on values"); at most the solver's own limits
+    time_window_days: int = Field(
+        default=Limits.span_days, ge=1, le=Limits.span_days,
+        description="every time the service takes (due and release dates, floor events, "
+        "downtime, holidays, horizon_start, time filters) lies within this many days of now",
+    )
+    max_quantity: int = Field(
+        default=Limits.max_quantity, ge=1, le=Limits.max_quantity,
+        description="the most racks one order may have",
+    )
+    max_workers: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 64), ge=1, le=64,
+        description="the most CP-SAT workers a solve may ask for (default: the machine's "
+        "processor cores); the `workers` setting is capped at it",
+    )
+    max_faults: int = Field(
+        default=100, ge=1,
+        description="faults listed in one error answer (when there are more, `error_count` "
+        "counts them all)",
+    )
+
+    def limits(self) -> Limits:
+        """The solver's value limits as these settings set them."""
+        return Limits(span_days=self.time_window_days, max_quantity=self.max_quantity)
+
+    def solve_workers(self, requested: int | None) -> int:
+        """The workers of a solve: the request's (at most `max_workers`, checked by the
+        route), else the setting, capped at `max_workers`."""
+        return requested if requested is not None else min(self.workers, self.max_workers)
 
 
 @lru_cache

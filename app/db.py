@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -95,3 +95,13 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
                 continue
             added.append(f"{table.name}.{column.name}")
     return added
+T = TypeVar("T")
+# values per `IN (...)` list: PostgreSQL takes at most 65,535 bind parameters in a statement
+# and SQLite 32,766, so a list a request sizes is sent in slices of this many
+PARAMS_PER_QUERY = 1000
+
+
+def chunked(values: Sequence[T], size: int = PARAMS_PER_QUERY) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size`, one `IN (...)` query each."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]

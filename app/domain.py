@@ -32,12 +32,15 @@ class DomainError(Exception):
     """A request the service refuses: `detail`, an optional `title` and the `faults`."""
 
     def __init__(
-        self, detail: str, *, title: str | None = None, faults: Sequence[Fault] = ()
+        self, detail: str, *, title: str | None = None, faults: Sequence[Fault] = (),
+        fault_count: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.title = title
         self.faults = list(faults)
+        # how many faults there are in all (`faults` may hold only the first ones)
+        self.fault_count = len(self.faults) if fault_count is None else fault_count
 
 
 class NotFound(DomainError):
@@ -53,9 +56,10 @@ class Invalid(DomainError):
     """The input is wrong; `faults` names every fault (at least one)."""
 
     def __init__(
-        self, detail: str, faults: Sequence[Fault], *, title: str | None = None
+        self, detail: str, faults: Sequence[Fault], *, title: str | None = None,
+        fault_count: int | None = None,
     ) -> None:
-        super().__init__(detail, title=title, faults=faults)
+        super().__init__(detail, title=title, faults=faults, fault_count=fault_count)
 
     @classmethod
     def listing(cls, faults: Sequence[Fault], *, title: str | None = None) -> Invalid:

@@ -31,7 +31,7 @@ from app.domain import (
     Unavailable,
     UnsupportedFormat,
 )
-from solver.problem import ProblemError
+from solver.problem import ProblemError, text_message
 
 log = logging.getLogger("rackplan.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -70,7 +70,7 @@ def domain_response(request: Request, exc: DomainError) -> JSONResponse:
     if isinstance(exc, QueueFull):
         headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
     return problem_response(request, status, exc.detail, title=exc.title, errors=exc.faults,
-                            headers=headers)
+                            headers=headers, error_count=exc.fault_count)
 
 
 def problem_response(
@@ -81,8 +81,10 @@ def problem_response(
     title: str | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    error_count: int | None = None,
 ) -> JSONResponse:
-    """The problem+json body for an error answer."""
+    """The problem+json body for an error answer; of `errors` (`error_count` in all, when
+    only the first are given) it lists the first `RACKPLAN_MAX_FAULTS`."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
@@ -91,8 +93,19 @@ def problem_response(
         "instance": request.url.path,
     }
     if errors:
-        body["errors"] = list(errors)
+        # the first faults and how many there are: a huge bad batch gets a small answer
+        body["errors"] = list(errors[:_max_faults(request)])
+        total = max(len(errors), error_count or 0)
+        if total > len(body["errors"]):
+            body["error_count"] = total
+            body["detail"] += f" ({total} faults; the first {len(body['errors'])} are listed)"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _max_faults(request: Request) -> int:
+    """How many faults an answer lists (`RACKPLAN_MAX_FAULTS`; 100 before the lifespan)."""
+    state = getattr(request.app.state, "rackplan", None)
+    return int(state.settings.max_faults) if state is not None else 100
 
 
 def _loc(loc: Sequence[Any]) -> str:
@@ -111,7 +124,8 @@ def _loc(loc: Sequence[Any]) -> str:
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """FastAPI's validation faults as `{field, message}` entries."""
     return [
-        {"field": _loc(e.get("loc", ())), "message": str(e.get("msg", "invalid value"))}
+        {"field": _loc(e.get("loc", ())),
+         "message": text_message(e) or str(e.get("msg", "invalid value"))}
         for e in exc.errors()
     ]
 

@@ -15,7 +15,8 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
@@ -54,8 +55,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# ids are non-empty and free of control characters (a NUL cannot even be stored everywhere)
-Id = Annotated[str, Field(min_length=1, pattern=r"^[^\x00-\x1f\x7f]+$")]
+MAX_TEXT = 200  # the longest id or name (what a database column keeps everywhere)
+MINUTES_PER_YEAR = 366 * 1440  # the longest duration or transit time
+MAX_CAPACITY = 1_000  # steps one resource runs at once
+MAX_WEIGHT = 1_000_000.0
+MAX_POWER_KW = 10_000_000.0
+_CLEAN = r"^[^\x00-\x1f\x7f]*$"  # the pattern of every text (`text_message` says it in words)
+
+# ids are non-empty and free of control characters (a NUL cannot even be stored everywhere);
+# a lone surrogate ("\ud800", which no database stores as text) fails the pattern too
+Id = Annotated[str, Field(min_length=1, max_length=MAX_TEXT, pattern=_CLEAN)]
+# free text (names, kinds, customers, destinations): the same rule, empty allowed
+Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=_CLEAN)]
+Minutes = Annotated[int, Field(ge=1, le=MINUTES_PER_YEAR)]
 
 
 class Shift(_Model):
@@ -95,17 +107,18 @@ class PowerWindow(_Model):
 
     start: AwareDatetime
     end: AwareDatetime
-    power_cap_kw: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    power_cap_kw: Annotated[float, Field(gt=0, le=MAX_POWER_KW, allow_inf_nan=False)]
 
 
 class Site(_Model):
     id: Id
-    name: str | None = None
+    name: Text | None = None
     timezone: str = "UTC"
     shifts: list[Shift] = Field(default_factory=list)
     holidays: list[date] = Field(default_factory=list)
-    power_cap_kw: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    transit_min: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    power_cap_kw: Annotated[float, Field(gt=0, le=MAX_POWER_KW, allow_inf_nan=False)] | None = None
+    transit_min: dict[Text, Annotated[int, Field(ge=0, le=MINUTES_PER_YEAR)]] = Field(
+        default_factory=dict)
     # SPEC section 6: the cap in force within each window instead of power_cap_kw
     power_windows: list[PowerWindow] | None = None
 
@@ -127,8 +140,8 @@ class Window(_Model):
 class Resource(_Model):
     id: Id
     site: Id
-    kind: str | None = None
-    capacity: Annotated[int, Field(ge=1)] = 1
+    kind: Text | None = None
+    capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)] = 1
     calendar: Literal["site", "24x7"] = "site"
     downtime: list[Window] = Field(default_factory=list)
     products: list[Id] | None = None
@@ -136,32 +149,32 @@ class Resource(_Model):
 
 class Alternative(_Model):
     resource: Id
-    duration_min: Annotated[int, Field(ge=1)]
+    duration_min: Minutes
 
 
 class Step(_Model):
     op: Id
-    kind: str | None = None
-    duration_min: Annotated[int, Field(ge=1)] | None = None
+    kind: Text | None = None
+    duration_min: Minutes | None = None
     alternatives: list[Alternative] | None = None
-    power_kw: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    power_kw: Annotated[float, Field(ge=0, le=MAX_POWER_KW, allow_inf_nan=False)] = 0.0
 
 
 class Product(_Model):
     id: Id
-    family: str | None = None
+    family: Text | None = None
     routing: list[Step] = Field(min_length=1)
 
 
 class Order(_Model):
     id: Id
-    customer: str | None = None
+    customer: Text | None = None
     product: Id
     quantity: Annotated[int, Field(ge=1)]
     due: AwareDatetime
     release: AwareDatetime | None = None
-    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
-    destination: str | None = None
+    weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False)] = 1.0
+    destination: Text | None = None
     allowed_sites: list[Id] | None = None
 
 
@@ -187,7 +200,7 @@ class Policies(_Model):
     """SPEC section 6: the spread-risk quota, and per-customer overrides."""
 
     max_site_share: Share | None = None
-    customers: dict[str, CustomerPolicy] = Field(default_factory=dict)
+    customers: dict[Text, CustomerPolicy] = Field(default_factory=dict)
 
     def share(self, customer: str | None) -> float | None:
         """The quota in force for `customer` (None: none, or an order without customer)."""
@@ -204,7 +217,7 @@ def site_limit(share: float, units: int) -> int:
 
 
 class Problem(_Model):
-    name: str = "problem"
+    name: Text = "problem"
     horizon_start: AwareDatetime
 
     @field_validator("horizon_start")
@@ -256,8 +269,12 @@ def _qualified(res: Resource, product: Product) -> bool:
 # ---- loading ------------------------------------------------------------------------------
 
 
-def load_problem(data: Mapping[str, Any] | str | bytes | Path) -> Problem:
-    """Parse and check a SPEC section 1 problem; raise `ProblemError` listing every fault."""
+def load_problem(
+    data: Mapping[str, Any] | str | bytes | Path, limits: Limits | None = None
+) -> Problem:
+    """Parse and check a SPEC section 1 problem; raise `ProblemError` listing every fault
+    (`limits`, default `Limits()`: how far its times may lie from `horizon_start`, how many
+    units an order may have; see `check_limits`)."""
     if isinstance(data, Path):
         try:
             data = data.read_text(encoding="utf-8")
@@ -274,7 +291,7 @@ def load_problem(data: Mapping[str, Any] | str | bytes | Path) -> Problem:
         problem = Problem.model_validate(data)
     except ValidationError as exc:
         raise ProblemError(_describe(exc, data)) from None
-    errors = check_references(problem)
+    errors = check_limits(problem, limits or Limits()) + check_references(problem)
     if errors:
         raise ProblemError(errors)
     return problem
@@ -305,6 +322,8 @@ def _describe(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
             msg = "time has no UTC offset (write e.g. 2026-12-01T06:00:00Z)"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field"
+        else:
+            msg = text_message(err) or msg
         out.append(f"{where}: {msg}")
     return out
 
@@ -611,3 +630,106 @@ def _check_fixed(
         if len(ss) > 1:
             errs.append(f"fixed steps of {oid}/{u} are at several sites: {', '.join(sorted(ss))}")
     return errs
+
+
+# ---- limits on values: times near the horizon, sizes a solve can hold -----------------------
+
+def text_message(err: Mapping[str, Any]) -> str | None:
+    """What a pydantic fault of the text rule (`Id`, `Text`) says in plain words (pydantic's
+    own name a regular expression), or None for any other fault."""
+    if err.get("type") == "string_unicode":
+        return "is not valid Unicode text (it holds a lone surrogate such as \\ud800)"
+    if err.get("type") == "string_pattern_mismatch" and (
+            (err.get("ctx") or {}).get("pattern") == _CLEAN):
+        return "must not contain control characters (U+0000-U+001F, U+007F)"
+    return None
+
+
+EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)  # the range of horizon_start
+LATEST_START = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on a problem's values that its types leave open, so that no input makes a
+    solve overflow or run out of time and memory: every time within `span_days` of the
+    anchor (`horizon_start`, or the service's now), at most `max_quantity` units an order."""
+
+    span_days: int = 3653  # ten years
+    max_quantity: int = 1_000
+
+
+def _iso(t: datetime) -> str:
+    """`t` as ISO 8601 text, `Z` for UTC (as given: converting could overflow)."""
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _shift(t: datetime, days: int) -> datetime:
+    """`t` moved by `days`, clamped to the calendar's ends."""
+    try:
+        return t + timedelta(days=days)
+    except OverflowError:
+        return (datetime.max if days > 0 else datetime.min).replace(tzinfo=UTC)
+
+
+def limit_faults(
+    node: object, limits: Limits, anchor: datetime, anchor_name: str, path: str = ""
+) -> list[tuple[str, str]]:
+    """(field path, message) for every time under `node` further than `limits.span_days`
+    from `anchor` (dates by the anchor's date), and every order with more units than
+    `limits.max_quantity`; works on any model (a problem, an order, a floor event) and on
+    lists and dicts of them. Paths read like `orders[3].due`, `sites[0].holidays[1]`."""
+    lo, hi = _shift(anchor, -limits.span_days), _shift(anchor, limits.span_days)
+    near = f"within {limits.span_days} days of {anchor_name} ({_iso(anchor)})"
+    faults: list[tuple[str, str]] = []
+
+    def leaf(where: str, v: object) -> None:
+        if isinstance(v, datetime):
+            if not lo <= v <= hi:
+                faults.append((where, f"{_iso(v)} is out of range: times must lie {near}"))
+        elif isinstance(v, date):
+            if not lo.date() <= v <= hi.date():
+                faults.append((where, f"{v.isoformat()} is out of range: dates must lie {near}"))
+        elif isinstance(v, BaseModel | list | tuple | dict):
+            walk(where, v)
+
+    def walk(where: str, v: object) -> None:
+        if isinstance(v, BaseModel):
+            if isinstance(v, Order) and v.quantity > limits.max_quantity:
+                faults.append((f"{where}.quantity" if where else "quantity",
+                               f"{v.quantity} units is more than the limit of "
+                               f"{limits.max_quantity} per order"))
+            if type(v) is Order:  # the many: only its times (a quick path)
+                for name in ("due", "release"):
+                    t = getattr(v, name)
+                    if t is not None and not lo <= t <= hi:
+                        leaf(f"{where}.{name}" if where else name, t)
+                return
+            for name, item in v.__dict__.items():
+                if item is not None and not isinstance(item, str | int | float):
+                    leaf(f"{where}.{name}" if where else name, item)
+        elif isinstance(v, list | tuple):
+            for i, item in enumerate(v):
+                ident = item.__dict__.get("id") if isinstance(item, BaseModel) else None
+                if isinstance(ident, str):
+                    leaf(f"{where}[{i}] (id '{ident}')", item)
+                elif not isinstance(item, str | int | float):
+                    leaf(f"{where}[{i}]", item)
+        elif isinstance(v, dict):
+            for key, item in v.items():
+                if not isinstance(item, str | int | float):
+                    leaf(f"{where}.{key}" if where else str(key), item)
+
+    leaf(path, node)
+    return faults
+
+
+def check_limits(p: Problem, limits: Limits) -> list[str]:
+    """The faults of `limit_faults` for a problem, anchored at its `horizon_start`, which
+    itself lies between 1970 and 2200; one message per fault."""
+    t0 = p.horizon_start
+    if not EARLIEST_START <= t0 < LATEST_START:
+        return [f"horizon_start: {_iso(t0)} is out of range: it must lie from "
+                f"{EARLIEST_START:%Y-%m-%d} to before {LATEST_START:%Y-%m-%d}"]
+    return [f"{where}: {msg}" for where, msg in limit_faults(p, limits, t0, "horizon_start")
+            if where != "horizon_start"]

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Body, Query
 from app.db import reading, transaction
 from app.deps import AppState, EventWriter, Reader
 from app.errors import problem_responses
+from app.schemas import MAX_BATCH
 from app.schemas.events import EventBatchResult, EventPage, FloorEvent, StoredEvent
 from app.services import events as svc
+from app.services import values
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -27,14 +29,17 @@ EXAMPLE = [
 @router.post("", operation_id="recordEvents",
              response_model=EventBatchResult, responses=problem_responses(409))
 def post_events(
-    events: Annotated[list[FloorEvent], Body(examples=[EXAMPLE])],
+    events: Annotated[list[FloorEvent], Body(examples=[EXAMPLE], max_length=MAX_BATCH)],
     state: AppState,
     _: EventWriter,
 ) -> EventBatchResult:
-    """Record a batch of floor events, applied in list order, all or nothing; an event_id
-    already received with the same content is ignored (MES retries are safe)."""
+    """Record a batch of floor events (at most 50,000), applied in list order, all or
+    nothing; an event_id already received with the same content is ignored (MES retries
+    are safe)."""
+    now = state.settings.clock()
+    values.check(events, state.settings, now, title="Event refused")
     with transaction(state.sessions) as s:
-        return svc.record(s, events, state.settings.clock())
+        return svc.record(s, events, now)
 
 
 @router.get("", operation_id="listEvents", response_model=EventPage)

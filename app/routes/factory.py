@@ -29,7 +29,8 @@ def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response
     again changes nothing (200)."""
     data = body.model_dump(mode="json", exclude_none=True)
     with transaction(state.sessions) as s:
-        fv, created = svc.put_factory(s, data, state.settings.clock())
+        fv, created = svc.put_factory(s, data, state.settings.clock(),
+                                      state.settings.limits())
         out = _out(fv)
     response.status_code = 201 if created else 200
     return out

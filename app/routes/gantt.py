@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.deps import AppState, Reader
 from app.schemas.gantt import GanttOut
 from app.services import gantt as svc
+from app.services import values
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -41,10 +42,12 @@ def gantt(
     """The schedule's Gantt rows and bars, filtered by site, resource, order and a time
     window (bars overlapping [from, to)), with the orders' delivery and tardiness, the
     horizon and the sites' calendars (open windows, shift starts, local midnights)."""
+    start, end = svc.parse_when("from", from_), svc.parse_when("to", to)
+    for name, t in (("from", start), ("to", end)):
+        values.check_time(name, t, state.settings, state.settings.clock())
     f = svc.GanttFilter(
         sites=svc.split_values(site), resources=svc.split_values(resource),
-        orders=svc.split_values(order), start=svc.parse_when("from", from_),
-        end=svc.parse_when("to", to),
+        orders=svc.split_values(order), start=start, end=end,
     )
     data = svc.load(state.sessions, svc.cache_of(state.extra), job_id)
     return Response(svc.render(data, f), media_type="application/json")

@@ -11,12 +11,15 @@ from app.db import reading, transaction
 from app.deps import AppState, OrderWriter, Reader
 from app.domain import Invalid
 from app.errors import problem_responses
+from app.schemas import MAX_BATCH
 from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
 from app.services import events as events_svc
 from app.services import factory as factory_svc
 from app.services import orders as svc
+from app.services import values
 from app.tables import Order, OrderStatus
 from solver.problem import Order as SpecOrder
+from solver.problem import Text
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -36,18 +39,20 @@ def out(row: Order) -> OrderOut:
 @router.post("", operation_id="createOrders",
              response_model=OrderBatchResult, responses=problem_responses(409))
 def post_orders(
-    orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE])],
+    orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE], max_length=MAX_BATCH)],
     state: AppState,
     _: OrderWriter,
 ) -> OrderBatchResult:
-    """Insert or update a batch of orders by id, all or nothing; the same batch twice
-    changes nothing."""
+    """Insert or update a batch of orders by id (at most 50,000), all or nothing; the same
+    batch twice changes nothing."""
+    now = state.settings.clock()
+    errors = svc.check_batch(orders) + svc.check_values(orders, state.settings.limits(), now)
     with transaction(state.sessions) as s:
         fv = factory_svc.require_latest(s)
-        errors = svc.check_batch(orders) + svc.check_against_factory(orders, fv.data)
+        errors += svc.check_against_factory(orders, fv.data)
         if errors:
             raise Invalid.listing(errors, title="Invalid order batch")
-        return OrderBatchResult(**svc.upsert(s, orders, state.settings.clock()))
+        return OrderBatchResult(**svc.upsert(s, orders, now))
 
 
 @router.get("", operation_id="listOrders", response_model=OrderPage)
@@ -55,18 +60,17 @@ def list_orders(
     state: AppState,
     _: Reader,
     status: Annotated[OrderStatus | None, Query()] = None,
-    product: str | None = None,
-    customer: str | None = None,
+    product: Annotated[Text | None, Query()] = None,
+    customer: Annotated[Text | None, Query()] = None,
     due_before: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
     due_after: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> OrderPage:
     """Orders by due date, filtered, one page at a time, each with its units' progress."""
+    now = state.settings.clock()
     for name, t in (("due_before", due_before), ("due_after", due_after)):
-        if t is not None and t.tzinfo is None:
-            raise Invalid(f"{name}: time has no UTC offset",
-                          [{"field": name, "message": "time has no UTC offset"}])
+        values.check_time(name, t, state.settings, now)
     q = svc.query(status=status, product=product, customer=customer,
                   due_before=due_before, due_after=due_after)
     with reading(state.sessions) as s:

@@ -14,6 +14,7 @@ from app.routes.schedules import job_out
 from app.schemas.reschedule import RescheduleRequest
 from app.schemas.schedules import JobOut
 from app.services import jobs as svc
+from app.services import values
 
 router = APIRouter(prefix="/reschedule", tags=["schedules"])
 
@@ -35,12 +36,13 @@ def reschedule(
     open orders; 422: a bad field or a time limit over the maximum."""
     body = body or RescheduleRequest()
     st = state.settings
+    workers = values.check_workers(body.workers, st)
     with transaction(state.sessions) as s:
         job = svc.submit_reschedule(
             s, now=st.clock(), time_limit=body.time_limit,
             default_time_limit=st.default_time_limit, max_time_limit=st.max_time_limit,
             frozen_hours=st.frozen_hours if body.frozen_hours is None else body.frozen_hours,
-            seed=body.seed, workers=body.workers or st.workers,
+            seed=body.seed, workers=workers,
             max_queued=st.max_queued_jobs,
         )
         out = job_out(job, None)

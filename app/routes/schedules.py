@@ -19,6 +19,7 @@ from app.schemas.schedules import (
     SolveRequest,
 )
 from app.services import jobs as svc
+from app.services import values
 from app.tables import Job, JobStatus, Publication
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
@@ -60,12 +61,15 @@ def submit(body: SolveRequest, state: AppState, _: Planner, response: Response) 
     """Queue a solve of the open orders (all, or `orders`) on the current factory version;
     202 at once with the job (poll its `Location`). The exact problem is fixed now."""
     st = state.settings
+    now = st.clock()
+    values.check_time("horizon_start", body.horizon_start, st, now)
+    workers = values.check_workers(body.workers, st)
     with transaction(state.sessions) as s:
         job = svc.submit(
-            s, now=st.clock(), objective=body.objective, time_limit=body.time_limit,
+            s, now=now, objective=body.objective, time_limit=body.time_limit,
             default_time_limit=st.default_time_limit, max_time_limit=st.max_time_limit,
             orders=body.orders, horizon_start=body.horizon_start, seed=body.seed,
-            workers=body.workers or st.workers, name=body.name,
+            workers=workers, name=body.name,
             max_queued=st.max_queued_jobs,
         )
         out = job_out(job, None)
@@ -81,7 +85,7 @@ def list_jobs(
     _: Reader,
     status: Annotated[JobStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> JobPage:
     """Solve jobs, newest first, without their schedules."""
     with reading(state.sessions) as s:

@@ -129,4 +129,5 @@ def upload_orders(
     return svc.import_orders(
         state.sessions, content, filename=file.filename, content_type=file.content_type,
         timezone=timezone, dry_run=dry_run, now=state.settings.clock(),
+        limits=state.settings.limits(), max_faults=state.settings.max_faults,
     )

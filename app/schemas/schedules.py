@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.schemas import MAX_PLAN_ORDERS
 from app.tables import JobStatus
-from solver.problem import Objective
+from solver.problem import Id, Objective, Text
 
 
 class SolveRequest(BaseModel):
@@ -27,14 +28,15 @@ class SolveRequest(BaseModel):
     time_limit: float | None = Field(
         default=None, gt=0, allow_inf_nan=False,
         description="seconds; default and maximum are server settings")
-    orders: list[str] | None = Field(
-        default=None, min_length=1, description="plan only these open orders (default: all)")
+    orders: list[Id] | None = Field(
+        default=None, min_length=1, max_length=MAX_PLAN_ORDERS,
+        description="plan only these open orders (default: all)")
     horizon_start: AwareDatetime | None = Field(
         default=None, description="ISO time with offset; default now (floored to the minute)")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="CP-SAT random seed")
     workers: int | None = Field(
         default=None, ge=1, le=64, description="CP-SAT search workers (default: setting)")
-    name: str | None = Field(default=None, min_length=1, max_length=200,
+    name: Text | None = Field(default=None, min_length=1, max_length=200,
                              description="the problem's name (default plan-<horizon_start>)")
 
 

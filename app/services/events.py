@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
+from app.db import chunked
 from app.domain import Conflict, Invalid
 from app.schemas.events import (
     EventBatchResult,
@@ -36,7 +37,6 @@ from app.schemas.events import (
     UnitProgress,
 )
 from app.services import factory as factory_svc
-from app.services.orders import LOOKUP_CHUNK
 from app.tables import (
     Event,
     Order,
@@ -339,13 +339,12 @@ def progress(session: Session, order: Order) -> list[UnitProgress]:
 
 def progress_many(session: Session, orders: Sequence[Order]) -> dict[str, list[UnitProgress]]:
     """`progress` of many orders (a page of GET /orders) by id, reading their step states
-    in one query per LOOKUP_CHUNK orders and the factory once."""
+    in one query per `app.db.PARAMS_PER_QUERY` orders and the factory once."""
     ids = [o.id for o in orders]
     states: dict[str, list[StepState]] = {i: [] for i in ids}
-    for k in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
-        for st in session.scalars(select(StepState).where(
-                StepState.order_id.in_(ids[k:k + LOOKUP_CHUNK]))
-                .order_by(StepState.started_at, StepState.unit, StepState.op)):
+    for chunk in chunked(ids):
+        for st in session.scalars(select(StepState).where(StepState.order_id.in_(chunk))
+                                  .order_by(StepState.started_at, StepState.unit, StepState.op)):
             states[st.order_id].append(st)
     routings = _routings(session)
     return {o.id: _units(o, routings.get(o.product, []), states[o.id]) for o in orders}

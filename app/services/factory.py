@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -12,17 +12,32 @@ from app.clock import floor_minute, stamp
 from app.domain import Conflict, Fault, Invalid
 from app.schemas.factory import FactoryIn
 from app.tables import FactoryVersion, Order, OrderStatus, StepState
-from solver.problem import Problem, Product, Step, eligible, load_problem
+from solver.problem import Limits, Problem, Product, Step, eligible, load_problem
 
 MAX_FAULTS = 50  # a refusal lists at most this many steps (and says how many there are)
 FLOOR_LOCK = 5150001  # PostgreSQL advisory lock: floor events and factory changes
 
 
-def check_factory(data: dict[str, Any], now: datetime) -> Problem:
-    """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1); the
-    model as a problem without orders."""
+def check_factory(data: dict[str, Any], now: datetime, limits: Limits | None = None) -> Problem:
+    """Raise `ProblemError` naming every fault of a factory model (as SPEC section 1; its
+    downtime and holidays within the window of `limits` around `now`); the model as a
+    problem without orders."""
     return load_problem({**data, "horizon_start": stamp(floor_minute(now)),
-                         "orders": []})
+                         "orders": []}, limits)
+
+
+def normal_times(value: Any) -> Any:
+    """`value` (a model's python dump) with every time as a UTC stamp and every date as
+    `YYYY-MM-DD`: the one form stored times have."""
+    if isinstance(value, datetime):
+        return stamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: normal_times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normal_times(v) for v in value]
+    return value
 
 
 def lock_floor(session: Session) -> None:
@@ -106,15 +121,15 @@ def require_latest(session: Session) -> FactoryVersion:
 
 
 def put_factory(
-    session: Session, data: dict[str, Any], now: datetime
+    session: Session, data: dict[str, Any], now: datetime, limits: Limits | None = None
 ) -> tuple[FactoryVersion, bool]:
     """Store `data` as a new version unless it equals the current one: (version, created);
     Invalid when the floor's steps could not be planned under it (`check_floor`).
 
-    The model is stored in its normal form (defaults written out, unset fields left out),
-    so the same factory compares equal however it was sent or seeded."""
-    model = check_factory(data, now)  # raises ProblemError naming every fault
-    data = FactoryIn.model_validate(data).model_dump(mode="json", exclude_none=True)
+    The model is stored in its normal form (defaults written out, unset fields left out,
+    times in UTC), so the same factory compares equal however it was sent or seeded."""
+    model = check_factory(data, now, limits)  # raises ProblemError naming every fault
+    data = normal_times(FactoryIn.model_validate(data).model_dump(exclude_none=True))
     lock_floor(session)
     current = latest(session)
     if current is not None and current.data == data:

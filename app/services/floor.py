@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import ceil_minute, floor_minute, parse_stamp, stamp
+from app.db import chunked
 from app.tables import OrderRelease, ResourceDowntime, StepState
 
 # a window "until it is reported up" reaches past any horizon a plan looks at
@@ -48,10 +49,9 @@ def apply_floor_state(
     fixed: list[dict[str, Any]] = list(problem.get("fixed", []))
     now_up = ceil_minute(now)
     ids = list(orders)
-    states = list(session.scalars(
-        select(StepState).where(StepState.order_id.in_(ids))
-        .order_by(StepState.order_id, StepState.unit, StepState.started_at)
-    )) if ids else []
+    states = [st for chunk in chunked(ids) for st in session.scalars(
+        select(StepState).where(StepState.order_id.in_(chunk))
+        .order_by(StepState.order_id, StepState.unit, StepState.started_at))]
     for st in states:
         o = orders[st.order_id]
         minutes = _duration(out, o["product"], st.op, st.resource)
@@ -71,7 +71,8 @@ def apply_floor_state(
 
     res = {r["id"]: r for r in out["resources"]}
     # windows that ended over a day ago are history: left in the database, not read
-    recent = stamp(floor_minute(now) - timedelta(days=1))
+    since = floor_minute(now) - timedelta(days=1)
+    recent = stamp(since)
     for d in session.scalars(
         select(ResourceDowntime)
         .where(ResourceDowntime.end.is_(None) | (ResourceDowntime.end > recent))
@@ -80,14 +81,18 @@ def apply_floor_state(
         r = res.get(d.resource)
         if r is None:
             continue
-        start = floor_minute(parse_stamp(d.start))
+        # what lies before the plan's start does not matter to it (and an old start would
+        # put the problem's times out of range)
+        start = max(floor_minute(parse_stamp(d.start)), since)
         end = (ceil_minute(parse_stamp(d.end)) if d.end is not None
                else ceil_minute(now) + OPEN_ENDED)
         if end <= start:
             continue
         r["downtime"] = [*r.get("downtime", []), {"start": stamp(start), "end": stamp(end)}]
 
-    for rel in session.scalars(select(OrderRelease).where(OrderRelease.order_id.in_(ids))):
-        orders[rel.order_id]["release"] = stamp(floor_minute(parse_stamp(rel.released_at)))
+    for chunk in chunked(ids):
+        for rel in session.scalars(
+                select(OrderRelease).where(OrderRelease.order_id.in_(chunk))):
+            orders[rel.order_id]["release"] = stamp(floor_minute(parse_stamp(rel.released_at)))
     return out, notes
 

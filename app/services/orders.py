@@ -10,13 +10,17 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import stamp
+from app.db import PARAMS_PER_QUERY, chunked
 from app.domain import Fault, Invalid, NotFound
 from app.tables import Order, OrderStatus
+from solver.problem import MAX_TEXT, Limits, limit_faults
 from solver.problem import Order as SpecOrder
 
-MAX_TEXT = 200  # the longest id or customer the orders table keeps
 ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
-LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...): PostgreSQL takes at most 65535 parameters
+LOOKUP_CHUNK = PARAMS_PER_QUERY  # ids per SELECT ... IN (...)
+# an order id is read back in a URL path (`/orders/{id}`): no '/' (nor a backslash, which browsers
+# read as one), and not '.' or '..' (which clients resolve as path segments)
+URL_UNSAFE = ("/", "\\")
 
 
 def spec_dict(o: Order) -> dict[str, Any]:
@@ -49,7 +53,8 @@ def _fields(o: SpecOrder) -> dict[str, Any]:
 
 
 def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
-    """Faults within a batch itself: a repeated id, an id or customer too long to store."""
+    """Faults within a batch itself: a repeated id, an id or customer too long to store,
+    an id that cannot be read back in a URL."""
     seen: dict[str, int] = {}
     errors: list[Fault] = []
     for i, o in enumerate(orders):
@@ -58,11 +63,27 @@ def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
             if value is not None and len(value) > MAX_TEXT:
                 errors.append({"field": f"[{i}].{name}", "id": o.id[:MAX_TEXT],
                                "message": f"{name} is longer than {MAX_TEXT} characters"})
+        if any(c in o.id for c in URL_UNSAFE) or o.id.strip() in (".", ".."):
+            errors.append({"field": f"[{i}].id", "id": o.id[:MAX_TEXT],
+                           "message": f"order id '{o.id[:MAX_TEXT]}' cannot be read back in a "
+                                      "URL: it must not contain '/' or '\\', nor be '.' or "
+                                      "'..'"})
         if o.id in seen:
             errors.append({"field": f"[{i}].id", "id": o.id,
                            "message": f"order '{o.id}' appears twice in the batch "
                                       f"(also at [{seen[o.id]}])"})
         seen.setdefault(o.id, i)
+    return errors
+
+
+def check_values(orders: Sequence[SpecOrder], limits: Limits, now: datetime) -> list[Fault]:
+    """Faults of the limits on values: a due or release date outside the window around
+    `now`, more racks than an order may have (`solver.problem.limit_faults`)."""
+    errors: list[Fault] = []
+    for i, o in enumerate(orders):
+        for where, message in limit_faults(o, limits, now, "now", f"[{i}]"):
+            errors.append({"field": where, "id": o.id[:MAX_TEXT],
+                           "message": f"order '{o.id[:MAX_TEXT]}': {message}"})
     return errors
 
 
@@ -78,8 +99,7 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORDER_WRITES_LOCK})
     ids = [o.id for o in orders]
     existing: dict[str, Order] = {}
-    for i in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
-        chunk = ids[i:i + LOOKUP_CHUNK]
+    for chunk in chunked(ids):
         existing.update((o.id, o) for o in session.scalars(
             select(Order).where(Order.id.in_(chunk)).with_for_update()))
     out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
@@ -157,9 +177,12 @@ def page(
 def open_orders(session: Session, ids: Sequence[str] | None = None) -> list[Order]:
     """Open orders (all, or those of `ids`), by due date then id."""
     q = query(status=OrderStatus.OPEN)
-    if ids is not None:
-        q = q.where(Order.id.in_(list(ids)))
-    return list(session.scalars(q))
+    if ids is None:
+        return list(session.scalars(q))
+    if len(ids) <= PARAMS_PER_QUERY:
+        return list(session.scalars(q.where(Order.id.in_(list(ids)))))
+    wanted = set(ids)  # too many for one IN list: the open orders, filtered (same order)
+    return [o for o in session.scalars(q) if o.id in wanted]
 
 
 def check_against_factory(

@@ -21,6 +21,7 @@ from solver.formats.orders import (
     parse_timezone,
     read_orders,
 )
+from solver.problem import Limits
 
 CHUNK = 1 << 16
 
@@ -71,8 +72,9 @@ def _refusal(exc: OrderFileError) -> Invalid:
     faults: list[Fault] = [{"row": f.row, "column": f.column, "value": f.value,
                             "message": f.message} for f in exc.faults]
     shown = "; ".join(str(f) for f in exc.faults[:3])
-    more = f" (and {len(exc.faults) - 3} more)" if len(exc.faults) > 3 else ""
-    return Invalid(f"{exc.message}: {shown}{more}", faults, title="Invalid order file")
+    more = f" (and {exc.count - 3} more)" if exc.count > 3 else ""
+    return Invalid(f"{exc.message}: {shown}{more}", faults, title="Invalid order file",
+                   fault_count=exc.count)
 
 
 def import_orders(
@@ -84,9 +86,13 @@ def import_orders(
     timezone: str,
     dry_run: bool,
     now: datetime,
+    limits: Limits | None = None,
+    max_faults: int | None = None,
 ) -> UploadResult:
     """Check an order file against the current factory and upsert its orders in one
-    transaction; nothing is written when any row is bad or `dry_run` is set."""
+    transaction; nothing is written when any row is bad or `dry_run` is set (`limits`: of
+    the racks per order and the time window around `now`; `max_faults`: how many faults
+    the refusal lists)."""
     try:
         zone = parse_timezone(timezone)
     except TimezoneError as exc:
@@ -95,7 +101,8 @@ def import_orders(
     with transaction(sessions) as s:
         factory = factory_svc.require_latest(s).data
         try:
-            orders = read_orders(content, fmt, timezone=zone, factory=factory)
+            orders = read_orders(content, fmt, timezone=zone, factory=factory, limits=limits,
+                                 now=now, max_faults=max_faults)
         except OrderFileError as exc:
             raise _refusal(exc) from None
         if dry_run:

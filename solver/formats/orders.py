@@ -34,6 +34,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,13 +42,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 from pydantic import ValidationError
 
-from solver.problem import Order
+from solver.problem import (
+    EARLIEST_START,
+    LATEST_START,
+    MAX_TEXT,
+    MAX_WEIGHT,
+    Limits,
+    Order,
+)
 
 COLUMNS = ("id", "product", "quantity", "due", "customer", "release", "weight",
            "destination", "allowed_sites")
 REQUIRED = ("id", "product", "quantity", "due")
-MAX_TEXT = 200        # longest id or customer name kept
-MAX_QUANTITY = 2**31 - 1
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other old Office files)
@@ -92,13 +98,17 @@ class RowFault:
 class OrderFileError(ValueError):
     """An order file that is refused as a whole.
 
-    `faults` lists every bad row; it is empty when the file itself cannot be read (empty,
-    not UTF-8, not a workbook), which `message` then says.
+    `faults` lists every bad row (or the first ones, see `read_orders`' `max_faults`;
+    `count` says how many there are in all); it is empty when the file itself cannot be
+    read (empty, not UTF-8, not a workbook), which `message` then says.
     """
 
-    def __init__(self, message: str, faults: Iterable[RowFault] = ()) -> None:
+    def __init__(
+        self, message: str, faults: Iterable[RowFault] = (), count: int | None = None
+    ) -> None:
         self.message = message
         self.faults = list(faults)
+        self.count = len(self.faults) if count is None else count
         lines = [message, *(str(f) for f in self.faults)]
         super().__init__("\n".join(lines))
 
@@ -295,8 +305,12 @@ def _number(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Float64, strict=False)
 
 
-def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> list[_Rule]:
-    """Every rule of SPEC section 5 (and the factory cross-references) as expressions."""
+def _rules(
+    zone: str, factory: Mapping[str, Any] | None, present: set[str], limits: Limits,
+    window: tuple[datetime, datetime, str],
+) -> list[_Rule]:
+    """Every rule of SPEC section 5 (and the factory cross-references, the limits and the
+    time window) as expressions."""
     rules: list[_Rule] = []
     for col in REQUIRED:
         if col in present:
@@ -315,6 +329,12 @@ def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> l
         rules.append(_Rule("customer_length", "customer",
                            pl.col("customer").str.len_chars() > MAX_TEXT,
                            _msg(f"longer than {MAX_TEXT} characters")))
+    for col in ("id", "product", "customer", "destination", "allowed_sites"):
+        if col in present:
+            rules.append(_Rule(f"{col}_clean", col,
+                               pl.col(col).str.contains(r"[\x00-\x1f\x7f]"),
+                               _msg("must not contain control characters (U+0000-U+001F, "
+                                    "U+007F)")))
 
     if "quantity" in present:
         q = _number("quantity")
@@ -326,8 +346,8 @@ def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> l
                   _msg("not a whole number of racks")),
             _Rule("quantity_min", "quantity", q.is_finite() & (q == q.floor()) & (q < 1),
                   _msg("must be at least 1")),
-            _Rule("quantity_max", "quantity", q.is_finite() & (q > MAX_QUANTITY),
-                  _msg(f"must be at most {MAX_QUANTITY}")),
+            _Rule("quantity_max", "quantity", q.is_finite() & (q > limits.max_quantity),
+                  _msg(f"must be at most {limits.max_quantity} (racks per order)")),
         ]
 
     if "weight" in present:
@@ -338,19 +358,24 @@ def _rules(zone: str, factory: Mapping[str, Any] | None, present: set[str]) -> l
                   _msg("not a number; a number > 0 is expected (blank: 1)")),
             _Rule("weight_positive", "weight", w.is_finite() & (w <= 0),
                   _msg("must be greater than 0")),
+            _Rule("weight_max", "weight", w.is_finite() & (w > MAX_WEIGHT),
+                  _msg(f"must be at most {MAX_WEIGHT:,.0f}")),
         ]
 
     for col in ("due", "release"):
         if col not in present:
             continue
-        well_formed, exists, _ = _datetime_exprs(col, zone)
+        well_formed, exists, value = _datetime_exprs(col, zone)
         given = pl.col(col).is_not_null()
+        lo, hi, near = window
         rules += [
             _Rule(f"{col}_datetime", col, given & ~well_formed.fill_null(False),
                   _msg("not a date-time; use ISO 8601 like 2026-12-20T06:00:00Z, "
                        "2026-12-20T06:00 or 2026-12-20")),
             _Rule(f"{col}_exists", col, given & well_formed & ~exists,
                   _msg(f"this local time does not exist in {zone} (the clock skips it)")),
+            _Rule(f"{col}_range", col, given & well_formed & exists & ((value < lo) | (value > hi)),
+                  _msg(f"out of range: times must lie {near}")),
         ]
     if {"due", "release"} <= present:
         due = _datetime_exprs("due", zone)[2]
@@ -390,23 +415,32 @@ def _site_list() -> pl.Expr:
         pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
 
 
-def _check(frame: pl.DataFrame, rules: Sequence[_Rule]) -> list[RowFault]:
-    """Evaluate every rule over the whole frame at once; one fault per rule and bad row."""
+def _check(
+    frame: pl.DataFrame, rules: Sequence[_Rule], limit: int | None = None
+) -> tuple[list[RowFault], int, int]:
+    """Evaluate every rule over the whole frame at once: the faults, one per rule and bad
+    row (with `limit`, only each rule's first `limit`: enough for the first `limit` of
+    all), how many there are in all, and in how many rows."""
     if not rules:
-        return []
+        return [], 0, 0
     checked = frame.select(
         pl.col("row"),
         *[r.bad.fill_null(False).alias(f"bad_{r.name}") for r in rules],
         *[r.message.alias(f"msg_{r.name}") for r in rules],
     )
+    flags = [pl.col(f"bad_{r.name}") for r in rules]
+    total = int(checked.select(pl.sum_horizontal(f.sum() for f in flags)).item())
+    rows = int(checked.select(pl.any_horizontal(flags).sum()).item())
     faults: list[RowFault] = []
     for r in rules:
         hits = frame.select("row", pl.col(r.column).alias("value")).with_columns(
             checked[f"msg_{r.name}"].alias("message")
         ).filter(checked[f"bad_{r.name}"])
+        if limit is not None:
+            hits = hits.head(limit)
         faults += [RowFault(int(h["row"]), r.column, h["value"], str(h["message"]))
                    for h in hits.iter_rows(named=True)]
-    return faults
+    return faults, total, rows
 
 
 # ---- the entry point -------------------------------------------------------------------
@@ -418,6 +452,9 @@ def read_orders(
     *,
     timezone: str = "UTC",
     factory: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    now: datetime | None = None,
+    max_faults: int | None = None,
 ) -> list[Order]:
     """Read an order file into SPEC section 1 orders, or refuse it naming every fault.
 
@@ -432,6 +469,15 @@ def read_orders(
     factory
         A factory model (``sites``, ``resources``, ``products`` as in SPEC section 1); when
         given, products, allowed sites and destinations must be known to it.
+    limits
+        The most racks an order may have, and with `now` how far its times may lie from
+        now (default `Limits()`).
+    now
+        The time the window of `limits` is around; without it, times lie from 1970 to
+        before 2200.
+    max_faults
+        List only the first this many faults (by row) in the error, which still counts
+        them all: a huge bad file costs little to refuse.
 
     Returns
     -------
@@ -459,14 +505,25 @@ def read_orders(
         raise OrderFileError("the file has no data rows: one order per row under the header",
                              faults)
     present = set(mapping.values())
-    faults += _check(frame, _rules(zone, factory, present))
-    if faults:
+    limits = limits or Limits()
+    if now is None:
+        window = (EARLIEST_START, LATEST_START, f"from {EARLIEST_START:%Y-%m-%d} to before "
+                                                f"{LATEST_START:%Y-%m-%d}")
+    else:
+        span = timedelta(days=limits.span_days)
+        window = (now - span, now + span, f"within {limits.span_days} days of now "
+                                          f"({now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})")
+    found, total, rows = _check(frame, _rules(zone, factory, present, limits, window),
+                                max_faults)
+    if faults or found:
+        total += len(faults)
+        rows += 1 if faults else 0  # the header's
+        faults += found
         order = {c: i for i, c in enumerate(COLUMNS)}
         faults.sort(key=lambda f: (f.row, order.get(f.column or "", -1)))
-        rows = len({f.row for f in faults})
         raise OrderFileError(
-            f"{len(faults)} fault{'s' * (len(faults) != 1)} in {rows} "
-            f"row{'s' * (rows != 1)}; nothing was read", faults)
+            f"{total} fault{'s' * (total != 1)} in {rows} "
+            f"row{'s' * (rows != 1)}; nothing was read", faults[:max_faults], total)
     return _orders(frame, zone)
 
 
