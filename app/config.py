@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "only up to the limit, chunked bodies included)",
     )
     max_upload_rows: int = Field(
-        default=50_000, ge=1, description="most rows in an order file, the header included",
+        default=100_000, ge=1, description="most rows in an order file, the header included",
     )
     max_upload_columns: int = Field(
         default=26, ge=9, description="most columns in an order file (A to Z by default)",

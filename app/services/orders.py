@@ -66,6 +66,37 @@ def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
     return errors
 
 
+def _stored(session: Session, ids: Sequence[str], *, lock: bool) -> dict[str, Order]:
+    """The stored orders among `ids` (locked for update when `lock`)."""
+    existing: dict[str, Order] = {}
+    for i in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
+        q = select(Order).where(Order.id.in_(ids[i:i + LOOKUP_CHUNK]))
+        existing.update((o.id, o) for o in session.scalars(q.with_for_update() if lock else q))
+    return existing
+
+
+def _unchanged(row: Order, fields: dict[str, Any]) -> bool:
+    """An open stored order equal to the one sent: an upsert leaves it alone."""
+    return all(getattr(row, k) == v for k, v in fields.items()) and (
+        row.status == OrderStatus.OPEN)
+
+
+def preview(session: Session, orders: Sequence[SpecOrder]) -> dict[str, list[str]]:
+    """What `upsert` would do with `orders`, found by reading only (a dry run that takes
+    no write lock)."""
+    errors = check_batch(orders)
+    if errors:
+        raise Invalid(errors[0]["message"], errors, title="Invalid order batch")
+    existing = _stored(session, [o.id for o in orders], lock=False)
+    out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    for o in orders:
+        row = existing.get(o.id)
+        kind = ("created" if row is None else
+                "unchanged" if _unchanged(row, _fields(o)) else "updated")
+        out[kind].append(o.id)
+    return out
+
+
 def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict[str, list[str]]:
     """Insert or update each order by id; an order equal to the stored one is untouched.
     A cancelled order sent again is reopened (the sender wants it built)."""
@@ -76,12 +107,7 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
         # two batches creating the same new id must not both insert it (SQLite's
         # BEGIN IMMEDIATE already serialises writers); held until the transaction ends
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORDER_WRITES_LOCK})
-    ids = [o.id for o in orders]
-    existing: dict[str, Order] = {}
-    for i in range(0, len(ids), LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
-        chunk = ids[i:i + LOOKUP_CHUNK]
-        existing.update((o.id, o) for o in session.scalars(
-            select(Order).where(Order.id.in_(chunk)).with_for_update()))
+    existing = _stored(session, [o.id for o in orders], lock=True)
     out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     t = stamp(now)
     for o in orders:
@@ -91,9 +117,7 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
             session.add(Order(id=o.id, status=OrderStatus.OPEN, created_at=t, updated_at=t,
                               **fields))
             out["created"].append(o.id)
-        elif all(getattr(row, k) == v for k, v in fields.items()) and (
-            row.status == OrderStatus.OPEN
-        ):
+        elif _unchanged(row, fields):
             out["unchanged"].append(o.id)
         else:
             for k, v in fields.items():
