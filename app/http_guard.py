@@ -266,9 +266,9 @@ class HttpGuard:
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
+            if exceeded and not started:
+                return  # whatever the route made of the cut-off body: the 413 below
             if message["type"] == "http.response.start":
-                if exceeded:  # whatever the route made of the cut-off body: the 413
-                    raise BodyTooLarge(limit)
                 started = True
             await send(message)
 
@@ -277,6 +277,7 @@ class HttpGuard:
         except BodyTooLarge:
             if started:
                 raise
+        if exceeded and not started:
             await self._refuse(scope, receive, send, 413, too_large_detail(limit))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import stamp
@@ -110,12 +110,13 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
     existing = _stored(session, [o.id for o in orders], lock=True)
     out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     t = stamp(now)
+    created: list[dict[str, Any]] = []
     for o in orders:
         fields = _fields(o)
         row = existing.get(o.id)
         if row is None:
-            session.add(Order(id=o.id, status=OrderStatus.OPEN, created_at=t, updated_at=t,
-                              **fields))
+            created.append({"id": o.id, "status": OrderStatus.OPEN, "created_at": t,
+                            "updated_at": t, **fields})
             out["created"].append(o.id)
         elif _unchanged(row, fields):
             out["unchanged"].append(o.id)
@@ -125,6 +126,8 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
             row.status = OrderStatus.OPEN
             row.updated_at = t
             out["updated"].append(o.id)
+    if created:  # one bulk INSERT: the write lock is held for as short a time as can be
+        session.execute(insert(Order), created)
     session.flush()
     return out
 
