@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL mode (synchronous=NORMAL), foreign keys
-    and a busy timeout."""
+    and a busy timeout, PostgreSQL a lock timeout (both 30 s)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -45,7 +45,11 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # a lock not had within 30 s (as SQLite's busy timeout) is an error, answered 503 with
+    # Retry-After, rather than a request that waits for ever
+    args = {"options": "-c lock_timeout=30000"} if u.get_backend_name() == "postgresql" else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args=args)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
