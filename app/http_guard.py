@@ -14,8 +14,8 @@ In order:
    or `none`; without it, an `Origin` must name this host. A request with neither (curl, a
    script) is not a browser's and passes. The service's own pages fetch from their origin.
 4. **Authentication before the body**: with API keys configured, a write without a valid
-   `X-API-Key` is answered 401, and one with a key that may only read 403, before one
-   byte of its body is read (the routes check the role for what each one does).
+   `X-API-Key` is answered 401 before one byte of its body is read (the routes check
+   the key's role for what each one does, on a body of bounded size).
 5. **Body size while it streams**: a body over its limit (`RACKPLAN_MAX_BODY_BYTES`; an
    order file `RACKPLAN_MAX_UPLOAD_BYTES` and room for the form around it) is refused 413,
    from `Content-Length` before reading, or as soon as the bytes read pass the limit
@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import ALLOWED, Action, KeyStore
+from app.auth import KeyStore
 from app.config import Settings
 from app.errors import problem_response
 
@@ -197,16 +197,11 @@ class HttpGuard:
                 return
             if not self.keys.local_mode:
                 key = _header(scope, b"x-api-key")
-                who = self.keys.lookup(key)
-                if who is None:
+                if self.keys.lookup(key) is None:
                     detail = ("a valid X-API-Key header is required" if key is None
                               else "the X-API-Key is not valid")
                     await self._refuse(scope, receive, send, 401, detail, field="X-API-Key",
                                        headers={"WWW-Authenticate": "X-API-Key"})
-                    return
-                if ALLOWED[who.role] <= {Action.READ}:  # a reader's write: no need to read it
-                    await self._refuse(scope, receive, send, 403,
-                                       f"role '{who.role}' may only read", field="X-API-Key")
                     return
         await self._limited(scope, receive, send)
 
