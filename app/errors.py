@@ -2,7 +2,8 @@
 
 The one place where a refusal becomes an HTTP answer: each domain error (`app.domain`) gets
 its status here (`STATUS`), as do the solver's `ProblemError`, a request that does not
-validate, and a value the database refuses.
+validate (a body that is not JSON at all: 400), a value the database refuses, and a
+database that is busy or does not answer (503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -177,8 +178,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def document_problems(schema: dict[str, Any]) -> None:
     """Make an OpenAPI document say what the handlers do: every 4xx/5xx answer is
-    problem+json, an operation with a body may answer 400 (it does not parse), and one
-    taking X-API-Key may answer 401 and 403."""
+    problem+json, an operation with a body may answer 400 (it does not parse) and 413
+    (it is over the size limit), and one taking X-API-Key may answer 401 and 403."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
@@ -191,8 +192,9 @@ def document_problems(schema: dict[str, Any]) -> None:
                    for p in op.get("parameters", [])):
                 for code, answer in problem_responses(401, 403).items():
                     responses.setdefault(str(code), answer)
-            if "requestBody" in op:  # a body that does not parse is 400
+            if "requestBody" in op:  # a body that does not parse is 400, a too large one 413
                 responses.setdefault("400", problem_responses(400)[400])
+                responses.setdefault("413", problem_responses(413)[413])
             for code, answer in responses.items():
                 if str(code)[0] in "45":
                     answer["content"] = body
