@@ -229,6 +229,32 @@ def test_workbook_zip_bomb_is_refused(make_client: MakeClient) -> None:
         still_serving(c)
 
 
+def _lying(content: bytes, part: str, size: int) -> bytes:
+    """`content` with the zip's own records (local header and directory) saying that
+    `part` unzips to `size` bytes."""
+    data = bytearray(content)
+    name = part.encode()
+    for sig, name_at, size_at in ((b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)):
+        at = data.find(sig)
+        while at >= 0 and data[at + name_at:at + name_at + len(name)] != name:
+            at = data.find(sig, at + 1)
+        assert at >= 0
+        data[at + size_at:at + size_at + 4] = size.to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_workbook_whose_zip_lies_about_sizes(make_client: MakeClient) -> None:
+    """A part whose zip records claim a small size but that unzips past the limit is
+    still refused by the bytes it really unzips to; one that unzips to other than it
+    says, within the limit, is a damaged workbook (422)."""
+    with make_client(max_upload_unzipped_bytes=1_000_000) as c:
+        bomb = workbook("A2", "A1:D2", {"xl/sharedStrings.xml": b" " * 2_000_000})
+        problem(upload(c, _lying(bomb, "xl/sharedStrings.xml", 100)), 413, "1000000 bytes")
+        small = workbook("A2", "A1:D2", {"xl/sharedStrings.xml": b" " * 5_000})
+        problem(upload(c, _lying(small, "xl/sharedStrings.xml", 100)), 422, "unzips to 5000")
+        still_serving(c)
+
+
 def test_csv_over_the_row_and_column_limits(make_client: MakeClient) -> None:
     """A CSV with more columns or rows than the limits is a 413 naming the limit."""
     with make_client(max_upload_rows=5) as c:
