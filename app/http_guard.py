@@ -140,13 +140,15 @@ def methods_of(routes: Iterable[BaseRoute], scope: Scope) -> set[str]:
     return methods
 
 
-def cross_site_fault(scope: Scope) -> str | None:
-    """Why a write is a browser's cross-site request (None: it is not one)."""
+def cross_site_fault(scope: Scope) -> tuple[str, str] | None:
+    """(the header, why) when a write is a browser's cross-site request (None: it is not
+    one)."""
     fetch_site = _header(scope, b"sec-fetch-site")
     if fetch_site is not None:
         if fetch_site.strip().lower() in ("same-origin", "none"):
             return None
-        return f"Sec-Fetch-Site: {fetch_site}: a write must come from this service's own pages"
+        return "Sec-Fetch-Site", (f"Sec-Fetch-Site: {fetch_site}: a write must come from "
+                                  "this service's own pages")
     origin = _header(scope, b"origin")
     if origin is None:
         return None  # not sent by a browser
@@ -154,7 +156,8 @@ def cross_site_fault(scope: Scope) -> str | None:
     authority = origin.split("://", 1)[1] if "://" in origin else ""
     if authority and authority.lower() == host.strip().lower():
         return None
-    return f"Origin: {origin} is not this service ({host}): a write must come from its pages"
+    return "Origin", (f"Origin: {origin} is not this service ({host}): a write must come "
+                      "from its pages")
 
 
 class HttpGuard:
@@ -192,8 +195,8 @@ class HttpGuard:
         if method in UNSAFE:
             fault = cross_site_fault(scope)
             if fault is not None:
-                await self._refuse(scope, receive, send, 403, fault,
-                                   title="Cross-site request refused", field="Origin")
+                await self._refuse(scope, receive, send, 403, fault[1],
+                                   title="Cross-site request refused", field=fault[0])
                 return
             if not self.keys.local_mode:
                 key = _header(scope, b"x-api-key")
