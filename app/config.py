@@ -115,6 +115,28 @@ class Settings(BaseSettings):
         route), else the setting, capped at `max_workers`."""
         return requested if requested is not None else min(self.workers, self.max_workers)
 
+    # ---- limits on requests: sizes, hosts, workbooks (docs/service.md, "Limits on requests")
+    max_body_bytes: int = Field(
+        default=10_000_000, ge=1,
+        description="largest request body other than an order file, bytes (413 above; read "
+        "only up to the limit, chunked bodies included)",
+    )
+    max_upload_rows: int = Field(
+        default=100_000, ge=1, description="most rows in an order file, the header included",
+    )
+    max_upload_columns: int = Field(
+        default=26, ge=9, description="most columns in an order file (A to Z by default)",
+    )
+    max_upload_unzipped_bytes: int = Field(
+        default=50_000_000, ge=1,
+        description="most bytes an .xlsx order file may hold once unzipped (its parts added up)",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="comma-separated host names the service answers to (`*`: any); empty: "
+        "the listening address and, on a loopback one, localhost; with API keys, any",
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

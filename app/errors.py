@@ -2,7 +2,8 @@
 
 The one place where a refusal becomes an HTTP answer: each domain error (`app.domain`) gets
 its status here (`STATUS`), as do the solver's `ProblemError`, a request that does not
-validate, and a value the database refuses.
+validate (a body that is not JSON at all: 400), a value the database refuses, and a
+database that is busy or does not answer (503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain import (
@@ -35,6 +36,16 @@ from solver.problem import ProblemError, text_message
 
 log = logging.getLogger("rackplan.errors")
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 2  # what a busy database's 503 asks the caller to wait
+
+# PostgreSQL's refusals of a moment, which the same request may pass a little later
+BUSY_SQLSTATES = {
+    "40001": "a concurrent update (serialization failure)",
+    "40P01": "a deadlock with a concurrent write",
+    "55P03": "a lock it could not get in time",
+    "57014": "a statement that ran out of time",
+}
+SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 
 STATUS: dict[type[DomainError], HTTPStatus] = {
@@ -121,6 +132,34 @@ def _loc(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
+def database_fault(exc: OperationalError) -> str | None:
+    """Why the database refused for a moment (busy, locked, unreachable) in words, or
+    None for an error that is the service's own (a bug: 500)."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate in BUSY_SQLSTATES:
+        return f"the database is busy ({BUSY_SQLSTATES[sqlstate]})"
+    text = str(orig).lower()
+    if any(m in text for m in SQLITE_BUSY):
+        return "the database is busy (another write holds its lock)"
+    if (isinstance(sqlstate, str) and sqlstate.startswith("08")) or (
+            sqlstate is None and "connection" in text):
+        return "the database does not answer"
+    return None
+
+
+def json_fault(exc: RequestValidationError) -> str | None:
+    """What is wrong with a body that is not JSON at all (None: it parsed)."""
+    for e in exc.errors():
+        if e.get("type") == "json_invalid":
+            loc = e.get("loc", ())
+            pos = next((p for p in reversed(loc) if isinstance(p, int)), None)
+            why = str((e.get("ctx") or {}).get("error", "")) or "not JSON"
+            return f"the body is not valid JSON ({why}" + (
+                f" at character {pos})" if pos is not None else ")")
+    return None
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """FastAPI's validation faults as `{field, message}` entries."""
     return [
@@ -157,8 +196,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def document_problems(schema: dict[str, Any]) -> None:
     """Make an OpenAPI document say what the handlers do: every 4xx/5xx answer is
-    problem+json, an operation with a body may answer 400 (it does not parse), and one
-    taking X-API-Key may answer 401 and 403."""
+    problem+json, an operation with a body may answer 400 (it does not parse) and 413
+    (it is over the size limit), and one taking X-API-Key may answer 401 and 403."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
@@ -171,8 +210,9 @@ def document_problems(schema: dict[str, Any]) -> None:
                    for p in op.get("parameters", [])):
                 for code, answer in problem_responses(401, 403).items():
                     responses.setdefault(str(code), answer)
-            if "requestBody" in op:  # a body that does not parse is 400
+            if "requestBody" in op:  # a body that does not parse is 400, a too large one 413
                 responses.setdefault("400", problem_responses(400)[400])
+                responses.setdefault("413", problem_responses(413)[413])
             for code, answer in responses.items():
                 if str(code)[0] in "45":
                     answer["content"] = body
@@ -204,6 +244,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        bad_json = json_fault(exc)
+        if bad_json is not None:  # the body does not parse: 400, as the API documents it
+            return problem_response(request, 400, bad_json, title="Malformed request body",
+                                    errors=[{"field": "body", "message": bad_json}])
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
         return problem_response(request, 422, detail, title="Invalid request", errors=errors)
@@ -225,6 +269,20 @@ def install(app: FastAPI) -> None:
             request, 422,
             "a value cannot be stored (text must not contain NUL characters; numbers must "
             "fit the database)", title="Invalid value",
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # a lock timeout, a serialization failure, a database that does not answer: the
+        # request wrote nothing (its transaction rolled back) and may be sent again
+        fault = database_fault(exc)
+        if fault is None:
+            return await _bug(request, exc)
+        log.warning("database refused %s %s for now: %s", request.method, request.url.path,
+                    exc.orig)
+        return problem_response(
+            request, 503, f"{fault}; nothing was written: retry in a moment",
+            title="Database busy", headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
     @app.exception_handler(Exception)

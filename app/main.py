@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import errors, observability
+from app import errors, http_guard, observability
 from app.auth import KeyStore
 from app.config import Settings, get_settings
 from app.db import add_missing_columns, make_engine, session_factory, transaction
@@ -112,9 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
-    for module in (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
-                   exports, gantt, overview, pages, events, capacity):
+    modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
+               exports, gantt, overview, pages, events, capacity)
+    for module in modules:
         app.include_router(module.router)
+    routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs
+              *(r for module in modules for r in module.router.routes)]
+    http_guard.install(app, settings, keys, routes)  # inside the request ids and the log
+    observability.install(app)
     return app

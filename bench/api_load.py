@@ -206,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             solve_note = f"{bg} ({st})"
         progress(f"background solve: {solve_note}; load for {args.duration:.0f} s")
         orders, gantt = Samples(), Samples()
+        load_before = os.getloadavg()[0]  # the figures mean little on a busy machine
         t_end = time.monotonic() + args.duration
         template = dict(problem["orders"][0])
         threads = [threading.Thread(target=order_client, args=(base, n, template, t_end, orders))
@@ -241,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name}: {e}", file=sys.stderr)
         failed = failed or bool(s.errors)
     title = (f"API load, {args.duration:.0f} s: {bars} bars; order batches of {BATCH}; "
-             f"background solve {solve_note}; database {db_url.split(':')[0]}")
+             f"background solve {solve_note}; database {db_url.split(':')[0]}; load "
+             f"average {load_before:.1f} on {os.cpu_count()} cores at the start")
     print_table(title, cols, rows, markdown=args.markdown)
     return 1 if failed else 0
 

@@ -213,7 +213,9 @@ def test_view_draws_every_bar_in_its_order_colour(served: Served, page: Any) -> 
     assert attr(page, "items") == len(items)
     assert attr(page, "rows") == len(served.schedule["groups"])
     assert all_rows_in_view(page)
-    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn == {len(items)}")
+    # predicates as functions, not expressions: the pages' CSP allows no eval
+    page.wait_for_function(
+        "() => " f"document.querySelector('#gantt').dataset.drawn == {len(items)}")
     late = {o["id"] for o in served.schedule["orders"] if o["tardiness_min"] > 0}
     on_time = [i for i in items if i["order"] not in late]
     # the widest on-time bar: its left edge (clear of the label text) has the order colour
@@ -254,7 +256,7 @@ def test_site_filter_reduces_rows_and_bars(served: Served, page: Any) -> None:
     wait_ready(page)
     rows_before = attr(page, "rows")
     page.select_option("#site-filter", "PHX")
-    page.wait_for_function("document.querySelector('#gantt').dataset.ready === '1' && "
+    page.wait_for_function("() => " "document.querySelector('#gantt').dataset.ready === '1' && "
                            "document.querySelector('#site-filter').value === 'PHX' && "
                            f"document.querySelector('#gantt').dataset.rows != {rows_before}")
     phx_groups = [g for g in served.schedule["groups"] if g["site"] == "PHX"]
@@ -262,7 +264,7 @@ def test_site_filter_reduces_rows_and_bars(served: Served, page: Any) -> None:
     assert attr(page, "rows") == len(phx_groups) < rows_before
     assert attr(page, "items") == len(phx_items)
     page.wait_for_function(
-        f"document.querySelector('#gantt').dataset.drawn == {len(phx_items)}")
+        "() => " f"document.querySelector('#gantt').dataset.drawn == {len(phx_items)}")
     assert page.url.endswith("?site=PHX")
     # reopening that address shows the same filter
     page.goto(page.url)
@@ -281,7 +283,7 @@ def test_order_filter_and_late_only(served: Served, page: Any) -> None:
     page.fill("#order-filter", order)
     page.press("#order-filter", "Enter")
     page.wait_for_function(
-        f"document.querySelector('#gantt').dataset.items == {len(mine)} && "
+        "() => " f"document.querySelector('#gantt').dataset.items == {len(mine)} && "
         "document.querySelector('#gantt').dataset.ready === '1'")
     assert attr(page, "rows") == len({i["group"] for i in mine})
     page.fill("#order-filter", "")
@@ -289,7 +291,8 @@ def test_order_filter_and_late_only(served: Served, page: Any) -> None:
     page.check("#late-only")
     late = {o["id"] for o in served.schedule["orders"] if o["tardiness_min"] > 0}
     n_late = sum(i["order"] in late for i in served.schedule["items"])
-    page.wait_for_function(f"document.querySelector('#gantt').dataset.items == {n_late} && "
+    page.wait_for_function(
+        "() => " f"document.querySelector('#gantt').dataset.items == {n_late} && "
                            "document.querySelector('#gantt').dataset.ready === '1'")
     assert n_late > 0
 
@@ -299,15 +302,15 @@ def test_zoom_draws_only_what_is_in_view(served: Served, page: Any) -> None:
     page.goto(f"{served.base}/schedules/{served.job_id}/view")
     wait_ready(page)
     total = len(served.schedule["items"])
-    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn == {total}")
+    page.wait_for_function("() => " f"document.querySelector('#gantt').dataset.drawn == {total}")
     page.click("#zoom-day")
-    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn < {total}")
+    page.wait_for_function("() => " f"document.querySelector('#gantt').dataset.drawn < {total}")
     t0, t1 = page.evaluate("[rackGantt.t0, rackGantt.t0 + rackGantt.chartW / rackGantt.scale]")
     assert 1439 < t1 - t0 < 1441
     in_view = sum(i["start_min"] < t1 and i["end_min"] > t0 for i in served.schedule["items"])
     assert attr(page, "drawn") == in_view
     page.click("#zoom-fit")
-    page.wait_for_function(f"document.querySelector('#gantt').dataset.drawn == {total}")
+    page.wait_for_function("() => " f"document.querySelector('#gantt').dataset.drawn == {total}")
 
 
 def test_front_page_shows_latest_plan_and_actions(served: Served, page: Any) -> None:
@@ -376,7 +379,8 @@ def test_front_page_exports_and_publishes(served: Served, page: Any) -> None:
     assert len(text.strip().splitlines()) == len(served.schedule["items"]) + 1
     page.click("#publish")
     page.wait_for_selector("#plan-msg .msg.ok", timeout=10000)
-    page.wait_for_function("document.querySelector('#publish').textContent === 'Published'")
+    page.wait_for_function(
+        "() => " "document.querySelector('#publish').textContent === 'Published'")
     assert page.is_disabled("#publish")
     with urllib.request.urlopen(f"{served.base}/schedules/published") as r:
         assert json.load(r)["publication"]["job_id"] == served.job_id
@@ -393,7 +397,7 @@ def test_new_plan_button_solves_and_shows_the_new_plan(served: Served, page: Any
     new_id = msg.split()[1]
     assert new_id != served.job_id
     page.wait_for_function(
-        f"document.querySelector('#plan-facts').textContent.includes('{new_id}') && "
+        "() => " f"document.querySelector('#plan-facts').textContent.includes('{new_id}') && "
         "document.querySelector('#gantt').dataset.ready === '1'", timeout=90000)
     assert attr(page, "items") == len(served.schedule["items"])  # every unit, every step
     assert new_id in page.inner_text("#recent-table")

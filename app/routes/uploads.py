@@ -1,37 +1,38 @@
-"""`POST /orders/upload`: order files (CSV, XLSX) checked as a whole, all or nothing."""
+"""`POST /orders/upload`: order files (CSV, XLSX) checked as a whole, all or nothing.
+
+The body's size is bounded while it streams (`app.http_guard`); the file's own size, and
+the size it is once read, here and in the reader."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from app.deps import AppState, OrderWriter
+from app.domain import Fault, Invalid
 from app.services import uploads as svc
 from app.services.uploads import UploadResult
+from solver.formats.orders import FileLimits
 
-MULTIPART_SLACK = 64 * 1024  # room for the multipart envelope around the file itself
-
-
-class _BoundedBodyRoute(APIRoute):
-    """Answers 413 from the Content-Length header alone, before a too-large body is read."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def bounded(request: Request) -> Response:
-            limit: int = request.app.state.rackplan.settings.max_upload_bytes
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit + MULTIPART_SLACK:
-                raise svc.too_large(limit)
-            return await handler(request)
-
-        return bounded
+router = APIRouter(tags=["orders"])
 
 
-router = APIRouter(tags=["orders"], route_class=_BoundedBodyRoute)
+async def one_file(request: Request) -> None:
+    """Refuse a form holding more than the one file, or a file under another name than
+    `file` (never drop one silently). The body's size was bounded while it was read."""
+    form = await request.form()  # already parsed for the route: the same form
+    files = [(name, v) for name, v in form.multi_items() if isinstance(v, StarletteUploadFile)]
+    named = sum(1 for name, _ in files if name == "file")
+    extra = [name for name, _ in files if name != "file"] + ["file"] * (named - 1)
+    if named and extra:  # (no `file` at all: the route's own check names it)
+        faults: list[Fault] = [
+            {"field": name, "message": "an upload takes one file, in the field 'file'"}
+            for name in extra]
+        raise Invalid(f"the form holds {len(files)} files: an upload takes one, in the "
+                      "field 'file'", faults)
+
 
 _PROBLEM: dict[str, Any] = {"schema": {
     "type": "object", "properties": {
@@ -109,9 +110,12 @@ Example CSV:
         401: _problem("no valid X-API-Key"),
         403: _problem("the key's role may not write orders"),
         409: _problem("no factory model yet"),
-        413: _problem("the file is larger than the set limit (RACKPLAN_MAX_UPLOAD_BYTES)"),
+        413: _problem("the file is larger than the set limits (RACKPLAN_MAX_UPLOAD_BYTES; "
+                      "rows, columns, a workbook unzipped: RACKPLAN_MAX_UPLOAD_ROWS, "
+                      "_COLUMNS, _UNZIPPED_BYTES)"),
         415: _problem("the file is neither CSV nor XLSX"),
-        422: _problem("bad rows (every one listed), an unreadable file or a bad `timezone`",
+        422: _problem("bad rows (every one listed), an unreadable file, a bad `timezone` or "
+                      "a second file in the form",
                       _ROW_FAULTS),
     },
 )
@@ -119,15 +123,19 @@ def upload_orders(
     file: Annotated[UploadFile, File(description="the order file: .csv (UTF-8) or .xlsx")],
     state: AppState,
     _: OrderWriter,
+    __: Annotated[None, Depends(one_file)],
     dry_run: Annotated[bool, Query(description="only check; write nothing")] = False,
     timezone: Annotated[str, Query(
         description="IANA time zone for date-times without an offset and plain dates",
         examples=["America/Chicago"])] = "UTC",
 ) -> UploadResult:
     """Insert or update the orders of a CSV or XLSX file, all or nothing."""
-    content = svc.read_limited(file.file, state.settings.max_upload_bytes)
+    settings = state.settings
+    content = svc.read_limited(file.file, settings.max_upload_bytes)
+    limits = FileLimits(rows=settings.max_upload_rows, columns=settings.max_upload_columns,
+                        unzipped_bytes=settings.max_upload_unzipped_bytes)
     return svc.import_orders(
         state.sessions, content, filename=file.filename, content_type=file.content_type,
-        timezone=timezone, dry_run=dry_run, now=state.settings.clock(),
-        limits=state.settings.limits(), max_faults=state.settings.max_faults,
+        timezone=timezone, dry_run=dry_run, now=settings.clock(),
+        limits=settings.limits(), max_faults=settings.max_faults, file_limits=limits,
     )

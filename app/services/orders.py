@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import stamp
@@ -87,6 +87,37 @@ def check_values(orders: Sequence[SpecOrder], limits: Limits, now: datetime) -> 
     return errors
 
 
+def _stored(session: Session, ids: Sequence[str], *, lock: bool) -> dict[str, Order]:
+    """The stored orders among `ids` (locked for update when `lock`)."""
+    existing: dict[str, Order] = {}
+    for chunk in chunked(ids):  # bounded IN lists (driver parameter limits)
+        q = select(Order).where(Order.id.in_(chunk))
+        existing.update((o.id, o) for o in session.scalars(q.with_for_update() if lock else q))
+    return existing
+
+
+def _unchanged(row: Order, fields: dict[str, Any]) -> bool:
+    """An open stored order equal to the one sent: an upsert leaves it alone."""
+    return all(getattr(row, k) == v for k, v in fields.items()) and (
+        row.status == OrderStatus.OPEN)
+
+
+def preview(session: Session, orders: Sequence[SpecOrder]) -> dict[str, list[str]]:
+    """What `upsert` would do with `orders`, found by reading only (a dry run that takes
+    no write lock)."""
+    errors = check_batch(orders)
+    if errors:
+        raise Invalid(errors[0]["message"], errors, title="Invalid order batch")
+    existing = _stored(session, [o.id for o in orders], lock=False)
+    out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    for o in orders:
+        row = existing.get(o.id)
+        kind = ("created" if row is None else
+                "unchanged" if _unchanged(row, _fields(o)) else "updated")
+        out[kind].append(o.id)
+    return out
+
+
 def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict[str, list[str]]:
     """Insert or update each order by id; an order equal to the stored one is untouched.
     A cancelled order sent again is reopened (the sender wants it built)."""
@@ -97,23 +128,18 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
         # two batches creating the same new id must not both insert it (SQLite's
         # BEGIN IMMEDIATE already serialises writers); held until the transaction ends
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORDER_WRITES_LOCK})
-    ids = [o.id for o in orders]
-    existing: dict[str, Order] = {}
-    for chunk in chunked(ids):
-        existing.update((o.id, o) for o in session.scalars(
-            select(Order).where(Order.id.in_(chunk)).with_for_update()))
+    existing = _stored(session, [o.id for o in orders], lock=True)
     out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     t = stamp(now)
+    created: list[dict[str, Any]] = []
     for o in orders:
         fields = _fields(o)
         row = existing.get(o.id)
         if row is None:
-            session.add(Order(id=o.id, status=OrderStatus.OPEN, created_at=t, updated_at=t,
-                              **fields))
+            created.append({"id": o.id, "status": OrderStatus.OPEN, "created_at": t,
+                            "updated_at": t, **fields})
             out["created"].append(o.id)
-        elif all(getattr(row, k) == v for k, v in fields.items()) and (
-            row.status == OrderStatus.OPEN
-        ):
+        elif _unchanged(row, fields):
             out["unchanged"].append(o.id)
         else:
             for k, v in fields.items():
@@ -121,6 +147,8 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
             row.status = OrderStatus.OPEN
             row.updated_at = t
             out["updated"].append(o.id)
+    if created:  # one bulk INSERT: the write lock is held for as short a time as can be
+        session.execute(insert(Order), created)
     session.flush()
     return out
 

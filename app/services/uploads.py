@@ -8,13 +8,15 @@ from typing import BinaryIO
 from pydantic import Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import transaction
+from app.db import reading, transaction
 from app.domain import Fault, Invalid, TooLarge, UnsupportedFormat
 from app.schemas.orders import OrderBatchResult
 from app.services import factory as factory_svc
 from app.services import orders as orders_svc
 from solver.formats.orders import (
     FileFormat,
+    FileLimits,
+    FileTooLarge,
     OrderFileError,
     TimezoneError,
     detect_format,
@@ -22,8 +24,12 @@ from solver.formats.orders import (
     read_orders,
 )
 from solver.problem import Limits
+from solver.problem import Order as SpecOrder
 
 CHUNK = 1 << 16
+# the setting that sets each of a file's limits (`FileTooLarge.limit`)
+LIMIT_SETTINGS = {"rows": "RACKPLAN_MAX_UPLOAD_ROWS", "columns": "RACKPLAN_MAX_UPLOAD_COLUMNS",
+                  "unzipped_bytes": "RACKPLAN_MAX_UPLOAD_UNZIPPED_BYTES", "parts": None}
 
 
 class UploadResult(OrderBatchResult):
@@ -64,8 +70,15 @@ def file_format(content: bytes, filename: str | None, content_type: str | None) 
     return fmt
 
 
-def _refusal(exc: OrderFileError) -> Invalid:
-    """The refusal of a file: every bad row, or what is wrong with the file."""
+def _refusal(exc: OrderFileError) -> Invalid | TooLarge:
+    """The refusal of a file: every bad row, what is wrong with the file, or the limit it
+    is over (413)."""
+    if isinstance(exc, FileTooLarge):
+        setting = LIMIT_SETTINGS.get(exc.limit)
+        fault: Fault = {"field": "file", "message": exc.message + (
+            f" ({setting})" if setting else "")}
+        return TooLarge(f"{exc.message}; split it into smaller files", faults=[fault],
+                        title="Order file too large")
     if not exc.faults:
         return Invalid(exc.message, [{"field": "file", "message": exc.message}],
                        title="Invalid order file")
@@ -88,27 +101,40 @@ def import_orders(
     now: datetime,
     limits: Limits | None = None,
     max_faults: int | None = None,
+    file_limits: FileLimits | None = None,
 ) -> UploadResult:
     """Check an order file against the current factory and upsert its orders in one
     transaction; nothing is written when any row is bad or `dry_run` is set (`limits`: of
     the racks per order and the time window around `now`; `max_faults`: how many faults
-    the refusal lists)."""
+    the refusal lists; `file_limits`: how large the file may be once read).
+
+    The file is read and checked outside any transaction (against the factory read
+    before), and a dry run only reads: the write lock is held only for the upsert itself,
+    so that other writers do not wait for a large file being parsed."""
     try:
         zone = parse_timezone(timezone)
     except TimezoneError as exc:
         raise Invalid(str(exc), [{"field": "timezone", "message": str(exc)}]) from None
     fmt = file_format(content, filename, content_type)
-    with transaction(sessions) as s:
-        factory = factory_svc.require_latest(s).data
+    def read(factory: dict[str, object]) -> list[SpecOrder]:
         try:
-            orders = read_orders(content, fmt, timezone=zone, factory=factory, limits=limits,
-                                 now=now, max_faults=max_faults)
+            return read_orders(content, fmt, timezone=zone, factory=factory, limits=limits,
+                               now=now, max_faults=max_faults, file_limits=file_limits)
         except OrderFileError as exc:
             raise _refusal(exc) from None
-        if dry_run:
-            savepoint = s.begin_nested()
-            done = orders_svc.upsert(s, orders, now)
-            savepoint.rollback()
-        else:
+
+    with reading(sessions) as s:
+        fv = factory_svc.require_latest(s)
+        version, factory = fv.version, fv.data
+    orders = read(factory)
+    if dry_run:
+        with reading(sessions) as s:
+            done = orders_svc.preview(s, orders)
+    else:
+        with transaction(sessions) as s:
+            fv = factory_svc.require_latest(s)
+            if fv.version != version:  # the factory changed meanwhile: check again
+                orders = read(fv.data)
             done = orders_svc.upsert(s, orders, now)
     return UploadResult(**done, rows=len(orders), format=fmt, dry_run=dry_run)
+

@@ -72,6 +72,7 @@ const rp = (() => {
       if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
       else if (k === "class") el.className = v;
       else if (k === "text") el.textContent = v;
+      else if (k === "style") el.style.cssText = v;  // a style attribute would break the CSP
       else el.setAttribute(k, v === true ? "" : v);
     }
     for (const c of children.flat()) {

@@ -42,6 +42,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 from pydantic import ValidationError
 
+from solver.formats.workbook import (
+    Damaged,
+    Limit,
+    LimitExceeded,
+    check_workbook,
+    extent_fault,
+)
+from solver.formats.workbook import (
+    FileLimits as FileLimits,
+)
 from solver.problem import (
     EARLIEST_START,
     LATEST_START,
@@ -113,6 +123,19 @@ class OrderFileError(ValueError):
         super().__init__("\n".join(lines))
 
 
+class FileTooLarge(OrderFileError):
+    """An order file over one of its `FileLimits`: `limit` names which (``rows``,
+    ``columns``, ``unzipped_bytes`` or ``parts``)."""
+
+    def __init__(self, message: str, limit: Limit) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+    @classmethod
+    def of(cls, exc: LimitExceeded) -> FileTooLarge:
+        return cls(exc.message, exc.limit)
+
+
 class TimezoneError(ValueError):
     """The upload's time zone is not a known IANA name."""
 
@@ -161,7 +184,14 @@ def parse_timezone(name: str) -> str:
 # ---- reading the table as text ---------------------------------------------------------
 
 
-def _csv_table(content: bytes) -> pl.DataFrame:
+def _within(rows: int, columns: int, limits: FileLimits, where: str) -> None:
+    """Refuse a table reaching past `limits` (`FileTooLarge`)."""
+    fault = extent_fault(rows, columns, limits, where)
+    if fault is not None:
+        raise FileTooLarge.of(fault)
+
+
+def _csv_table(content: bytes, limits: FileLimits) -> pl.DataFrame:
     """Every CSV record as a row of text cells (no header interpretation yet)."""
     try:
         text = content.decode("utf-8-sig")
@@ -176,6 +206,8 @@ def _csv_table(content: bytes) -> pl.DataFrame:
     separator = ","
     if "," not in first:  # a spreadsheet's ;- or tab-separated export
         separator = "\t" if "\t" in first else ";" if ";" in first else ","
+    width = len(next(csv.reader(io.StringIO(first), delimiter=separator), []))
+    _within(text.count("\n") + 1, width, limits, "the file")
     data = text.encode()
     try:
         return pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False,
@@ -199,10 +231,18 @@ def _ragged_rows(text: str, separator: str) -> list[RowFault]:
     ]
 
 
-def _xlsx_table(content: bytes) -> pl.DataFrame:
-    """The first sheet's cells as text, every row kept so that row numbers match the sheet."""
+def _xlsx_table(content: bytes, limits: FileLimits) -> pl.DataFrame:
+    """The first sheet's cells as text, every row kept so that row numbers match the sheet;
+    the workbook is checked against `limits` first (`check_workbook`), so that the reader,
+    which holds the sheet as one dense range, is only ever given a bounded one."""
     if not content:
         raise OrderFileError("the file is empty")
+    try:
+        check_workbook(content, limits)
+    except LimitExceeded as exc:
+        raise FileTooLarge.of(exc) from None
+    except Damaged as exc:
+        raise OrderFileError(str(exc)) from None
     try:
         return pl.read_excel(
             io.BytesIO(content), sheet_id=1, engine="calamine", has_header=False,
@@ -455,6 +495,7 @@ def read_orders(
     limits: Limits | None = None,
     now: datetime | None = None,
     max_faults: int | None = None,
+    file_limits: FileLimits | None = None,
 ) -> list[Order]:
     """Read an order file into SPEC section 1 orders, or refuse it naming every fault.
 
@@ -478,6 +519,9 @@ def read_orders(
     max_faults
         List only the first this many faults (by row) in the error, which still counts
         them all: a huge bad file costs little to refuse.
+    file_limits
+        How large the file may be once read (rows, columns, a workbook unzipped); by
+        default `FileLimits()`. A file over them is refused before it is read.
 
     Returns
     -------
@@ -490,10 +534,15 @@ def read_orders(
         `timezone` is not a known IANA zone.
     OrderFileError
         The file cannot be read, or some rows are bad; `faults` lists every one of them.
+        `FileTooLarge` (an `OrderFileError`) when it is over one of `file_limits`.
     """
     zone = parse_timezone(timezone)
     fmt = FileFormat(fmt)
-    table = _texts(_csv_table(content) if fmt is FileFormat.CSV else _xlsx_table(content))
+    size = file_limits or FileLimits()
+    raw = (_csv_table(content, size) if fmt is FileFormat.CSV
+           else _xlsx_table(content, size))
+    _within(raw.height, raw.width, size, "the file")
+    table = _texts(raw)
     header_row, mapping, faults = _header(table)
     cells = [c for c in table.columns if c != "row"]
     blank = pl.all_horizontal(pl.col(c).is_null() for c in cells)
