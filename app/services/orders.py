@@ -17,7 +17,6 @@ from solver.problem import MAX_TEXT, Limits, limit_faults
 from solver.problem import Order as SpecOrder
 
 ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
-LOOKUP_CHUNK = PARAMS_PER_QUERY  # ids per SELECT ... IN (...)
 # an order id is read back in a URL path (`/orders/{id}`): no '/' (nor a backslash, which browsers
 # read as one), and not '.' or '..' (which clients resolve as path segments)
 URL_UNSAFE = ("/", "\\")
