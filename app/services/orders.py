@@ -17,6 +17,7 @@ from solver.problem import MAX_TEXT, Limits, limit_faults
 from solver.problem import Order as SpecOrder
 
 ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
+LOOKUP_CHUNK = PARAMS_PER_QUERY  # ids per SELECT ... IN (...)
 # an order id is read back in a URL path (`/orders/{id}`): no '/' (nor a backslash, which browsers
 # read as one), and not '.' or '..' (which clients resolve as path segments)
 URL_UNSAFE = ("/", "\\")
@@ -89,7 +90,7 @@ def check_values(orders: Sequence[SpecOrder], limits: Limits, now: datetime) -> 
 def _stored(session: Session, ids: Sequence[str], *, lock: bool) -> dict[str, Order]:
     """The stored orders among `ids` (locked for update when `lock`)."""
     existing: dict[str, Order] = {}
-    for chunk in chunked(ids):  # bounded IN lists (driver parameter limits)
+    for chunk in chunked(ids, LOOKUP_CHUNK):  # bounded IN lists (driver parameter limits)
         q = select(Order).where(Order.id.in_(chunk))
         existing.update((o.id, o) for o in session.scalars(q.with_for_update() if lock else q))
     return existing
