@@ -4,7 +4,9 @@
 when `SolveParams.decompose` asks for it (``rackplan solve --decompose``):
 
 1. **allocate** (`solver.planning.allocate`): how many racks of each order each site
-   builds, and in which buckets (weeks), under the capacities, power caps and quotas;
+   builds, and in which buckets (weeks), under the capacities, power caps and quotas
+   (when HiGHS has no answer within its share of the time, the sites of the dispatch
+   schedule of the whole problem instead, its deliveries the promises below);
 2. **per-site solves**: each site's own problem (its resources, calendars and power; the
    orders' racks allocated to it, renumbered; their fixed steps; the reference schedule's
    steps of those racks) solved on its own by the ordinary solve, in parallel processes
@@ -42,6 +44,7 @@ from typing import Any
 
 from solver.calendar import minutes_between
 from solver.compiled import compile_problem, default_horizon
+from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, dispatch_rules
 from solver.params import LogEntry, Progress, SolveParams
 from solver.planning import Allocation, allocate, section6_of
 from solver.problem import Problem
@@ -57,7 +60,7 @@ from solver.validate import validate
 SolvePart = Callable[[Problem, SolveParams], dict[str, Any]]
 
 #: the phase names of the solve log
-ALLOCATE, JOIN, POLISH = "allocate", "join", "lns"
+ALLOCATE, DISPATCH, JOIN, POLISH = "allocate", "dispatch", "join", "lns"
 
 
 def wanted(problem: Problem, params: SolveParams) -> bool:
@@ -165,22 +168,37 @@ class _Run:
                 time_limit=max(0.5, self.t.decompose_allocate_share * self.params.time_limit),
                 threads=1,
             )
-        if not alloc.orders:
-            self.record(ALLOCATE, since, None, status=alloc.status)
-            return self.fallback([f"no site allocation: {'; '.join(alloc.reasons)}"])
-        self.record(ALLOCATE, since, alloc.tardiness, status=alloc.status,
-                    rows=alloc.rows, columns=alloc.columns)
-        split = self.split_of(alloc)
-        promise = self.promises(alloc)
+        self.record(ALLOCATE, since, alloc.tardiness if alloc.orders else None,
+                    status=alloc.status, rows=alloc.rows, columns=alloc.columns,
+                    build_seconds=round(alloc.build_seconds, 3),
+                    solve_seconds=round(alloc.solve_seconds, 3))
+        start: Assignment | None = None  # the dispatch schedule, when it gave the split
+        if alloc.orders:
+            split = self.split_of(alloc)
+            promise = self.promises(alloc)
+        else:  # HiGHS had no answer in time: the dispatch schedule's sites instead
+            since = self.elapsed()
+            start = self.dispatched()
+            if start is None:
+                return self.fallback([f"no site allocation: {'; '.join(alloc.reasons)}"])
+            self.notes.append(
+                f"no site allocation within its time ({'; '.join(alloc.reasons)}): the "
+                "sites are the dispatch schedule's")
+            split, promise = self.split_from(start)
+            self.record(DISPATCH, since, Scorer(self.base).figure(start))
+        since = self.elapsed()
         parts = self.solve_sites(split, split.sites(), self.t.decompose_parts_share * self.left())
         if parts is None:
             return self.fallback(["a site's part found no schedule"])
+        parts_s = self.elapsed() - since
         since = self.elapsed()
         best = self.join(split, parts)
         if best is None:
             return self.fallback(["the parts did not join into a complete schedule"])
         scorer = Scorer(c)
-        self.record(JOIN, since, scorer.figure(best))
+        if start is not None and scorer(start) < scorer(best):
+            best = start  # the parts did worse than the whole dispatch schedule
+        self.record(JOIN, since, scorer.figure(best), parts_seconds=round(parts_s, 3))
         for round_no in range(1, self.t.decompose_repair_rounds + 1):
             if self.left() <= 2 * self.t.min_phase_seconds or self.params.stopped():
                 break
@@ -270,6 +288,32 @@ class _Run:
                            if c.res_site[m.resource] == s), default=0)
                 out[(oid, sp.site)] = begin + dur + c.order_transit[oi][s]
         return out
+
+    def dispatched(self) -> Assignment | None:
+        """The dispatch schedule of the whole problem (None when there is none), the
+        horizon doubling while it does not fit, as `solve` does."""
+        for _ in range(self.t.horizon_tries):
+            try:
+                return best_dispatch(self.base, dispatch_rules(self.base, self.t),
+                                     seed=self.params.seed)
+            except HorizonTooShort:
+                self.base = compile_problem(self.p, 2 * self.base.horizon,
+                                            self.params.reference, self.params.move_costs)
+            except DispatchFailed:
+                return None
+        return None
+
+    def split_from(self, a: Assignment) -> tuple[Split, dict[tuple[str, str], int]]:
+        """The sites of schedule `a` as the split, and its deliveries per order part as
+        the promises."""
+        c = self.base
+        out: dict[str, dict[str, list[int]]] = {s: {} for s in c.site_ids}
+        promise: dict[tuple[str, str], int] = {}
+        for u, ops in enumerate(c.unit_ops):
+            oid, site = c.order_ids[c.unit_order[u]], c.site_ids[c.res_site[a.res[ops[-1]]]]
+            out[site].setdefault(oid, []).append(c.unit_no[u])
+            promise[oid, site] = max(promise.get((oid, site), 0), unit_delivery(c, a, u))
+        return Split(out), promise
 
     # ---- the parts ---------------------------------------------------------------------
     def part_problem(self, site: str, orders: Mapping[str, list[int]]) -> Problem:

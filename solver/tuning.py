@@ -236,7 +236,7 @@ class Tuning:
     # site unless the caller says otherwise
     decompose_min_racks: int = _count(5000)
     # the allocation's share of the whole time limit (it stops earlier at a 1 % gap)
-    decompose_allocate_share: float = _share(0.2)
+    decompose_allocate_share: float = _share(0.3)
     # the per-site solves' share of the time left after the allocation (wall clock)
     decompose_parts_share: float = _share(0.6)
     # repair rounds at most: racks move off parts later than the allocation promised ...

@@ -110,6 +110,24 @@ def test_a_site_heavy_allocation_is_repaired() -> None:
     assert len({s for o in out["orders"] for s in o["sites"]}) > 1
 
 
+def test_without_an_allocation_the_dispatch_schedule_splits_the_sites() -> None:
+    """When HiGHS gives no allocation in time the parts are the dispatch schedule's
+    sites, and the answer is no worse than that schedule."""
+    p = _problem()
+    none = Allocation("Time limit reached", None, None, None,
+                      reasons=["HiGHS found no allocation (Time limit reached)"])
+    out = dec.decompose(p, SolveParams(time_limit=5, workers=1, seed=0), solve,
+                        allocation=none)
+    _check(p, out)
+    phases = _phases(out)
+    assert phases[:2] == [dec.ALLOCATE, dec.DISPATCH]
+    assert phases[2].startswith("site ")
+    log = {e["phase"]: e for e in out["solve_log"]}
+    assert log[dec.ALLOCATE]["objective"] is None
+    assert out["objective_value"] <= log[dec.DISPATCH]["objective"]
+    assert any("dispatch schedule" in n for n in out["notes"])
+
+
 def test_the_threshold_comes_from_the_tuning() -> None:
     p = _problem(fixed=False)
     racks = sum(o.quantity for o in p.orders)
@@ -146,18 +164,33 @@ def test_cli_decompose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_reference_steps_follow_their_racks_into_the_parts() -> None:
-    """With a reference schedule the parts see its steps under their own unit numbers,
-    and a rack stays at the reference's site when the allocation has room there."""
+    """With a reference schedule a rack stays at the reference's site while the
+    allocation has room there, and each part sees the reference's steps of its racks
+    under its own unit numbers; the decomposed reschedule is valid."""
     p = _problem(fixed=False)
     ref = solve(p, SolveParams(time_limit=2, workers=1, seed=0, decompose=False))
     params = SolveParams(time_limit=6, workers=1, seed=0, decompose=True, reference=ref)
-    out = solve(p, params)
-    _check(p, out)
-    moved = [i for i in out["items"]
-             if (i["order"], i["unit"], i["op"]) in {
-                 (r["order"], r["unit"], r["op"]): None for r in ref["items"]}
-             and next(r for r in ref["items"] if r["id"] == i["id"])["site"] != i["site"]]
-    assert len(moved) < len(out["items"]) // 2
+    run = dec._Run(p, params, solve)
+    alloc = allocate(run.base, time_limit=30)
+    split = run.split_of(alloc)
+    ref_site = {(i["order"], i["unit"]): i["site"] for i in ref["items"]}
+    for o in p.orders:
+        for sp in alloc.orders[o.id]:
+            there = split.units[sp.site].get(o.id, [])
+            assert len(there) == sp.racks
+            was = sum(1 for u in range(1, o.quantity + 1) if ref_site[(o.id, u)] == sp.site)
+            kept = sum(1 for u in there if ref_site[(o.id, u)] == sp.site)
+            assert kept == min(was, sp.racks)
+    for site in split.sites():
+        part_ref = run.part_reference(split.units[site])
+        assert part_ref is not None
+        for item in part_ref["items"]:
+            original = split.units[site][item["order"]][item["unit"] - 1]
+            match = [r for r in ref["items"] if (r["order"], r["unit"], r["op"]) ==
+                     (item["order"], original, item["op"])]
+            assert len(match) == 1 and match[0]["start"] == item["start"]
+        assert len(part_ref["items"]) == 4 * split.racks(site)
+    _check(p, solve(p, params))
 
 
 def test_rounded_allocation_places_every_rack_once() -> None:
