@@ -291,8 +291,8 @@ def phase_row(m: Measure) -> list[str]:
         fmt_int(m.racks), fmt_float(alloc["seconds"]), fmt_float(alloc.get("build_seconds")),
         fmt_float(alloc.get("solve_seconds")), str(alloc.get("status", MISSING)),
         fmt_int(alloc.get("rows")), fmt_int(alloc.get("columns")), fmt_float(parts),
-        ", ".join(f"{e['phase'][5:]} {e['racks']} racks {e['seconds']:.0f} s -> "
-                  f"{fmt_int(e['objective'])}" for e in sites),
+        ", ".join(f"{e['phase'][5:]} {e['racks']} racks {e['seconds']:.0f} s "
+                  f"{fmt_int(e.get('start'))} -> {fmt_int(e['objective'])}" for e in sites),
         fmt_float(join.get("seconds"), 2), fmt_int(join.get("objective")), fmt_float(repair),
         fmt_float(polish), fmt_float(rest),
     ]

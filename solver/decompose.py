@@ -4,9 +4,10 @@
 when `SolveParams.decompose` asks for it (``rackplan solve --decompose``):
 
 1. **allocate** (`solver.planning.allocate`): how many racks of each order each site
-   builds, and in which buckets (weeks), under the capacities, power caps and quotas
-   (when HiGHS has no answer within its share of the time, the sites of the dispatch
-   schedule of the whole problem instead, its deliveries the promises below);
+   builds, and in which buckets (weeks; two weeks on the largest problems), under the
+   capacities, power caps and quotas (when HiGHS has no answer within its share of the
+   time, the sites of the dispatch schedule of the whole problem instead, its deliveries
+   the promises below);
 2. **per-site solves**: each site's own problem (its resources, calendars and power; the
    orders' racks allocated to it, renumbered; their fixed steps; the reference schedule's
    steps of those racks) solved on its own by the ordinary solve, in parallel processes
@@ -47,6 +48,7 @@ from solver.compiled import compile_problem, default_horizon
 from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, dispatch_rules
 from solver.params import LogEntry, Progress, SolveParams
 from solver.planning import Allocation, allocate, section6_of
+from solver.planning.grid import WEEK
 from solver.problem import Problem
 from solver.schedule import Status, build_schedule
 from solver.search.bounds import lower_bound
@@ -163,8 +165,9 @@ class _Run:
         since = self.elapsed()
         alloc = given
         if alloc is None:
+            racks = sum(len(us) for us in c.order_units)
             alloc = allocate(
-                c, bucket="week",
+                c, bucket=2 * WEEK if racks >= self.t.decompose_long_bucket_racks else WEEK,
                 time_limit=max(0.5, self.t.decompose_allocate_share * self.params.time_limit),
                 threads=1,
             )
@@ -405,6 +408,8 @@ class _Run:
                     "objective": schedule.get("objective_value"),
                     "bound": schedule.get("lower_bound"), "racks": split.racks(s),
                     "status": schedule.get("status"),
+                    "start": next((e.get("objective") for e in schedule.get("solve_log", [])),
+                                  None),
                 })
         if any(not part.schedule.get("items") for part in out.values()):
             return None

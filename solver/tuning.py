@@ -237,6 +237,8 @@ class Tuning:
     decompose_min_racks: int = _count(5000)
     # the allocation's share of the whole time limit (it stops earlier at a 1 % gap)
     decompose_allocate_share: float = _share(0.3)
+    # the allocation's buckets are weeks, two weeks from this many racks
+    decompose_long_bucket_racks: int = _count(6000)
     # the per-site solves' share of the time left after the allocation (wall clock)
     decompose_parts_share: float = _share(0.6)
     # repair rounds at most: racks move off parts later than the allocation promised ...
