@@ -49,7 +49,7 @@ from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, disp
 from solver.params import LogEntry, Progress, SolveParams
 from solver.planning import Allocation, allocate, section6_of
 from solver.planning.grid import WEEK
-from solver.problem import Problem
+from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
 from solver.search.bounds import lower_bound
 from solver.search.context import Context
@@ -62,7 +62,7 @@ from solver.validate import validate
 SolvePart = Callable[[Problem, SolveParams], dict[str, Any]]
 
 #: the phase names of the solve log
-ALLOCATE, DISPATCH, JOIN, POLISH = "allocate", "dispatch", "join", "lns"
+ALLOCATE, DISPATCH, CHECK, JOIN, POLISH = "allocate", "dispatch", "check", "join", "lns"
 
 
 def wanted(problem: Problem, params: SolveParams) -> bool:
@@ -175,20 +175,32 @@ class _Run:
                     status=alloc.status, rows=alloc.rows, columns=alloc.columns,
                     build_seconds=round(alloc.build_seconds, 3),
                     solve_seconds=round(alloc.solve_seconds, 3))
-        start: Assignment | None = None  # the dispatch schedule, when it gave the split
+        since = self.elapsed()
+        start = self.dispatched()  # the whole problem's dispatch schedule: a yardstick
+        if start is not None:
+            self.record(DISPATCH, since, Scorer(self.base).figure(start))
         if alloc.orders:
             split = self.split_of(alloc)
             promise = self.promises(alloc)
-        else:  # HiGHS had no answer in time: the dispatch schedule's sites instead
             since = self.elapsed()
-            start = self.dispatched()
-            if start is None:
-                return self.fallback([f"no site allocation: {'; '.join(alloc.reasons)}"])
+            trial = self.join(split, self.dispatch_parts(split))
+            figure = None if trial is None else Scorer(self.base).figure(trial)
+            worse = start is not None and (
+                trial is None or Scorer(self.base)(trial) > Scorer(self.base)(start))
+            self.record(CHECK, since, figure, kept=not worse)
+            if worse:
+                assert start is not None
+                self.notes.append(
+                    "the allocation's sites, dispatched site by site, did worse than the "
+                    "dispatch schedule of the whole problem: its sites are used instead")
+                split, promise = self.split_from(start)
+        elif start is not None:  # HiGHS had no answer in time: the dispatch's sites
             self.notes.append(
                 f"no site allocation within its time ({'; '.join(alloc.reasons)}): the "
                 "sites are the dispatch schedule's")
             split, promise = self.split_from(start)
-            self.record(DISPATCH, since, Scorer(self.base).figure(start))
+        else:
+            return self.fallback([f"no site allocation: {'; '.join(alloc.reasons)}"])
         since = self.elapsed()
         parts = self.solve_sites(split, split.sites(), self.t.decompose_parts_share * self.left())
         if parts is None:
@@ -317,6 +329,29 @@ class _Run:
             out[site].setdefault(oid, []).append(c.unit_no[u])
             promise[oid, site] = max(promise.get((oid, site), 0), unit_delivery(c, a, u))
         return Split(out), promise
+
+    def dispatch_parts(self, split: Split) -> dict[str, _Part]:
+        """Each site's part dispatched (no search): what the split is worth before the
+        parts' searches (a part that cannot be dispatched is left out)."""
+        out: dict[str, _Part] = {}
+        for s in split.sites():
+            sub = self.part_problem(s, split.units[s])
+            t0 = time.monotonic()
+            try:
+                cp = compile_problem(sub, max(self.base.horizon, default_horizon(sub)),
+                                     self.part_reference(split.units[s]),
+                                     self.params.move_costs)
+                pa = best_dispatch(cp, dispatch_rules(cp, self.t), seed=self.params.seed)
+            except (ProblemError, HorizonTooShort, DispatchFailed):
+                continue
+            items = [
+                {"order": cp.order_ids[cp.unit_order[cp.op_unit[o]]],
+                 "unit": cp.unit_no[cp.op_unit[o]], "op": cp.op_name[o],
+                 "group": cp.res_ids[pa.res[o]], "start_min": pa.start[o], "end_min": pa.end[o]}
+                for o in range(cp.n_ops)
+            ]
+            out[s] = _Part(s, {"items": items}, time.monotonic() - t0)
+        return out
 
     # ---- the parts ---------------------------------------------------------------------
     def part_problem(self, site: str, orders: Mapping[str, list[int]]) -> Problem:
@@ -480,6 +515,7 @@ class _Run:
                 site_excess[s] += c.order_weight[oi] * late
         if not excess:
             return None
+        racks = [max(1, split.racks(sid)) for sid in c.site_ids]
         new = split.copy()
         changed: set[str] = set()
         leaving = [0] * len(c.site_ids)
@@ -489,9 +525,12 @@ class _Run:
             free = [u for u in at[(oi, s)] if len(c.unit_sites[u]) > 1]
             if not free or leaving[s] >= cap:
                 continue
+            # the sites that kept their promises best (weighted minutes past them per
+            # rack), better than this one; nearer the destination first among equals
             targets = sorted(
-                (x for x in c.unit_sites[free[0]] if x != s and site_excess[x] == 0),
-                key=lambda x: c.order_transit[oi][x],
+                (x for x in c.unit_sites[free[0]]
+                 if x != s and site_excess[x] / racks[x] < site_excess[s] / racks[s]),
+                key=lambda x: (site_excess[x] / racks[x], c.order_transit[oi][x]),
             )
             customer = c.problem.orders[oi].customer
             share = self.s6.quota(customer)

@@ -65,10 +65,10 @@ def test_decomposed_schedule_is_valid_and_keeps_ids_and_fixed_steps() -> None:
     _check(p, out)
     assert out["source"] == "decompose"
     phases = _phases(out)
-    assert phases[0] == dec.ALLOCATE
+    assert phases[:3] == [dec.ALLOCATE, dec.DISPATCH, dec.CHECK]
     k = phases.index(dec.JOIN)
-    assert k >= 3, phases  # the allocation used several sites
-    assert all(x.startswith("site ") for x in phases[1:k])
+    assert k >= 5, phases  # the allocation used several sites
+    assert all(x.startswith("site ") for x in phases[3:k])
     assert all(x.startswith(("repair ", dec.POLISH)) for x in phases[k + 1:])
     for e in out["solve_log"]:
         assert set(e) >= {"phase", "seconds", "objective", "bound"}
@@ -88,26 +88,48 @@ def test_parts_in_child_processes_join_the_same_way() -> None:
     assert any(x.startswith("site ") for x in _phases(out))
 
 
-def test_a_site_heavy_allocation_is_repaired() -> None:
-    """All racks at one site (an allocation that promises what the site cannot keep):
-    the repair moves racks to the other sites and the repaired join is better."""
-    p = _problem(40, 0, fixed=False)
-    c_sites = [s.id for s in p.sites]
+def _heavy(p: Problem) -> Allocation:
+    """All racks at the first site, promised in the first week."""
+    first = p.sites[0].id
     heavy = Allocation("feasible", 0.0, 0.0, None, {
-        o.id: [SitePlan(c_sites[0], o.quantity, [(p.horizon_start.strftime(
+        o.id: [SitePlan(first, o.quantity, [(p.horizon_start.strftime(
             "%Y-%m-%dT%H:%M:%SZ"), o.quantity)])]
-        for o in p.orders if o.allowed_sites is None or c_sites[0] in o.allowed_sites
+        for o in p.orders if o.allowed_sites is None or first in o.allowed_sites
     })
     assert all(o.id in heavy.orders for o in p.orders)
+    return heavy
+
+
+def test_a_site_heavy_allocation_is_repaired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """All racks at one site (an allocation that promises what the site cannot keep),
+    with no dispatch schedule to check it against: the repair moves racks to the other
+    sites and the repaired join is better."""
+    p = _problem(40, 0, fixed=False)
+    monkeypatch.setattr(dec._Run, "dispatched", lambda self: None)
     params = SolveParams(time_limit=8, workers=1, seed=0, decompose=True,
                          tuning=Tuning(decompose_repair_share=0.5))
-    out = dec.decompose(p, params, solve, allocation=heavy)
+    out = dec.decompose(p, params, solve, allocation=_heavy(p))
     _check(p, out)
     log = {e["phase"]: e for e in out["solve_log"]}
     assert "repair 1" in log, _phases(out)
     assert log["repair 1"]["kept"] is True
     assert log["repair 1"]["objective"] < log[dec.JOIN]["objective"]
     assert len({s for o in out["orders"] for s in o["sites"]}) > 1
+
+
+def test_an_allocation_worse_than_the_dispatch_gives_way_to_its_sites() -> None:
+    """The site-heavy allocation, dispatched site by site, is later than the dispatch
+    schedule of the whole problem: the parts are the dispatch schedule's sites."""
+    p = _problem(40, 0, fixed=False)
+    out = dec.decompose(p, SolveParams(time_limit=5, workers=1, seed=0), solve,
+                        allocation=_heavy(p))
+    _check(p, out)
+    log = {e["phase"]: e for e in out["solve_log"]}
+    assert log[dec.CHECK]["kept"] is False
+    assert log[dec.CHECK]["objective"] > log[dec.DISPATCH]["objective"]
+    assert any("dispatch schedule of the whole problem" in n for n in out["notes"])
+    assert len([x for x in log if x.startswith("site ")]) > 1
+    assert out["objective_value"] <= log[dec.DISPATCH]["objective"]
 
 
 def test_without_an_allocation_the_dispatch_schedule_splits_the_sites() -> None:
