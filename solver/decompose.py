@@ -211,11 +211,15 @@ class _Run:
         if best is None:
             return self.fallback(["the parts did not join into a complete schedule"])
         scorer = Scorer(c)
-        if start is not None and scorer(start) < scorer(best):
-            best = start  # the parts did worse than the whole dispatch schedule
+        # the parts did worse than the whole dispatch schedule: polish that instead (the
+        # repair works on the split's join)
+        behind = start is not None and scorer(start) < scorer(best)
+        if behind:
+            assert start is not None
+            best = start
         self.record(JOIN, since, scorer.figure(best), parts_seconds=round(parts_s, 3))
         for round_no in range(1, self.t.decompose_repair_rounds + 1):
-            if self.left() <= 2 * self.t.min_phase_seconds or self.params.stopped():
+            if behind or self.left() <= 2 * self.t.min_phase_seconds or self.params.stopped():
                 break
             since = self.elapsed()
             moved = self.moves(split, best, promise)
@@ -493,18 +497,23 @@ class _Run:
     def moves(
         self, split: Split, a: Assignment, promise: Mapping[tuple[str, str], int]
     ) -> tuple[Split, set[str]] | None:
-        """Racks to move off the parts later than promised: the new split and the sites
-        it changes (None: nothing to move). Of each late part (most weighted excess
-        first) half its free racks go to the allowed site that kept its promises best,
-        within the quotas; at most `decompose_repair_share` of a site's racks leave it."""
+        """Racks to move off the parts later than promised in `a` (the join of `split`):
+        the new split and the sites it changes (None: nothing to move). Of each late
+        part (most weighted excess first) half its free racks go to the allowed site that
+        kept its promises best, within the quotas; at most `decompose_repair_share` of a
+        site's racks leave it, and as many again may arrive."""
         c = self.base
         slack = self.t.decompose_repair_slack
         excess: dict[tuple[int, int], int] = {}  # (order, site) -> minutes past the promise
         site_excess = [0] * len(c.site_ids)
-        at: dict[tuple[int, int], list[int]] = {}
-        for u, ops in enumerate(c.unit_ops):
-            s = c.res_site[a.res[ops[-1]]]
-            at.setdefault((c.unit_order[u], s), []).append(u)
+        unit_of = {(c.order_ids[c.unit_order[u]], c.unit_no[u]): u
+                   for u in range(len(c.unit_ops))}
+        order_ix = {oid: oi for oi, oid in enumerate(c.order_ids)}
+        at: dict[tuple[int, int], list[int]] = {}  # the split's racks per (order, site)
+        for si, sid in enumerate(c.site_ids):
+            for oid, nos in split.units.get(sid, {}).items():
+                if nos:
+                    at[(order_ix[oid], si)] = [unit_of[(oid, n)] for n in nos]
         for (oi, s), units in at.items():
             got = promise.get((c.order_ids[oi], c.site_ids[s]))
             if got is None:
@@ -519,6 +528,7 @@ class _Run:
         new = split.copy()
         changed: set[str] = set()
         leaving = [0] * len(c.site_ids)
+        arriving = [0] * len(c.site_ids)
         count = self._customer_counts(a)
         for oi, s in sorted(excess, key=lambda k: -c.order_weight[k[0]] * excess[k]):
             cap = math.ceil(self.t.decompose_repair_share * split.racks(c.site_ids[s]))
@@ -535,7 +545,8 @@ class _Run:
             customer = c.problem.orders[oi].customer
             share = self.s6.quota(customer)
             for x in targets:
-                k = min(max(1, len(free) // 2), cap - leaving[s])
+                room_x = math.ceil(self.t.decompose_repair_share * racks[x]) - arriving[x]
+                k = min(max(1, len(free) // 2), cap - leaving[s], room_x)
                 if share is not None and customer is not None:
                     room = self.s6.limit(share, self._customer_total(customer)) - count.get(
                         (customer, x), 0)
@@ -552,6 +563,7 @@ class _Run:
                     count[(customer, x)] = count.get((customer, x), 0) + k
                     count[(customer, s)] = count.get((customer, s), 0) - k
                 leaving[s] += k
+                arriving[x] += k
                 changed |= {src, dst}
                 break
         return (new, changed) if changed else None
