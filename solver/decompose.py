@@ -5,30 +5,34 @@ when `SolveParams.decompose` asks for it (``rackplan solve --decompose``):
 
 1. **allocate** (`solver.planning.allocate`): how many racks of each order each site
    builds, and in which buckets (weeks; two weeks on the largest problems), under the
-   capacities, power caps and quotas (when HiGHS has no answer within its share of the
-   time, the sites of the dispatch schedule of the whole problem instead, its deliveries
-   the promises below);
-2. **per-site solves**: each site's own problem (its resources, calendars and power; the
+   capacities, power caps and quotas;
+2. **check**: each site's part of the allocation dispatched and joined must beat the
+   dispatch schedule of the whole problem, else (and when HiGHS has no answer within its
+   share of the time) the sites are the dispatch schedule's and its deliveries the
+   promises below;
+3. **per-site solves**: each site's own problem (its resources, calendars and power; the
    orders' racks allocated to it, renumbered; their fixed steps; the reference schedule's
-   steps of those racks) solved on its own by the ordinary solve, in parallel processes
-   when there are workers for it, each part with a share of the time limit in proportion
-   to its racks;
-3. **join**: the parts as one schedule of the original problem (its order and unit ids),
+   steps of those racks; no quotas, the split kept them) solved on its own by the
+   ordinary solve, in parallel processes when there are workers for it, each part with a
+   share of the time in proportion to its racks;
+4. **join**: the parts as one schedule of the original problem (its order and unit ids),
    scored there: an order split over sites is as late as its latest rack, wherever it
    was built, with that site's transit to the destination;
-4. **repair** (bounded rounds): an order part whose detailed delivery is later than the
-   allocation promised (the end of its last bucket, the last step and the transit) by
-   more than `Tuning.decompose_repair_slack` minutes gives racks to another allowed site
-   that kept its promises; the sites that changed are solved again, and the new join
-   replaces the old one only when it scores better;
-5. **polish**: large-neighbourhood search (`solver.search.lns`) on the joined schedule
+5. **repair** (bounded rounds): an order part whose detailed delivery is later than
+   promised (the allocation's: the start of its last bucket, its last step and the
+   transit) by more than `Tuning.decompose_repair_slack` minutes gives racks to an
+   allowed site that kept its promises better; the sites that changed are solved again,
+   and the new join replaces the old one only when it scores better;
+6. **polish**: large-neighbourhood search (`solver.search.lns`) on the joined schedule
    for the time left; the independent validator checks the whole before it is returned.
 
-The schedule's ``solve_log`` lists the phases: ``allocate``, ``site <id>`` per part,
-``join``, per repair round ``repair <n>: site <id>`` per part solved again and
-``repair <n>``, then ``lns``. This module sits between `solve` and the searches:
-`solve` passes itself (the solve without decomposition) as `solve_part`, so that a
-part is the ordinary solve of a smaller problem.
+The schedule's ``solve_log`` lists the phases: ``allocate``, ``dispatch`` (the whole
+problem's), ``check`` (when there was an allocation), ``site <id>`` per part, ``join``,
+per repair round ``repair <n>: site <id>`` per part solved again and ``repair <n>``,
+then ``lns``. This module sits between `solve` and the searches: `solve` passes itself
+(the solve without decomposition) as `solve_part`, so that a part is the ordinary solve
+of a smaller problem. A stop request is heard between phases and by parts solved in
+this process; parts in child processes run to their time limits.
 """
 
 from __future__ import annotations
