@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, session_factory, transaction
 from app.deps import State
 from app.routes import (
+    capacity,
     diff,
     events,
     exports,
@@ -109,6 +110,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observability.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     for module in (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
-                   exports, gantt, overview, pages, events):
+                   exports, gantt, overview, pages, events, capacity):
         app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""The ``rackplan`` command line (SPEC section 4): solve, validate, import.
+"""The ``rackplan`` command line (SPEC section 4): solve, validate, import, capacity.
 
 A thin layer: it parses arguments, reads and writes files, calls the library and turns
 the outcome into an exit code: 0 success, 1 infeasible / no schedule / invalid schedule,
@@ -154,6 +154,19 @@ def _parser(
     imp.add_argument("file", metavar="FILE", type=Path)
     imp.add_argument("-o", "--output", metavar="PROBLEM.json", type=Path, help="default: stdout")
     imp.set_defaults(run=_cmd_import)
+
+    cap = sub.add_parser("capacity", help="the capacity report: load, bottlenecks, late orders")
+    cap.add_argument("problem", metavar="PROBLEM.json", type=Path)
+    cap.add_argument("--bucket", default="week", metavar="day|week",
+                     help="time buckets: day, week (default) or whole minutes")
+    cap.add_argument("--schedule", metavar="SCHEDULE.json", type=Path,
+                     help="a schedule of the problem: the report shows its load too")
+    cap.add_argument("--allocation-time", metavar="S", type=_positive_float, default=20.0,
+                     help="seconds for the allocation's model (default 20)")
+    cap.add_argument("-o", "--output", metavar="REPORT.json", type=Path, help="default: stdout")
+    cap.add_argument("--html", metavar="REPORT.html", type=Path,
+                     help="also write the report as a page of heat maps")
+    cap.set_defaults(run=_cmd_capacity)
     if extend is not None:
         extend(sub)
     return parser
@@ -233,6 +246,55 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except ProblemError as exc:
         raise InputError([f"{args.file}: {e}" for e in exc.errors]) from None
     _write_json(problem, args.output)
+    return EXIT_OK
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    """``rackplan capacity``: the capacity report as JSON (and HTML with ``--html``)."""
+    from solver.planning.grid import bucket_minutes
+
+    errors: list[str] = []
+    try:
+        bucket_minutes(args.bucket, "--bucket")
+    except ProblemError as exc:
+        errors += exc.errors
+    problem: Problem | None = None
+    try:
+        problem = _load_problem(args.problem)
+    except InputError as exc:
+        errors += exc.errors
+    schedule: Any = None
+    if args.schedule is not None:
+        try:
+            schedule = _read_json(args.schedule, "schedule")
+            if not isinstance(schedule, dict):
+                errors.append(f"{args.schedule}: the schedule must be a JSON object")
+        except InputError as exc:
+            errors += exc.errors
+    if errors:
+        raise InputError(errors)
+    assert problem is not None
+    if schedule is not None:
+        from solver.validate import validate
+
+        faults = validate(problem, schedule)
+        if faults:
+            raise InputError([f"{args.schedule}: not a valid schedule of the problem: {f}"
+                              for f in faults[:20]])
+    from solver.planning.html import render
+    from solver.planning.report import capacity_report
+
+    try:
+        report = capacity_report(problem, schedule, bucket=args.bucket,
+                                 allocation_seconds=args.allocation_time).to_dict()
+    except ProblemError as exc:
+        raise InputError([f"{args.problem}: {e}" for e in exc.errors]) from None
+    _write_json(report, args.output)
+    if args.html is not None:
+        try:
+            args.html.write_text(render(report), encoding="utf-8")
+        except OSError as exc:
+            raise InputError([f"cannot write {args.html}: {exc.strerror or exc}"]) from None
     return EXIT_OK
 
 

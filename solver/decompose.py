@@ -418,6 +418,8 @@ class _Run:
             b = load.index(min(load))
             bins[b].append(s)
             load[b] += split.racks(s)
+        # the parts' bounds are not the whole's: no planning-bound phase in them
+        part_tuning = replace(self.t, planning_min_pairs=sys.maxsize)
         deadline = time.monotonic() + budget  # one clock for every process of the machine
         jobs: list[_Job] = []
         for members in bins:
@@ -426,6 +428,7 @@ class _Run:
                 job.parts.append((s, split.racks(s), self.part_problem(s, split.units[s]),
                                   replace(
                     self.params, workers=1, progress=None, log=False, decompose=False,
+                    tuning=part_tuning,
                     reference=self.part_reference(split.units[s]),
                     stop=self.params.stop if workers == 1 else None,
                 )))

@@ -231,6 +231,17 @@ class Tuning:
     # an op moved off a resource may go back after this many times the base tenure
     tabu_return_tenure: int = _count(2)
 
+    # ---- the planning model's bound ----------------------------------------------------------
+    # the planning model's LP bound runs on due dates above this many (op, mode) pairs
+    # (within it, the full model's own bound serves)
+    planning_min_pairs: int = _whole(600)
+    # its share of the whole time limit (the model's build and HiGHS together) ...
+    planning_share: float = _share(0.1)
+    # ... but at most this many seconds
+    planning_max_seconds: float = _seconds(30.0)
+    # it runs only with more time than this (the model's build is not interrupted)
+    planning_min_seconds: float = _seconds(2.0)
+
     # ---- decomposition by site -----------------------------------------------------------
     # a problem with at least this many racks (and two sites or more) is solved site by
     # site unless the caller says otherwise

@@ -1,4 +1,6 @@
-"""Shared fixtures: a fresh database per test, on SQLite and on PostgreSQL.
+"""Shared fixtures: a fresh database per test, on SQLite and on PostgreSQL; and, for every
+test, a check that each schedule `solve` returns in the test's process has a proven bound
+no higher than its objective value.
 
 PostgreSQL runs on 127.0.0.1:5432 (database `test`, trust auth) on development and CI
 machines; each test gets its own database there. Where no server answers the PostgreSQL
@@ -15,6 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _bound_never_above_the_objective(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every solve in every test: the proven bound as the solve ends (before the schedule
+    caps ``lower_bound`` at the objective) is at most the returned objective value."""
+    import solver.solve
+
+    real = solver.solve._finalise
+
+    def checked(problem: Any, ctx: Any, *args: Any) -> dict[str, Any]:
+        out = real(problem, ctx, *args)
+        if out.get("items"):
+            assert ctx.bound <= float(out["objective_value"]) + 1e-6, (
+                f"proven bound {ctx.bound} above the objective {out['objective_value']}")
+        return out
+
+    monkeypatch.setattr(solver.solve, "_finalise", checked)
+
 
 PG_ADMIN = os.environ.get("RACKPLAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = "2026-11-30T00:00:00Z"

@@ -78,6 +78,8 @@ OPERATION_IDS = {
     ("GET", "/overview"): "getOverview",
     ("POST", "/events"): "recordEvents",
     ("GET", "/events"): "listEvents",
+    ("POST", "/capacity"): "createCapacityReport",
+    ("GET", "/schedules/{job_id}/capacity"): "getScheduleCapacity",
 }
 
 

@@ -93,7 +93,7 @@ class Outline(HTMLParser):
                              self._link.get("aria-current") == "page"))
 
 
-NAV = [("/", "Plan"), ("/ui/orders", "Orders"), ("/docs", "API")]
+NAV = [("/", "Plan"), ("/ui/orders", "Orders"), ("/ui/capacity", "Capacity"), ("/docs", "API")]
 
 
 @pytest.mark.parametrize(("path", "title", "current", "body_class", "scripts"), [
@@ -121,7 +121,7 @@ def test_each_page_has_the_layouts_head_and_nav(
 def test_every_page_template_extends_the_layout() -> None:
     """No page template writes its own head or nav: each extends layout.html."""
     names = sorted(p.name for p in TEMPLATES.glob("*.html"))
-    assert names == ["index.html", "layout.html", "orders.html", "view.html"]
+    assert names == ["capacity.html", "index.html", "layout.html", "orders.html", "view.html"]
     for name in names:
         if name != "layout.html":
             text = (TEMPLATES / name).read_text(encoding="utf-8")

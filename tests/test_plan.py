@@ -22,7 +22,7 @@ from solver.formats.benchmarks import read_fjsp
 from solver.params import SolveParams
 from solver.problem import Objective, Problem, load_problem
 from solver.schedule import Status, build_schedule
-from solver.search.bounds import Bounds
+from solver.search.bounds import Bounds, PlanningBound
 from solver.search.context import Context
 from solver.search.full import FullModel
 from solver.search.lns import Lns, RelaxedLns
@@ -63,13 +63,16 @@ def test_a_small_due_date_problem_gets_bounds_the_full_model_and_relaxed_lns() -
 
 
 def test_due_dates_beyond_the_full_model_get_the_sequence_search() -> None:
-    """Due dates beyond the full model's limit (990 pairs > 600): bounds, the order-sequence
-    search (85 %, never giving up without a reference), LNS with 2 s sub-models."""
+    """Due dates beyond the full model's limit (990 pairs > 600): bounds, the planning
+    bound (10 % of the time limit), the order-sequence search (85 %, never giving up
+    without a reference), LNS with 2 s sub-models."""
     c = compile_problem(load_problem(generate(100, 1)))
-    assert steps(c) == [(Bounds, 0.1, None), (Sequence, 0.85, None), (Lns, 1.0, None)]
+    assert steps(c) == [(Bounds, 0.1, None), (PlanningBound, 0.1, None),
+                        (Sequence, 0.85, None), (Lns, 1.0, None)]
     got = plan(c, SolveParams())
-    assert got[1].phase == Sequence(give_up=None)
-    assert got[2].phase == Lns(2.0)
+    assert got[1].of_limit and got[1].until_done
+    assert got[2].phase == Sequence(give_up=None)
+    assert got[3].phase == Lns(2.0)
 
 
 def test_a_reschedule_gives_up_the_sequence_search_and_enlarges_the_lns() -> None:
@@ -118,8 +121,10 @@ def test_the_tuning_moves_the_limits_and_shares() -> None:
     problem small; other shares change the steps' shares."""
     c = compile_problem(load_problem(generate(100, 1)))
     got = steps(c, full_model_limit_tardiness=10**6, full_model_share_tardiness=0.5,
-                bounds_share=0.2)
-    assert got == [(Bounds, 0.2, None), (FullModel, 0.5, None), (RelaxedLns, 1.0, None)]
+                bounds_share=0.2, planning_share=0.3)
+    assert got == [(Bounds, 0.2, None), (PlanningBound, 0.3, None), (FullModel, 0.5, None),
+                   (RelaxedLns, 1.0, None)]
+    assert PlanningBound not in [t for t, _, _ in steps(c, planning_min_pairs=10**6)]
 
 
 def test_the_plan_reads_as_one_step_a_line() -> None:

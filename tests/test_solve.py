@@ -582,14 +582,14 @@ def test_the_solve_log_lists_the_phases_that_ran() -> None:
 
 
 def test_the_solve_log_of_a_large_problem_and_its_progress_reports() -> None:
-    """150 racks on due dates: dispatch, bounds, sequence search, LNS (each that ran),
-    and every progress report carries the log as far as it has come."""
+    """150 racks on due dates: dispatch, bounds, the planning bound, sequence search, LNS
+    (each that ran), and every progress report carries the log as far as it has come."""
     p = load_problem(generate(150, 1))
     seen: list[Any] = []
     s = run(p, time_limit=4.0, progress=seen.append)
     phases = _check_log(s)
     assert phases[:2] == ["dispatch", "bounds"] and set(phases) <= {
-        "dispatch", "bounds", "sequence", "lns"}
+        "dispatch", "bounds", "planning", "sequence", "lns"}
     assert seen[0].phase == "dispatch" and seen[0].solve_log == s["solve_log"][:1]
     assert seen[-1].phase == "done" and seen[-1].solve_log == s["solve_log"]
     assert all(len(a.solve_log) <= len(b.solve_log) for a, b in pairwise(seen))

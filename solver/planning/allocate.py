@@ -50,6 +50,20 @@ class SitePlan:
 
 
 @dataclass(frozen=True)
+class StepLoad:
+    """The minutes the allocation puts on one type of step at one site, per bucket: steps
+    whose eligible resources are `resources` and whose power is `power_kw`; `families`
+    are the shares of the product families (rack generations) among the racks allocated
+    there that run steps of this type."""
+
+    site: str
+    resources: list[str]
+    power_kw: float
+    minutes: list[float]
+    families: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Allocation:
     """The allocation HiGHS found (`orders` empty when it found none: see `status`)."""
 
@@ -65,6 +79,12 @@ class Allocation:
     build_seconds: float = 0.0
     solve_seconds: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    # the minutes per step type, site and bucket in the allocation (`StepLoad`)
+    load: list[StepLoad] = field(default_factory=list)
+    # per order id, its proven tardiness floor in minutes where positive: its lateness
+    # with each rack alone at its best site (or the caller's per-order bound), which no
+    # sequence avoids
+    floors: dict[str, int] = field(default_factory=dict)
 
 
 def allocate(
@@ -129,6 +149,8 @@ def allocate(
     common: dict[str, Any] = {
         "bucket": length, "rows": model.rows, "columns": model.columns,
         "integers": integers, "build_seconds": build_s,
+        "floors": {c.order_ids[oi]: math.floor(f + 1e-9)
+                   for oi, f in enumerate(model.floors) if f >= 1},
     }
     if model.reasons:
         return Allocation("infeasible", None, None, None, reasons=model.reasons, **common)
@@ -177,6 +199,23 @@ def allocate(
             c.site_ids[s], racks,
             [(iso_minute(c.problem, model.grid.start(b)), k) for b, k in sorted(buckets.items())],
         ))
+    load: list[StepLoad] = []
+    for tkey, per in model.work.items():
+        site = tkey[0]
+        minutes = [sum(a * value[v.name] for v, a in terms.items()) for terms in per]
+        shares: dict[str, float] = {}
+        for mi in model.type_members.get(tkey, set()):
+            m = model.members[mi]
+            got_k = value[model.y[mi, site].name] if (mi, site) in model.y else 0.0
+            if got_k > 0:
+                product = c.problem.product(c.problem.orders[m.order].product)
+                fam = product.family or product.id
+                shares[fam] = shares.get(fam, 0.0) + got_k
+        total = sum(shares.values())
+        load.append(StepLoad(
+            c.site_ids[site], [c.res_ids[r] for r in sorted(model.type_resources[tkey])],
+            tkey[2], minutes, {f: x / total for f, x in shares.items()} if total else {}))
+    common["load"] = load
     status = "rounded" if relax else "optimal" if got.status == "Optimal" else "feasible"
     bound = None if got.bound is None or not math.isfinite(got.bound) else (
         got.bound + model.constant)

@@ -172,6 +172,11 @@ class PlanningModel:
     reasons: list[str] = field(default_factory=list)  # why no schedule can exist
     # per (member, site): the buckets where its last step may start (`whole` models)
     last_buckets: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    # per step type (site, table id, power): the terms of its minutes in each bucket, its
+    # eligible resources and the members whose steps are of that type (the report's load)
+    work: dict[tuple[int, int, float], list[dict[Any, float]]] = field(default_factory=dict)
+    type_resources: dict[tuple[int, int, float], frozenset[int]] = field(default_factory=dict)
+    type_members: dict[tuple[int, int, float], set[int]] = field(default_factory=dict)
     rows: int = 0
     columns: int = 0
     nonzeros: int = 0
@@ -213,6 +218,7 @@ class _Builder:
         ]
         self.members: list[Member] = []
         self.y: dict[tuple[int, int], Any] = {}
+        self.type_members: dict[tuple[int, int, float], set[int]] = {}
 
     # ---- small helpers ------------------------------------------------------------------
 
@@ -269,13 +275,16 @@ class _Builder:
                     terms[n_var] = 1.0
                     self.row(terms, pulp.LpConstraintEQ, 0.0)
                 self._class_at_site(ki, rep, s, q, n_var, mids)
-        self._capacity_and_power(self._work())
+        work = self._work()
+        self._capacity_and_power(work)
         self._quotas()
         constant, floors = self._objective()
         return PlanningModel(
             prob=self.prob, c=c, grid=self.grid, classes=classes, members=members, y=y,
             meta=self.meta, type_of=self.type_of, constant=constant, floors=floors,
-            reasons=self.reasons, last_buckets=self.last_buckets, rows=self.n_rows,
+            reasons=self.reasons, last_buckets=self.last_buckets, work=work,
+            type_resources={k: rs for k, (_, rs) in self.types.items()},
+            type_members=self.type_members, rows=self.n_rows,
             columns=len(self.meta),
             nonzeros=self.nnz, build_seconds=time.perf_counter() - t0,
         )
@@ -362,6 +371,7 @@ class _Builder:
             modes = tuple(m for m in c.op_modes[ops[j]] if c.res_site[m.resource] == s)
             tkey = (s, id(tab), p)
             self.types.setdefault(tkey, (tab, frozenset(m.resource for m in modes)))
+            self.type_members.setdefault(tkey, set()).update(mids)
             prev: Any = None
             for b, v in entries:
                 if b >= n:

@@ -8,10 +8,17 @@ for any schedule, whatever the capacities and power caps.
 The bounds phase (`Bounds`, due dates only) goes further for the orders late in the
 dispatch schedule: CP-SAT on each order alone, with the factory to itself, gives a least
 tardiness that no schedule can beat (`order_bounds`).
+
+The planning phase (`PlanningBound`, due dates beyond the full model) then solves the
+aggregate capacity model's linear relaxation (`solver.planning.planning_bound`, whose
+module docstring proves it a relaxation), with those per-order bounds as its orders'
+floors: orders compete for the sites' capacity and power there, which no bound on one
+order alone sees. The schedule's ``lower_bound`` is the best of all of them.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -20,6 +27,7 @@ from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
 from solver.cpsat.runner import run_model
 from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, rule_keys
+from solver.planning import planning_bound
 from solver.problem import Objective
 from solver.search.context import Context
 from solver.solution import Assignment, order_tardiness, unit_delivery
@@ -42,6 +50,7 @@ class Bounds:
         if not late or budget <= ctx.tuning.bounds_min_seconds:
             return start
         order_lb = order_bounds(ctx, late, budget)
+        ctx.order_lb.update(order_lb)
         if order_lb:
             ctx.bound = max(ctx.bound, lower_bound(c, order_lb))
             ctx.report(start, self.name)
@@ -49,6 +58,34 @@ class Bounds:
 
     def describe(self) -> str:
         return "bounds (CP-SAT on each late order alone)"
+
+
+@dataclass(frozen=True)
+class PlanningBound:
+    """The phase: the planning model's LP bound, the per-order bounds as its floors."""
+
+    name: ClassVar[str] = "planning"
+    ties: ClassVar[bool] = False
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        """Raise `ctx.bound` to the planning bound when it is higher; `start` is returned
+        as it is. Skipped when `start` is at the bound already (nothing to prove) or the
+        time is below `Tuning.planning_min_seconds`."""
+        t = ctx.tuning
+        budget = min(budget, t.planning_max_seconds)
+        if budget <= t.planning_min_seconds or ctx.done(start) or ctx.stopped():
+            return start
+        got = planning_bound(ctx.c, time_limit=budget, order_lb=ctx.order_lb,
+                             threads=max(1, ctx.workers))
+        # an infinite value (the model proves no schedule exists) cannot happen with a
+        # schedule in hand; it is not taken
+        if got.value is not None and math.isfinite(got.value) and got.value > ctx.bound:
+            ctx.bound = got.value
+            ctx.report(start, self.name)
+        return start
+
+    def describe(self) -> str:
+        return "planning bound (the aggregate capacity model's LP, HiGHS)"
 
 
 def unit_earliest(c: Compiled, u: int) -> tuple[int, int]:

@@ -63,6 +63,8 @@ class Context:
     bound: float = 0.0  # a proven lower bound on the objective figure
     proven: bool = False  # CP-SAT proved the incumbent optimal
     gave_up: bool = False  # a search stopped early, having found nothing better
+    # per order index, proven tardiness bounds in minutes (the bounds phase)
+    order_lb: dict[int, int] = field(default_factory=dict)
     log: list[LogEntry] = field(default_factory=list)  # the solve log so far
 
     def __post_init__(self) -> None:

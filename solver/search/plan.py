@@ -2,7 +2,7 @@
 
 `plan(c, params)` reads the problem's shape (objective, size, a reference schedule, a
 flexible job shop) and returns the steps; `run_plan` runs them from the dispatch
-schedule. Each step gets a share of the time left when it starts (the bounds phase: of
+schedule. Each step gets a share of the time left when it starts (the bounds phases: of
 the whole time limit); a step starts only while more than `Tuning.min_phase_seconds` are
 left and no stop was asked for, and most are skipped once nothing is left to gain (the
 incumbent proven optimal, or at the proven bound). A phase's answer replaces the
@@ -12,7 +12,8 @@ incumbent when it scores better, and the solve log records every phase that ran.
 problem                    steps (shares of the time left)
 =========================  ===========================================================
 due dates, small           bounds, cp-sat 30 %, relaxed lns
-due dates, large           bounds, sequence 85 %, lns (2 s sub-models)
+due dates, large           bounds, planning bound 10 % (of the time limit, at most
+                           30 s), sequence 85 %, lns (2 s sub-models)
 due dates, reschedule      sequence 85 % (gives up after 20 % without beating the
                            repaired plan), lns 0.05 s, or 0.5 s from 40 units after a
                            give-up
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from solver.compiled import Compiled
 from solver.params import SolveParams
 from solver.problem import Objective
-from solver.search.bounds import Bounds
+from solver.search.bounds import Bounds, PlanningBound
 from solver.search.context import Context, Phase
 from solver.search.full import FullModel
 from solver.search.lns import Lns, RelaxedLns
@@ -95,6 +96,9 @@ def plan(c: Compiled, params: SolveParams) -> list[Step]:
         # proven per-order bounds: a gap the planner can trust, and a solve that stops
         # once it reaches them
         steps.append(Step(Bounds(), t.bounds_share, of_limit=True, until_done=False))
+        if sum(len(ms) for ms in c.op_modes) > t.planning_min_pairs:
+            # the orders competing for capacity: the planning model's LP bound
+            steps.append(Step(PlanningBound(), t.planning_share, of_limit=True))
     if tardiness and not small:
         # due dates: the order in which dispatch places the orders is where the gain is
         give_up = t.reference_give_up if rescheduling else None
