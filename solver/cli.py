@@ -136,6 +136,11 @@ def _parser(
         "--tuning", metavar="FILE.toml", type=Path,
         help="override the solver's tuning values (docs/tuning.md)",
     )
+    solve.add_argument(
+        "--decompose", action=argparse.BooleanOptionalAction, default=None,
+        help="solve site by site after a site allocation (default: above the tuning's "
+        "decompose_min_racks)",
+    )
     solve.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     solve.set_defaults(run=_cmd_solve)
 
@@ -198,6 +203,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         options["seed"] = args.seed
     if args.objective is not None:
         options["objective"] = Objective(args.objective)
+    if args.decompose is not None:
+        options["decompose"] = args.decompose
     if not args.quiet:
         options["progress"] = _ProgressPrinter()
     schedule = solve(problem, SolveParams(**options))

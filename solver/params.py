@@ -55,6 +55,9 @@ class SolveParams:
     move_costs: MoveCosts = field(default_factory=MoveCosts)
     # how the solver spends the time (shares, sub-model times, sizes: docs/tuning.md)
     tuning: Tuning = field(default_factory=Tuning)
+    # solve site by site (`solver.decompose`): True always, False never, None when the
+    # problem has at least `tuning.decompose_min_racks` racks
+    decompose: bool | None = None
 
     def stopped(self) -> bool:
         """Whether the caller has asked the search to stop."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from solver import decompose
 from solver.compiled import Compiled, Stopped, compile_problem, default_horizon
 from solver.dispatch import (
     DispatchFailed,
@@ -63,6 +64,8 @@ def solve(problem: Problem, params: SolveParams | None = None) -> dict[str, Any]
     t0 = time.monotonic()
     if params.objective is not None and params.objective != problem.objective:
         problem = problem.model_copy(update={"objective": params.objective})
+    if decompose.wanted(problem, params):  # large: site by site, each part solved here
+        return decompose.decompose(problem, params, solve)
     got = _dispatch(problem, params, t0)
     if isinstance(got, dict):
         return got

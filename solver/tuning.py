@@ -242,6 +242,29 @@ class Tuning:
     # it runs only with more time than this (the model's build is not interrupted)
     planning_min_seconds: float = _seconds(2.0)
 
+    # ---- decomposition by site -----------------------------------------------------------
+    # a problem with at least this many racks (and two sites or more) is solved site by
+    # site unless the caller says otherwise
+    decompose_min_racks: int = _count(5000)
+    # the allocation's share of the whole time limit (it stops earlier at a 1 % gap)
+    decompose_allocate_share: float = _share(0.3)
+    # the allocation's buckets are weeks, two weeks from this many racks
+    decompose_long_bucket_racks: int = _count(6000)
+    # the per-site solves' share of the time left after the allocation (wall clock)
+    decompose_parts_share: float = _share(0.6)
+    # repair rounds at most: racks move off parts later than the allocation promised ...
+    decompose_repair_rounds: int = _whole(2)
+    # ... by more than this many minutes ...
+    decompose_repair_slack: int = _minutes(240)
+    # ... at most this share of a site's racks per round, the round taking this share of
+    # the time left
+    decompose_repair_share: float = _share(0.25)
+    # the parts run in child processes (with two workers or more) only when they get more
+    # seconds than this (a child takes seconds to start: below it they run in turn here)
+    decompose_process_min_seconds: float = _seconds(10.0)
+    # the share of the whole time limit kept for the schedule document and the validator
+    decompose_finish_share: float = _share(0.02)
+
     def with_values(self, values: Mapping[str, Any]) -> Tuning:
         """A copy with `values` (as read from a TOML file) in place of the defaults.
 

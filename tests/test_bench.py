@@ -214,3 +214,15 @@ def test_scale_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert cells["valid"] == "yes"
     assert int(cells["peak MB"].replace(",", "")) > 10
     assert cells["target"] == cells["result"] == "-"  # no target at 60 racks
+
+
+def test_scale_decomposed_says_where_the_time_went(capsys: pytest.CaptureFixture[str]) -> None:
+    """--decompose on: the solve goes site by site and the third table shows its phases."""
+    rc = scale.main(["--sizes", "60", "--time-limit", "4", "--decompose", "on"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    (result,) = _rows(out, "racks  dispatch WT")
+    cells = dict(zip([c.header for c in scale.RESULT_COLUMNS], result, strict=True))
+    assert (cells["valid"], cells["source"]) == ("yes", "decompose")
+    assert "Where the decomposed solve's time went" in out
+    assert "allocate s  model build s  LP/MIP s" in out

@@ -16,7 +16,10 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
+
+import pulp
 
 from solver.compiled import Compiled, iso_minute
 from solver.planning import highs
@@ -27,6 +30,13 @@ from solver.planning.section6 import Section6, section6_of
 from solver.problem import Problem
 
 TRANSIT_WEIGHT = 0.001
+#: beyond this many integer variables `allocate` rounds the linear relaxation: at 10,000
+#: racks (54,000 integers) HiGHS finds no integer point in two minutes, while at 3,000
+#: (11,000) it proves the optimum in seconds
+MAX_INTEGERS = 20_000
+#: HiGHS options for the relaxation (its point is rounded, so no basis is needed)
+RELAXED_OPTIONS: dict[str, Any] = {"solver": "ipm", "run_crossover": "off",
+                                   "ipm_optimality_tolerance": 1e-4}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,8 @@ def allocate(
     order_lb: Mapping[int, float] | None = None,
     section6: Section6 | None = None,
     threads: int = 1,
+    integer: bool | None = None,
+    max_integers: int = MAX_INTEGERS,
 ) -> Allocation:
     """Allocate each order's racks to sites and buckets (see the module docstring).
 
@@ -106,6 +118,12 @@ def allocate(
         As for `planning_bound`.
     threads
         HiGHS threads.
+    integer
+        True: the MIP; False: its linear relaxation, rounded to whole racks per order
+        and site (largest remainders, then the quotas restored) and buckets; None: the
+        MIP up to `max_integers` integer variables, the rounded relaxation beyond.
+    max_integers
+        See `integer`.
 
     Raises
     ------
@@ -136,8 +154,13 @@ def allocate(
     }
     if model.reasons:
         return Allocation("infeasible", None, None, None, reasons=model.reasons, **common)
-    got = highs.solve(model.prob, max(0.1, time_limit - build_s), mip=True,
-                      threads=threads, gap=gap)
+    relax = integers > max_integers if integer is None else not integer
+    if relax:  # the linear relaxation, rounded to whole racks below
+        for v in model.prob.variables():
+            v.cat = pulp.LpContinuous
+    options = RELAXED_OPTIONS if relax else {}
+    got = highs.solve(model.prob, max(0.1, time_limit - build_s), mip=not relax,
+                      threads=threads, gap=gap, **options)
     common["solve_seconds"] = got.seconds
     if got.objective is None:
         why = ("HiGHS found the allocation model infeasible" if got.status == "infeasible"
@@ -146,31 +169,32 @@ def allocate(
     value: dict[str, float] = {v.name: float(v.varValue or 0.0)
                                for v in model.prob.variables()}
     tard = model.constant + sum(a * value[v.name] for v, a in tardiness_terms.items())
-    orders: dict[str, list[SitePlan]] = {}
     left = {(meta[1], meta[2], meta[4]): value[name] for name, meta in model.meta.items()
             if meta[0] == "U" and (meta[1], meta[2]) in model.last_buckets
             and meta[3] == len(c.unit_ops[model.members[meta[1]].units[0]]) - 1}
-    per_site: dict[tuple[int, int], tuple[int, dict[int, int]]] = {}
+    # per (order, site): the racks (fractional when relaxed) and their last steps' buckets
+    share: dict[tuple[int, int], float] = {}
+    spread: dict[tuple[int, int], dict[int, float]] = {}
     for (mi, s), v in model.y.items():
-        racks = round(value[v.name])
-        if racks <= 0:
+        racks = value[v.name]
+        if racks <= 1e-6:
             continue
         m = model.members[mi]
-        buckets: dict[int, int] = {}
+        share[m.order, s] = share.get((m.order, s), 0.0) + racks
+        into = spread.setdefault((m.order, s), {})
         chain = model.last_buckets.get((mi, s), [])
-        before = float(racks)
+        before = racks
         for b in chain[:-1]:
-            now = left.get((mi, s, b), before)
-            if round(before - now) > 0:
-                buckets[b] = round(before - now)
+            now = min(before, left.get((mi, s, b), before))
+            if before - now > 1e-6:
+                into[b] = into.get(b, 0.0) + before - now
             before = now
-        if chain and round(before) > 0:
-            buckets[chain[-1]] = round(before)
-        old_racks, old = per_site.get((m.order, s), (0, {}))
-        for b, k in buckets.items():
-            old[b] = old.get(b, 0) + k
-        per_site[(m.order, s)] = (old_racks + racks, old)
-    for (oi, s), (racks, buckets) in sorted(per_site.items()):
+        if chain and before > 1e-6:
+            into[chain[-1]] = into.get(chain[-1], 0.0) + before
+    whole = _whole_racks(c, share, s6)
+    orders: dict[str, list[SitePlan]] = {}
+    for (oi, s), racks in sorted(whole.items()):
+        buckets = _spread(spread.get((oi, s), {}), racks)
         orders.setdefault(c.order_ids[oi], []).append(SitePlan(
             c.site_ids[s], racks,
             [(iso_minute(c.problem, model.grid.start(b)), k) for b, k in sorted(buckets.items())],
@@ -192,8 +216,105 @@ def allocate(
             c.site_ids[site], [c.res_ids[r] for r in sorted(model.type_resources[tkey])],
             tkey[2], minutes, {f: x / total for f, x in shares.items()} if total else {}))
     common["load"] = load
-    status = "optimal" if got.status == "Optimal" else "feasible"
+    status = "rounded" if relax else "optimal" if got.status == "Optimal" else "feasible"
     bound = None if got.bound is None or not math.isfinite(got.bound) else (
         got.bound + model.constant)
     return Allocation(status, got.objective + model.constant, tard, bound, orders,
                       **common)
+
+
+def _whole_racks(
+    c: Compiled, share: Mapping[tuple[int, int], float], s6: Section6
+) -> dict[tuple[int, int], int]:
+    """Whole racks per (order, site) from the model's (possibly fractional) ones: each
+    order's largest remainders, never below the racks pinned to a site, then racks moved
+    off a site over a customer's quota to another allowed site of the order with room."""
+    pinned: dict[tuple[int, int], int] = {}
+    for oi, units in enumerate(c.order_units):
+        for u in units:
+            if len(c.unit_sites[u]) == 1:
+                k = (oi, c.unit_sites[u][0])
+                pinned[k] = pinned.get(k, 0) + 1
+    out: dict[tuple[int, int], int] = {}
+    by_order: dict[int, list[tuple[int, float]]] = {}
+    for (oi, s), x in share.items():
+        by_order.setdefault(oi, []).append((s, x))
+    for oi, units in enumerate(c.order_units):
+        parts = by_order.get(oi) or [(c.unit_sites[units[0]][0], float(len(units)))]
+        total = sum(x for _, x in parts)
+        scaled = [(s, x * len(units) / total) for s, x in parts]
+        got = {s: max(math.floor(x + 1e-6), pinned.get((oi, s), 0)) for s, x in scaled}
+        rest = len(units) - sum(got.values())
+        for s, _ in sorted(scaled, key=lambda sx: -(sx[1] - math.floor(sx[1] + 1e-6))):
+            if rest <= 0:
+                break
+            got[s] += 1
+            rest -= 1
+        while rest < 0:  # pinned racks took more than the order's share: trim the others
+            most = max((x for x in got if got[x] > pinned.get((oi, x), 0)),
+                       key=lambda x: got[x])
+            got[most] -= 1
+            rest += 1
+        for s, n in got.items():
+            if n > 0:
+                out[oi, s] = n
+    _restore_quotas(c, out, pinned, s6)
+    return out
+
+
+def _restore_quotas(
+    c: Compiled, racks: dict[tuple[int, int], int], pinned: Mapping[tuple[int, int], int],
+    s6: Section6,
+) -> None:
+    """Move racks (in place) off the sites where rounding put more of a customer's racks
+    than rule 10 allows, to another allowed site of the same order with room."""
+    customer_of = [o.customer for o in c.problem.orders]
+    total: dict[str, int] = {}
+    for oi, units in enumerate(c.order_units):
+        cust = customer_of[oi]
+        if cust is not None:
+            total[cust] = total.get(cust, 0) + len(units)
+    for cust, n in total.items():
+        quota: Fraction | None = s6.quota(cust)
+        if quota is None:
+            continue
+        limit = s6.limit(quota, n)
+        at: dict[int, int] = {}
+        for (oi, s), k in racks.items():
+            if customer_of[oi] == cust:
+                at[s] = at.get(s, 0) + k
+        for oi, s in sorted(racks):
+            if customer_of[oi] != cust:
+                continue
+            while at.get(s, 0) > limit and racks[oi, s] > pinned.get((oi, s), 0):
+                sites = {x for u in c.order_units[oi] for x in c.unit_sites[u]}
+                room = [x for x in sorted(sites) if x != s and at.get(x, 0) < limit]
+                if not room:
+                    break
+                x = min(room, key=lambda x: at.get(x, 0))
+                racks[oi, s] -= 1
+                racks[oi, x] = racks.get((oi, x), 0) + 1
+                at[s] -= 1
+                at[x] = at.get(x, 0) + 1
+        for key in [key for key, v in racks.items() if v <= 0]:
+            del racks[key]
+
+
+def _spread(amounts: Mapping[int, float], racks: int) -> dict[int, int]:
+    """`racks` whole racks over the buckets in proportion to `amounts`, by rounding the
+    cumulative sums (so the counts add up to `racks`)."""
+    total = sum(amounts.values())
+    if total <= 0 or racks <= 0:
+        return {}
+    out: dict[int, int] = {}
+    acc, before = 0.0, 0
+    for b in sorted(amounts):
+        acc += amounts[b]
+        now = round(acc * racks / total)
+        if now > before:
+            out[b] = now - before
+        before = now
+    if before < racks:
+        last = max(amounts)
+        out[last] = out.get(last, 0) + racks - before
+    return out

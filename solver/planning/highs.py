@@ -58,11 +58,11 @@ class Solved:
 
 
 def solve(prob: pulp.LpProblem, time_limit: float, *, mip: bool = False,
-          threads: int = 1, gap: float | None = None) -> Solved:
+          threads: int = 1, gap: float | None = None, **options: Any) -> Solved:
     """Solve `prob` with HiGHS within `time_limit` seconds and prove a lower bound
-    (`gap`: the relative MIP gap at which to stop)."""
+    (`gap`: the relative MIP gap at which to stop; `options`: HiGHS options by name)."""
     solver = _Solver(mip=mip, msg=False, timeLimit=max(0.1, time_limit), threads=threads,
-                     gapRel=gap)
+                     gapRel=gap, **options)
     prob.solve(solver)
     h: Any = prob.solverModel
     status = h.getModelStatus()
