@@ -97,7 +97,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, TypedDict, TypeGuard
+from typing import Any, NotRequired, TypedDict, TypeGuard
 from zoneinfo import ZoneInfo
 
 from solver.calendar import Interval, merge, minutes_between, resource_windows, site_windows
@@ -255,9 +255,11 @@ OrderExplanation = TypedDict(
         "capacity": list[Group],
         "priority": list[Yielded],
         "site_choice": SiteChoice | None,
+        "what_if": NotRequired[list[dict[str, Any]]],
     },
 )
-"""Why one order is late (see the module docstring for every figure)."""
+"""Why one order is late (see the module docstring for every figure). ``what_if``, when
+present, holds the checked counterfactuals that `solver.whatif` adds on request."""
 
 
 class TopCause(TypedDict):
@@ -415,7 +417,21 @@ def render_text(explanation: Explanation) -> str:
             f"{_n(o['slack_min'])} (due - chain start); alone it could be delivered "
             f"{_hm(o['earliest_delivery'])}"
         )
+        lines += _what_if_lines(o)
     return "\n".join(lines) + "\n"
+
+
+def _what_if_lines(o: OrderExplanation) -> list[str]:
+    """The order's counterfactuals, when they were asked for, one sentence each."""
+    if "what_if" not in o:
+        return []
+    found = o["what_if"]
+    if not found:
+        return ["  What would make it on time: no change tried (priority, site, resource, "
+                "shift, power) makes it less late."]
+    out = ["  What would make it on time (each re-solved and validated):"]
+    out += [f"    {i}. {w['text']}" for i, w in enumerate(found, start=1)]
+    return out
 
 
 def _wait_lines(waits: Sequence[Wait], word: str, most: int = 4) -> list[str]:

@@ -11,8 +11,8 @@
   of the resource its latest rack waited for, with the same calendar, downtime and
   qualifications; listed beside it in the steps' ``alternatives``);
 - ``shift``: one more shift at the site whose closed hours held it (a night shift on the
-  working days when it waited for the shift to open, the days shift on the closed days
-  when it waited over a weekend);
+  working days when it waited for the shift to open, the longest shift's hours on the
+  closed days when it waited over a weekend);
 - ``power``: the site's power cap (and every power window's cap in force) raised by N kW,
   N the most power a step of its latest rack drew while it waited for power, rounded up
   to 10 kW.
@@ -42,18 +42,20 @@ from typing import Any, NotRequired, TypedDict
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, set_objective
 from solver.cpsat.runner import run_model
-from solver.explain import OrderExplanation, explain
+from solver.explain import Explanation, OrderExplanation, explain
 from solver.problem import DAYS, Objective, Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
 from solver.solution import Assignment
 from solver.validate import validate
 
-__all__ = ["KINDS", "MOST", "UNITS", "WhatIf", "WhatIfError", "apply_change", "what_if"]
+__all__ = [
+    "KINDS", "MOST", "UNITS", "WhatIf", "WhatIfError", "add_what_if", "apply_change", "what_if",
+]
 
 KINDS = ("priority", "site", "resource", "shift", "power")
 MOST = 3
 """Counterfactuals kept per order."""
-UNITS = 24
+UNITS = 40
 """Racks freed in one re-solve (the order's own first)."""
 SECONDS = 2.0
 """CP-SAT's time limit for one re-solve."""
@@ -248,12 +250,13 @@ def _shift_change(
     if not site.shifts:
         return None
     first = site.shifts[0]
+    longest = max(site.shifts, key=lambda sh: sh.length_min())
     worked = {d for sh in site.shifts for d in sh.days}
     if cause == "weekend":
         days = [d for d in DAYS if d not in worked]
         if not days:
             return None
-        shift = {"days": days, "start": first.start, "end": first.end}
+        shift = {"days": days, "start": longest.start, "end": longest.end}
         what = "weekend"
     else:
         starts = sorted({sh.start for sh in site.shifts})
@@ -336,6 +339,39 @@ def what_if(
         out.append(got)
     out.sort(key=lambda w: (w["tardiness_min"], w["others_weighted_delta_min"]))
     return out[:most]
+
+
+def add_what_if(
+    problem: Problem,
+    schedule: Mapping[str, Any],
+    explanation: Explanation,
+    *,
+    orders: int | None = None,
+    seconds: float = SECONDS,
+    seed: int = 0,
+) -> Explanation:
+    """`explanation` with each explained order's counterfactuals under ``what_if``.
+
+    Parameters
+    ----------
+    problem, schedule
+        What `explanation` explains.
+    explanation
+        What `solver.explain.explain` returned (changed in place, and returned).
+    orders
+        Only the first `orders` explained orders by weighted tardiness get
+        counterfactuals (None: all of them); the others get no ``what_if`` key.
+    seconds, seed
+        CP-SAT's time limit and seed for each re-solve.
+    """
+    chosen = sorted(explanation["orders"], key=lambda o: -o["weight"] * o["tardiness_min"])
+    if orders is not None:
+        chosen = chosen[:orders]
+    for o in chosen:
+        found = what_if(problem, schedule, o["order"], explanation=o, seconds=seconds,
+                        seed=seed)
+        o["what_if"] = [dict(w) for w in found]
+    return explanation
 
 
 def _tardiness(schedule: Mapping[str, Any]) -> dict[str, int]:
@@ -458,17 +494,24 @@ def _neighbourhood(c: Compiled, a: Assignment, oi: int, ex: OrderExplanation) ->
                 if hi is not None and unit.isdigit() and int(unit) <= len(c.order_units[hi]):
                     chosen.setdefault(c.order_units[hi][int(unit) - 1], None)
     if len(chosen) < UNITS:
-        sites = {c.res_site[a.res[c.unit_ops[u][0]]] for u in own}
+        # then racks with a step on the order's resources, nearest its span in time, then
+        # racks at its sites: they hold the room the order could take
+        res = {a.res[x] for u in own for x in c.unit_ops[u]}
+        sites = {c.res_site[r] for r in res}
         lo = min(a.start[c.unit_ops[u][0]] for u in own)
         hi_t = max(a.end[c.unit_ops[u][-1]] for u in own)
-        dist = []
+        dist: list[tuple[int, int, int]] = []
         for u, ops in enumerate(c.unit_ops):
             if u in chosen or c.res_site[a.res[ops[0]]] not in sites:
                 continue
-            d = max(lo - a.end[ops[-1]], a.start[ops[0]] - hi_t, 0)
-            dist.append((d, u))
+            near = min((max(lo - a.end[x], a.start[x] - hi_t, 0) for x in ops
+                        if a.res[x] in res), default=None)
+            if near is not None:
+                dist.append((0, near, u))
+            else:
+                dist.append((1, max(lo - a.end[ops[-1]], a.start[ops[0]] - hi_t, 0), u))
         dist.sort()
-        for _, u in dist[: UNITS - len(chosen)]:
+        for _, _, u in dist[: UNITS - len(chosen)]:
             chosen.setdefault(u, None)
     return list(chosen)[: max(UNITS, len(own))]
 
