@@ -31,6 +31,7 @@ from app.routes import (
     schedules,
     uploads,
 )
+from app.routes import explain as explain_routes
 from app.services import job_state, jobs
 from app.services.seed import seed_if_empty
 from app.supervisor import JobRunner
@@ -111,4 +112,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
                    exports, gantt, overview, pages, events):
         app.include_router(module.router)
+    app.include_router(explain_routes.router)
     return app

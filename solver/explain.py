@@ -97,8 +97,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, NotRequired, TypedDict, TypeGuard
+from typing import Any, NotRequired, TypeGuard
 from zoneinfo import ZoneInfo
+
+from typing_extensions import TypedDict  # the TypedDict pydantic reads on 3.11
 
 from solver.calendar import Interval, merge, minutes_between, resource_windows, site_windows
 from solver.problem import DAYS, Problem, Product, Site, eligible

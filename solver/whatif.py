@@ -37,7 +37,9 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict  # the TypedDict pydantic reads on 3.11
 
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, set_objective
