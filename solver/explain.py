@@ -121,6 +121,7 @@ __all__ = [
     "Wait",
     "Yielded",
     "explain",
+    "late_because",
     "render_text",
 ]
 
@@ -421,6 +422,17 @@ def render_text(explanation: Explanation) -> str:
         )
         lines += _what_if_lines(o)
     return "\n".join(lines) + "\n"
+
+
+def late_because(o: OrderExplanation) -> str:
+    """Why the order is late in one line, for a table cell: its class, then the sentence
+    after the delivery (``capacity: Its last rack waited 1 d 1 h for assembly at CMH
+    (2026-W50).``)."""
+    head = (f"after its due date {_hm(o['due'])}.")
+    text = o["summary"]
+    at = text.find(head)
+    tail = text[at + len(head):].strip() if at >= 0 else text
+    return f"{o['class']}: {tail}" if tail else o["class"]
 
 
 def _what_if_lines(o: OrderExplanation) -> list[str]:

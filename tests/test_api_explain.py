@@ -145,3 +145,19 @@ def test_documented_in_the_openapi(api: Any) -> None:
         ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith(schema)
         assert "404" in op["responses"] and "409" in op["responses"]
+
+
+def test_xlsx_orders_sheet_says_why_late(api: Any) -> None:
+    """The XLSX export's orders sheet has `late_because`: the late order's class and
+    reason in one line, empty for an on-time order."""
+    import io
+
+    import polars as pl
+
+    r = api.get("/schedules/j1/export.xlsx")
+    assert r.status_code == 200
+    orders = pl.read_excel(io.BytesIO(r.content), sheet_name="orders")
+    why = dict(zip(orders["order"].to_list(), orders["late_because"].to_list(), strict=True))
+    assert why["B"] is None
+    assert why["A"].startswith("priority: Its last rack waited 10 h for burn_in at S")
+    assert "B" in why["A"]
