@@ -51,7 +51,8 @@ from solver.solution import Assignment
 from solver.validate import validate
 
 __all__ = [
-    "KINDS", "MOST", "UNITS", "WhatIf", "WhatIfError", "add_what_if", "apply_change", "what_if",
+    "KINDS", "MOST", "UNITS", "WhatIf", "WhatIfError", "add_what_if", "apply_change",
+    "candidates", "what_if",
 ]
 
 KINDS = ("priority", "site", "resource", "shift", "power")
@@ -176,8 +177,9 @@ def _site_doc(data: dict[str, Any], sid: object) -> dict[str, Any]:
     return out
 
 
-def _candidates(problem: Problem, o: OrderExplanation) -> list[dict[str, Any]]:
-    """The changes worth trying for this order, from its explanation."""
+def candidates(problem: Problem, o: OrderExplanation) -> list[dict[str, Any]]:
+    """The changes worth trying for a late order, from its explanation (module docstring),
+    before any is checked."""
     oid = o["order"]
     waits = [(st, w) for st in o["chain"] for w in (*st["waits"], *st["slower"])]
     holders = _holders(o)
@@ -287,6 +289,7 @@ def what_if(
     most: int = MOST,
     seed: int = 0,
     keep_schedules: bool = False,
+    timings: list[float] | None = None,
 ) -> list[WhatIf]:
     """Up to `most` checked changes that make `order` less late, best first.
 
@@ -308,6 +311,8 @@ def what_if(
         CP-SAT's random seed.
     keep_schedules
         Keep each counterfactual's validated schedule under ``schedule``.
+    timings
+        When given, the seconds of each change tried (kept or not) are appended to it.
 
     Returns
     -------
@@ -328,8 +333,11 @@ def what_if(
     weights = {o.id: o.weight for o in problem.orders}
     out: list[WhatIf] = []
     seen: set[tuple[int, float]] = set()
-    for change in _candidates(problem, explanation):
+    for change in candidates(problem, explanation):
+        t0 = time.perf_counter()
         got = _try(problem, schedule, explanation, change, before, weights, seconds, seed)
+        if timings is not None:
+            timings.append(time.perf_counter() - t0)
         if got is None:
             continue
         key = (got["tardiness_min"], got["others_weighted_delta_min"])
