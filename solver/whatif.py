@@ -20,15 +20,16 @@
 None is guessed. Each change is applied to the problem (`apply_change`), the schedule is
 carried over (it stays valid: every change only adds room), and a small neighbourhood around
 the order is re-solved with CP-SAT: the sub-model of `solver.cpsat.model` (the builder the
-large-neighbourhood search uses) frees the order's racks, the racks that held them and the
-racks nearest them in time at their sites, up to `UNITS`, and fixes everything else where
-the schedule has it. In the sub-model the order weighs more than every other freed order
-together (so its minutes come first), the others keep their weights. The schedule that
-comes back is built as a SPEC schedule and validated against the changed problem
-(`solver.validate`); only then are its figures reported, read from that schedule: the
-order's tardiness left and, per other order, the change in its tardiness, with the weighted
-sum (the cost to others; negative when they gain too). A change whose re-solve gives the
-order no gain is left out.
+large-neighbourhood search uses; one worker, a seed and a deterministic time limit, so the
+answer does not depend on how loaded the machine is) frees the order's racks, the racks that
+held them and the racks nearest them in time at their sites, up to `UNITS`, and fixes
+everything else where the schedule has it. In the sub-model the order weighs more than every
+other freed order together (so its minutes come first), the others keep their weights. The
+schedule that comes back is built as a SPEC schedule and validated against the changed
+problem (`solver.validate`); only then are its figures reported, read from that schedule:
+the order's tardiness left and, per other order, the change in its tardiness, with the
+weighted sum (the cost to others; negative when they gain too). A change whose re-solve
+gives the order no gain is left out.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ MOST = 3
 UNITS = 40
 """Racks freed in one re-solve (the order's own first)."""
 SECONDS = 2.0
-"""CP-SAT's time limit for one re-solve."""
+"""CP-SAT's deterministic time limit for one re-solve (about seconds on an idle core): the
+same answer on a loaded machine as on an idle one."""
+WALL_FACTOR = 3.0
+"""The wall-clock cap of a re-solve, as a multiple of its deterministic limit."""
 WINDOW_MIN = 2 * 1440
 """Room around the freed racks' span that the re-solve may use, at least (minutes)."""
 POWER_STEP_KW = 10
@@ -304,7 +308,8 @@ def what_if(
     explanation
         The order's explanation, if already at hand (else `explain` is run).
     seconds
-        CP-SAT's time limit for each re-solve.
+        CP-SAT's deterministic time limit for each re-solve (`SECONDS`; its wall-clock
+        time is capped at `WALL_FACTOR` times that).
     most
         How many counterfactuals to keep.
     seed
@@ -372,7 +377,7 @@ def add_what_if(
         Only the first `orders` explained orders by weighted tardiness get
         counterfactuals (None: all of them); the others get no ``what_if`` key.
     seconds, seed
-        CP-SAT's time limit and seed for each re-solve.
+        CP-SAT's deterministic time limit and seed for each re-solve (see `what_if`).
     """
     chosen = sorted(explanation["orders"], key=lambda o: -o["weight"] * o["tardiness_min"])
     if orders is not None:
@@ -423,7 +428,8 @@ def _try(
     cb = replace(c, order_weight=boosted, objective=Objective.TARDINESS, reference=None)
     built = ModelBuilder(cb, a, free, window).build(symmetry=False)
     set_objective(built, Objective.TARDINESS)
-    res = run_model(cb, built, time_limit=seconds, workers=1, seed=seed, hint=a)
+    res = run_model(cb, built, time_limit=WALL_FACTOR * seconds, workers=1, seed=seed, hint=a,
+                    deterministic_time=seconds)
     if res.assignment is None:
         return None
     sched = build_schedule(c, res.assignment, status=Status.FEASIBLE, lower_bound=0,
