@@ -48,7 +48,7 @@ from solver.cpsat.runner import run_model
 from solver.explain import Explanation, OrderExplanation, explain
 from solver.problem import DAYS, Objective, Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
-from solver.solution import Assignment
+from solver.solution import Assignment, order_tardiness
 from solver.validate import validate
 
 __all__ = [
@@ -430,8 +430,8 @@ def _try(
     set_objective(built, Objective.TARDINESS)
     res = run_model(cb, built, time_limit=WALL_FACTOR * seconds, workers=1, seed=seed, hint=a,
                     deterministic_time=seconds)
-    if res.assignment is None:
-        return None
+    if res.assignment is None or order_tardiness(c, res.assignment, oi) >= before[oid]:
+        return None  # no gain for the order: nothing to build or check
     sched = build_schedule(c, res.assignment, status=Status.FEASIBLE, lower_bound=0,
                            solve_seconds=res.seconds, source="what-if")
     faults = validate(changed, sched)
