@@ -30,7 +30,7 @@ def explain_schedule(job_id: str, state: AppState, _: Reader,
     of waits of its latest rack with their causes (a busy resource and the orders holding
     it, the power cap, shifts, weekends, holidays, downtime, the release, transit, the
     site), its class (structural, priority, capacity, site, plan) and sentences. With
-    `what_if=true`, up to three checked counterfactuals for each of the five orders of most
+    `what_if=true`, up to three checked counterfactuals for each of the three orders of most
     weighted tardiness (a few seconds each)."""
     with reading(state.sessions) as s:
         problem, schedule = svc.load(s, job_id)

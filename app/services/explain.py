@@ -22,7 +22,7 @@ from solver.problem import Problem, ProblemError, load_problem
 
 WHAT_IF_SECONDS = 2.0
 """CP-SAT's time limit for one counterfactual's re-solve."""
-WHAT_IF_ORDERS = 5
+WHAT_IF_ORDERS = 3
 """Orders (most weighted tardiness first) that get counterfactuals in a whole-schedule answer."""
 WHAT_IF_WAIT = 60.0
 """Seconds a what-if request waits for the one running before it."""
