@@ -157,7 +157,8 @@ def _parser(
     )
     ex.add_argument(
         "--what-if-time", metavar="S", type=_positive_float, default=2.0,
-        help="CP-SAT seconds per re-solve of --what-if (default 2)",
+        help="CP-SAT's deterministic seconds per re-solve of --what-if (about seconds on "
+        "an idle core, the same answer at any load; default 2)",
     )
     ex.add_argument("--json", action="store_true", help="the explanation as JSON")
     ex.set_defaults(run=_cmd_explain)
