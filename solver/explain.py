@@ -114,11 +114,13 @@ __all__ = [
     "Explanation",
     "Group",
     "OrderExplanation",
+    "Other",
     "SiteChoice",
     "Summary",
     "TopCause",
     "Transit",
     "Wait",
+    "WhatIf",
     "Yielded",
     "explain",
     "late_because",
@@ -232,6 +234,33 @@ class SiteChoice(TypedDict):
     moved: list[dict[str, Any]]
 
 
+class Other(TypedDict):
+    """Another order whose tardiness the change moves."""
+
+    order: str
+    weight: float
+    tardiness_before_min: int
+    tardiness_min: int
+    delta_min: int
+
+
+class WhatIf(TypedDict):
+    """One checked counterfactual for a late order."""
+
+    kind: str
+    change: dict[str, Any]
+    text: str
+    tardiness_before_min: int
+    tardiness_min: int
+    delivery: str
+    on_time: bool
+    others_weighted_delta_min: float
+    others: list[Other]
+    checked: str
+    seconds: float
+    schedule: NotRequired[dict[str, Any]]
+
+
 OrderExplanation = TypedDict(
     "OrderExplanation",
     {
@@ -258,7 +287,7 @@ OrderExplanation = TypedDict(
         "capacity": list[Group],
         "priority": list[Yielded],
         "site_choice": SiteChoice | None,
-        "what_if": NotRequired[list[dict[str, Any]]],
+        "what_if": NotRequired[list[WhatIf]],
     },
 )
 """Why one order is late (see the module docstring for every figure). ``what_if``, when

@@ -38,14 +38,12 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NotRequired
-
-from typing_extensions import TypedDict  # the TypedDict pydantic reads on 3.11
+from typing import Any
 
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, set_objective
 from solver.cpsat.runner import run_model
-from solver.explain import Explanation, OrderExplanation, explain
+from solver.explain import Explanation, OrderExplanation, Other, WhatIf, explain
 from solver.problem import DAYS, Objective, Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
 from solver.solution import Assignment, order_tardiness
@@ -69,33 +67,6 @@ WALL_FACTOR = 3.0
 WINDOW_MIN = 2 * 1440
 """Room around the freed racks' span that the re-solve may use, at least (minutes)."""
 POWER_STEP_KW = 10
-
-
-class Other(TypedDict):
-    """Another order whose tardiness the change moves."""
-
-    order: str
-    weight: float
-    tardiness_before_min: int
-    tardiness_min: int
-    delta_min: int
-
-
-class WhatIf(TypedDict):
-    """One checked counterfactual for a late order."""
-
-    kind: str
-    change: dict[str, Any]
-    text: str
-    tardiness_before_min: int
-    tardiness_min: int
-    delivery: str
-    on_time: bool
-    others_weighted_delta_min: float
-    others: list[Other]
-    checked: str
-    seconds: float
-    schedule: NotRequired[dict[str, Any]]
 
 
 class WhatIfError(ValueError):
@@ -385,7 +356,7 @@ def add_what_if(
     for o in chosen:
         found = what_if(problem, schedule, o["order"], explanation=o, seconds=seconds,
                         seed=seed)
-        o["what_if"] = [dict(w) for w in found]
+        o["what_if"] = found
     return explanation
 
 
