@@ -97,8 +97,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, TypedDict, TypeGuard
+from typing import Any, NotRequired, TypeGuard
 from zoneinfo import ZoneInfo
+
+from typing_extensions import TypedDict  # the TypedDict pydantic reads on 3.11
 
 from solver.calendar import Interval, merge, minutes_between, resource_windows, site_windows
 from solver.problem import DAYS, Problem, Product, Site, eligible
@@ -112,13 +114,16 @@ __all__ = [
     "Explanation",
     "Group",
     "OrderExplanation",
+    "Other",
     "SiteChoice",
     "Summary",
     "TopCause",
     "Transit",
     "Wait",
+    "WhatIf",
     "Yielded",
     "explain",
+    "late_because",
     "render_text",
 ]
 
@@ -229,6 +234,33 @@ class SiteChoice(TypedDict):
     moved: list[dict[str, Any]]
 
 
+class Other(TypedDict):
+    """Another order whose tardiness the change moves."""
+
+    order: str
+    weight: float
+    tardiness_before_min: int
+    tardiness_min: int
+    delta_min: int
+
+
+class WhatIf(TypedDict):
+    """One checked counterfactual for a late order."""
+
+    kind: str
+    change: dict[str, Any]
+    text: str
+    tardiness_before_min: int
+    tardiness_min: int
+    delivery: str
+    on_time: bool
+    others_weighted_delta_min: float
+    others: list[Other]
+    checked: str
+    seconds: float
+    schedule: NotRequired[dict[str, Any]]
+
+
 OrderExplanation = TypedDict(
     "OrderExplanation",
     {
@@ -255,9 +287,11 @@ OrderExplanation = TypedDict(
         "capacity": list[Group],
         "priority": list[Yielded],
         "site_choice": SiteChoice | None,
+        "what_if": NotRequired[list[WhatIf]],
     },
 )
-"""Why one order is late (see the module docstring for every figure)."""
+"""Why one order is late (see the module docstring for every figure). ``what_if``, when
+present, holds the checked counterfactuals that `solver.whatif` adds on request."""
 
 
 class TopCause(TypedDict):
@@ -415,7 +449,32 @@ def render_text(explanation: Explanation) -> str:
             f"{_n(o['slack_min'])} (due - chain start); alone it could be delivered "
             f"{_hm(o['earliest_delivery'])}"
         )
+        lines += _what_if_lines(o)
     return "\n".join(lines) + "\n"
+
+
+def late_because(o: OrderExplanation) -> str:
+    """Why the order is late in one line, for a table cell: its class, then the sentence
+    after the delivery (``capacity: Its last rack waited 1 d 1 h for assembly at CMH
+    (2026-W50).``)."""
+    head = (f"after its due date {_hm(o['due'])}.")
+    text = o["summary"]
+    at = text.find(head)
+    tail = text[at + len(head):].strip() if at >= 0 else text
+    return f"{o['class']}: {tail}" if tail else o["class"]
+
+
+def _what_if_lines(o: OrderExplanation) -> list[str]:
+    """The order's counterfactuals, when they were asked for, one sentence each."""
+    if "what_if" not in o:
+        return []
+    found = o["what_if"]
+    if not found:
+        return ["  What would make it on time: no change tried (priority, site, resource, "
+                "shift, power) makes it less late."]
+    out = ["  What would make it on time (each re-solved and validated):"]
+    out += [f"    {i}. {w['text']}" for i, w in enumerate(found, start=1)]
+    return out
 
 
 def _wait_lines(waits: Sequence[Wait], word: str, most: int = 4) -> list[str]:

@@ -451,3 +451,45 @@ def test_power_windows_are_shaded_in_the_site_band(served_windows: Served, page:
         page, "#a8dbb4")
     before = low["x"] - low["width"] / 2 - 3
     assert pixel_at(page, before, low["y"]) == css_rgb(page, "#eef2f7")
+def test_clicking_a_late_order_explains_it(served: Served, page: Any, tmp_path: Path) -> None:
+    """Clicking a late order's chip opens the side panel with its causes in sentences and
+    highlights its bars and the bars that held it; clicking one of its bars on the chart
+    opens the same panel; Escape closes it and clears the highlight."""
+    late = sorted((o for o in served.schedule["orders"] if o["tardiness_min"] > 0),
+                  key=lambda o: -o["tardiness_min"])
+    assert late, "the sample's 2-second plan has a late order"
+    order = late[0]["id"]
+    page.goto(f"{served.base}/schedules/{served.job_id}/view")
+    wait_ready(page)
+    assert page.is_hidden("#explain-panel")
+    page.click(f'.gantt-late button.chip[data-order="{order}"]')
+    page.wait_for_selector('#explain-panel[data-ready="1"]', timeout=20000)
+    panel = page.text_content("#explain-panel") or ""
+    assert order in panel and "late" in panel
+    assert "What held it" in panel and "step by step" in panel
+    causes = page.eval_on_selector_all("#explain-panel .xp-causes li",
+                                       "els => els.map(e => e.dataset.cause)")
+    assert causes, "the panel lists the order's causes"
+    marked = attr(page, "marked")
+    mine = sum(i["order"] == order for i in served.schedule["items"])
+    assert marked >= mine
+    page.screenshot(path=str(tmp_path / "explain-panel.png"))
+    # what would make it on time: each answer re-solved by the service
+    page.click("#what-if")
+    page.wait_for_selector('#explain-panel .xp-whatif-out[data-ready="1"]', timeout=90000)
+    answers = page.text_content("#explain-panel .xp-whatif-out") or ""
+    kinds = page.eval_on_selector_all("#explain-panel .xp-whatif-out li",
+                                      "els => els.map(e => e.dataset.kind)")
+    assert kinds or "None of these changes" in answers
+    assert set(kinds) <= {"priority", "site", "resource", "shift", "power"}
+    page.screenshot(path=str(tmp_path / "explain-what-if.png"))
+    # pressing Escape closes the panel; a click on one of its bars opens it again
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#explain-panel") and attr(page, "marked") == 0
+    page.click("#zoom-fit")
+    item = next(i for i in served.schedule["items"] if i["order"] == order)
+    box = page.evaluate(f"rackGantt.barBox({json.dumps(item['id'])})")
+    assert box is not None
+    page.mouse.click(box["x"], box["y"])
+    page.wait_for_selector(f'#explain-panel[data-order="{order}"][data-ready="1"]')
+    assert "What held it" in (page.text_content("#explain-panel") or "")

@@ -71,6 +71,8 @@ OPERATION_IDS = {
     ("GET", "/schedules/{job_id}/problem"): "getScheduleProblem",
     ("POST", "/schedules/{job_id}/publish"): "publishSchedule",
     ("GET", "/schedules/{job_id}/gantt"): "getScheduleGantt",
+    ("GET", "/schedules/{job_id}/explain"): "explainSchedule",
+    ("GET", "/schedules/{job_id}/orders/{order_id}/explain"): "explainScheduleOrder",
     ("GET", "/schedules/{job_id}/export.csv"): "exportScheduleCsv",
     ("GET", "/schedules/{job_id}/export.xlsx"): "exportScheduleXlsx",
     ("GET", "/schedules/{a}/diff/{b}"): "diffSchedules",

@@ -99,7 +99,7 @@ NAV = [("/", "Plan"), ("/ui/orders", "Orders"), ("/ui/capacity", "Capacity"), ("
 @pytest.mark.parametrize(("path", "title", "current", "body_class", "scripts"), [
     ("/", "rackplan", "/", None, ["api", "gantt", "upload", "plan", "index"]),
     ("/schedules/abc/view", "Schedule — rackplan", None, "full",
-     ["api", "gantt", "plan", "view"]),
+     ["api", "gantt", "gantt-explain", "plan", "view"]),
     ("/ui/orders", "Orders — rackplan", "/ui/orders", None, ["api", "upload", "orders"]),
 ])
 def test_each_page_has_the_layouts_head_and_nav(

@@ -53,7 +53,7 @@ def export_csv(job_id: str, state: AppState, _: Reader) -> Response:
 def export_xlsx(job_id: str, state: AppState, _: Reader) -> Response:
     """The schedule as an Excel workbook: sheet `steps` (one row per step, as in the CSV,
     times as date-time cells) and sheet `orders` (due, delivery, tardiness in minutes, on
-    time, sites)."""
+    time, sites, and `late_because`: why a late order is late, in one line)."""
     with reading(state.sessions) as s:
         problem, schedule = svc.load_schedule(s, job_id)
     return _attachment(svc.to_xlsx(problem, schedule), XLSX, svc.filename(job_id, "xlsx"))

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.domain import Conflict, NotFound
 from app.tables import Job
+from solver.explain import ExplainError, explain, late_because
+from solver.problem import ProblemError, load_problem
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
@@ -32,7 +34,7 @@ STEP_COLUMNS = (
 )
 ORDER_COLUMNS = (
     "order", "customer", "product", "quantity", "due_utc", "delivery_utc",
-    "tardiness_min", "on_time", "sites",
+    "tardiness_min", "on_time", "sites", "late_because",
 )
 _ITEM_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "order": pl.String, "unit": pl.Int64, "op": pl.String, "product": pl.String,
@@ -120,9 +122,20 @@ def step_frame(problem: Mapping[str, Any], schedule: Mapping[str, Any]) -> pl.Da
     ).sort("order", "unit", "start_utc", "resource")
 
 
+def late_reasons(problem: Mapping[str, Any], schedule: Mapping[str, Any]) -> dict[str, str]:
+    """Per late order, why in one line (`solver.explain.late_because`); empty when the
+    schedule cannot be explained against its problem (the export goes on without it)."""
+    try:
+        ex = explain(load_problem(problem), schedule)
+    except (ExplainError, ProblemError):
+        return {}
+    return {o["order"]: late_because(o) for o in ex["orders"]}
+
+
 def order_frame(problem: Mapping[str, Any], schedule: Mapping[str, Any]) -> pl.DataFrame:
     """One row per order: customer, product, quantity, due, delivery (UTC), tardiness in
-    minutes, whether it is on time, and its sites (`;`-separated)."""
+    minutes, whether it is on time, its sites (`;`-separated) and, for a late order, why
+    (`late_because`, one line from its explanation)."""
     rows = pl.DataFrame(
         [{k: o.get(k) for k in _ORDER_SCHEMA} for o in schedule.get("orders", [])],
         schema=_ORDER_SCHEMA,
@@ -138,6 +151,8 @@ def order_frame(problem: Mapping[str, Any], schedule: Mapping[str, Any]) -> pl.D
         "tardiness_min",
         (pl.col("tardiness_min") == 0).alias("on_time"),
         pl.col("sites").list.join(";"),
+        pl.col("id").replace_strict(late_reasons(problem, schedule), default=None,
+                                    return_dtype=pl.String).alias("late_because"),
     ).sort("order")
 
 

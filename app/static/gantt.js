@@ -75,6 +75,9 @@ const RackGantt = (() => {
       this.hover = null;
       this.frame = 0;
       this.allOrders = [];
+      this.onBarClick = opts.onBarClick || null;  // (bar) => …: a click on a bar
+      this.onLateClick = opts.onLateClick || null;  // (order id) => …: a late order's chip
+      this.marks = null;  // bars to highlight: markBars()
       this.build();
     }
 
@@ -185,8 +188,7 @@ const RackGantt = (() => {
         `${late.length} late order${late.length > 1 ? "s" : ""}: `,
         ...late.slice(0, 30).map((o) => rp.h("button", { type: "button", class: "chip late",
           title: `late by ${rp.fmtDuration(o.tardiness_min)}`,
-          onclick: () => { this.orderIn.value = o.id; this.filters.order = o.id;
-            this.reload(); } }, o.id)),
+          "data-order": o.id, onclick: () => this.lateChipClicked(o.id) }, o.id)),
         late.length > 30 ? ` … and ${late.length - 30} more` : "",
       ] : ["No late orders."]));
       const resRows = this.rows.filter((r) => r.group).length;
@@ -365,6 +367,7 @@ const RackGantt = (() => {
         this.hoverAt(e.offsetX, e.offsetY);
       });
       c.addEventListener("mouseleave", () => this.hideTip());
+      this.bindClick();
       c.addEventListener("keydown", (e) => {
         const step = this.chartW / this.scale / 8;
         const keys = { ArrowLeft: () => { this.t0 -= step; }, ArrowRight: () => { this.t0 += step; },
@@ -666,6 +669,7 @@ const RackGantt = (() => {
         const o = this.orders.get(b.order);
         ctx.fillStyle = orderColor(b.order);
         ctx.fillRect(x, y, w, hgt);
+        if (this.marks) this.paintMark(b, x, y, w, hgt);
         if (o && o.late) {
           ctx.strokeStyle = COLORS.late;
           ctx.lineWidth = w > 4 ? 2 : 1;
@@ -688,6 +692,74 @@ const RackGantt = (() => {
         n++;
       }
       return n;
+    }
+
+    // --- highlighted bars (an explanation's chain and what held it) -----------------
+
+    // marks: { roles: Map(item id -> "chain" | "order" | "held") } or null to clear
+    markBars(marks) {
+      this.marks = marks && marks.roles && marks.roles.size ? marks : null;
+      this.root.dataset.marked = this.marks ? String(this.marks.roles.size) : "0";
+      this.draw();
+    }
+
+    // one bar while marks are shown: the marked ones outlined by role, the others faded
+    paintMark(b, x, y, w, hgt) {
+      const ctx = this.ctx;
+      const role = this.marks.roles.get(b.id);
+      if (!role) {
+        ctx.fillStyle = "rgba(255,255,255,0.72)";
+        ctx.fillRect(x, y, w, hgt);
+        return;
+      }
+      const color = { chain: "#111827", order: "#6b7280", held: "#d97706" }[role] || "#111827";
+      ctx.save();
+      ctx.strokeStyle = color;
+      ctx.lineWidth = role === "order" ? 1.5 : 3;
+      ctx.strokeRect(x + 1, y + 1, Math.max(0, w - 2), Math.max(0, hgt - 2));
+      if (role === "held") {  // hatched, so it reads without colour too
+        ctx.beginPath();
+        ctx.rect(x, y, w, hgt);
+        ctx.clip();
+        ctx.strokeStyle = "rgba(217,119,6,0.55)";
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (let xx = x - hgt; xx < x + w; xx += 5) {
+          ctx.moveTo(xx, y + hgt);
+          ctx.lineTo(xx + hgt, y);
+        }
+        ctx.stroke();
+      }
+      ctx.restore();
+    }
+
+    // show [a, b) (minutes) with a little room either side
+    showSpan(a, b) {
+      const pad = Math.max(120, (b - a) * 0.08);
+      this.scale = this.chartW / Math.max(60, b - a + 2 * pad);
+      this.t0 = a - pad;
+      this.clamp();
+      this.draw();
+    }
+
+    // a click (not a drag) on a bar goes to onBarClick
+    bindClick() {
+      let down = null;
+      this.canvas.addEventListener("mousedown", (e) => { down = { x: e.clientX, y: e.clientY }; });
+      this.canvas.addEventListener("click", (e) => {
+        const moved = down && Math.hypot(e.clientX - down.x, e.clientY - down.y) > 4;
+        down = null;
+        if (moved || !this.onBarClick) return;
+        const b = this.barAt(e.offsetX, e.offsetY);
+        if (b) this.onBarClick(b);
+      });
+    }
+
+    lateChipClicked(id) {
+      if (this.onLateClick) { this.onLateClick(id); return; }
+      this.orderIn.value = id;
+      this.filters.order = id;
+      this.reload();
     }
 
     // due (red) and delivery (green) lines of the orders picked in the filter

@@ -23,7 +23,12 @@
     onLoad: (data) => {
       document.getElementById("plan-facts").textContent = planFacts(data);
     },
+    onBarClick: (bar) => explainOrder(bar.order),
+    onLateClick: (id) => explainOrder(id),
   });
+  const panel = new GanttExplain.Panel(document.getElementById("explain-panel"), gantt, jobId);
+  function explainOrder(id) { panel.open(id); }
   window.rackGantt = gantt;
+  window.rackExplain = panel;
   gantt.reload();
 })();

@@ -66,6 +66,7 @@ def run_model(
     stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
     log: bool = False,
+    deterministic_time: float | None = None,
 ) -> Outcome:
     """Solve the built model `b` (its objective already set).
 
@@ -89,6 +90,9 @@ def run_model(
         Called with (objective value, best bound) on each improving solution.
     log
         CP-SAT's own search log on stdout.
+    deterministic_time
+        Also stop after this much of CP-SAT's deterministic time: with one worker and a
+        seed, the same answer however loaded the machine is (`time_limit` still caps it).
 
     Returns
     -------
@@ -102,6 +106,8 @@ def run_model(
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = log
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = deterministic_time
     cb = _Callback(on_solution) if on_solution is not None else None
     if stop is None:
         status = solver.solve(b.model, cb)
