@@ -83,7 +83,7 @@ def test_current_capacity_in_days_and_back_from_the_nav(served: Served, page: An
     weeks = _ready(page)
     assert weeks["plan"] is None and weeks["bucket"] == "week"
     page.select_option("#cap-bucket", "day")
-    page.wait_for_function("window.rackCapacity && window.rackCapacity.bucket === 'day' && "
+    page.wait_for_function("() => window.rackCapacity && window.rackCapacity.bucket === 'day' && "
                            "document.querySelector('main.capacity').dataset.state === 'ready'",
                            timeout=60000)
     days = page.evaluate("window.rackCapacity")
