@@ -230,6 +230,17 @@ class Tuning:
     tabu_tenure_min: int = _count(6)
     # an op moved off a resource may go back after this many times the base tenure
     tabu_return_tenure: int = _count(2)
+    # ---- weighted-tardiness search (job shops with due dates) ---------------------------------
+    # its share of the time left, after the per-order bounds and before the full model
+    twt_share: float = _share(0.3)
+    # the full model's share of the time left after it (the rest: no relaxed LNS)
+    twt_full_model_share: float = _share(1.0)
+    # iterations without a new best before going back to the best and perturbing it
+    twt_stall: int = _count(400)
+    # random moves of a perturbation
+    twt_kick: int = _count(6)
+    # perturbations without a new best before a restart from one of the best schedules
+    twt_restart: int = _count(8)
 
     def with_values(self, values: Mapping[str, Any]) -> Tuning:
         """A copy with `values` (as read from a TOML file) in place of the defaults.

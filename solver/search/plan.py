@@ -38,6 +38,8 @@ from solver.search.full import FullModel
 from solver.search.lns import Lns, RelaxedLns
 from solver.search.sequence import Sequence as SequenceSearch
 from solver.search.tabu import Tabu, applies
+from solver.search.twt import Twt
+from solver.search.twt import applies as twt_applies
 from solver.solution import Assignment
 
 
@@ -95,12 +97,19 @@ def plan(c: Compiled, params: SolveParams) -> list[Step]:
         # proven per-order bounds: a gap the planner can trust, and a solve that stops
         # once it reaches them
         steps.append(Step(Bounds(), t.bounds_share, of_limit=True, until_done=False))
+    job_shop = twt_applies(c)  # due dates on a job shop: the graph is the whole problem
+    if job_shop:
+        # the late orders' critical trees: close to the optimum in seconds, and a hint
+        # from which the full model goes on
+        steps.append(Step(Twt(), t.twt_share))
     if tardiness and not small:
         # due dates: the order in which dispatch places the orders is where the gain is
         give_up = t.reference_give_up if rescheduling else None
         steps.append(Step(SequenceSearch(give_up=give_up), t.sequence_share))
     if small:
         share = t.full_model_share_tardiness if tardiness else t.full_model_share_makespan
+        if job_shop:
+            share = t.twt_full_model_share
         steps.append(Step(FullModel(), share, until_done=False))
     if applies(c) and not rescheduling:
         steps.append(Step(Tabu(), t.tabu_share))
