@@ -231,7 +231,8 @@ class Tuning:
     # an op moved off a resource may go back after this many times the base tenure
     tabu_return_tenure: int = _count(2)
     # ---- weighted-tardiness search (job shops with due dates) ---------------------------------
-    # its share of the time left, after the per-order bounds and before the full model
+    # its share of the time left, after the per-order bounds and before the full model (0:
+    # no such search, the plan of any due-date problem of its size)
     twt_share: float = _share(0.3)
     # the full model's share of the time left after it (the rest: no relaxed LNS)
     twt_full_model_share: float = _share(1.0)

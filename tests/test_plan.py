@@ -124,7 +124,8 @@ def _job_shop_with_due_dates() -> Compiled:
 def test_a_job_shop_with_due_dates_gets_the_weighted_tardiness_search() -> None:
     """Due dates on a job shop (the graph is the whole problem): bounds, the
     weighted-tardiness search (30 % of the time left), then the full model hinted with
-    its result for the rest; beyond the full model's limit the sequence search and LNS
+    its result for the rest, on weighted tardiness alone; a share of 0: the plan of any
+    small due-date problem; beyond the full model's limit the sequence search and LNS
     follow it as on any large due-date problem."""
     c = _job_shop_with_due_dates()
     assert steps(c) == [(Bounds, 0.1, None), (Twt, 0.3, None), (FullModel, 1.0, None),
@@ -133,6 +134,9 @@ def test_a_job_shop_with_due_dates_gets_the_weighted_tardiness_search() -> None:
         (Twt, 0.5, None), (FullModel, 0.6, None)]
     assert steps(c, full_model_limit_tardiness=0) == [
         (Bounds, 0.1, None), (Twt, 0.3, None), (Sequence, 0.85, None), (Lns, 1.0, None)]
+    assert steps(c, twt_share=0) == [(Bounds, 0.1, None), (FullModel, 0.3, None),
+                                     (RelaxedLns, 1.0, None)]
+    assert plan(c, SolveParams())[2].phase == FullModel(tie_break=False)
     assert Twt not in [t for t, _, _ in steps(with_reference(load_problem(
         dict(read_fjsp("1 1\n1 1 1 3\n", "one"), objective="tardiness"))))]
 

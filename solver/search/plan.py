@@ -12,6 +12,8 @@ incumbent when it scores better, and the solve log records every phase that ran.
 problem                    steps (shares of the time left)
 =========================  ===========================================================
 due dates, small           bounds, cp-sat 30 %, relaxed lns
+due dates, job shop        bounds, twt 30 %, cp-sat (the rest; hinted with twt's result)
+                           (beyond the full model: then sequence 85 %, lns)
 due dates, large           bounds, sequence 85 %, lns (2 s sub-models)
 due dates, reschedule      sequence 85 % (gives up after 20 % without beating the
                            repaired plan), lns 0.05 s, or 0.5 s from 40 units after a
@@ -97,7 +99,8 @@ def plan(c: Compiled, params: SolveParams) -> list[Step]:
         # proven per-order bounds: a gap the planner can trust, and a solve that stops
         # once it reaches them
         steps.append(Step(Bounds(), t.bounds_share, of_limit=True, until_done=False))
-    job_shop = twt_applies(c)  # due dates on a job shop: the graph is the whole problem
+    # due dates on a job shop: the graph is the whole problem (a share of 0: no twt)
+    job_shop = twt_applies(c) and t.twt_share > 0
     if job_shop:
         # the late orders' critical trees: close to the optimum in seconds, and a hint
         # from which the full model goes on
@@ -110,7 +113,9 @@ def plan(c: Compiled, params: SolveParams) -> list[Step]:
         share = t.full_model_share_tardiness if tardiness else t.full_model_share_makespan
         if job_shop:
             share = t.twt_full_model_share
-        steps.append(Step(FullModel(), share, until_done=False))
+        # on job shops with due dates, weighted tardiness alone: the makespan as a
+        # tie-break held CP-SAT back there (`solver.search.full.full_model`)
+        steps.append(Step(FullModel(tie_break=not job_shop), share, until_done=False))
     if applies(c) and not rescheduling:
         steps.append(Step(Tabu(), t.tabu_share))
     if small:
