@@ -30,9 +30,9 @@ from test_sequence import _children
 from solver.compiled import Compiled, compile_problem
 from solver.dispatch import best_dispatch
 from solver.formats.benchmarks import read_fjsp, read_jssp
+from solver.params import SolveParams
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
-from solver.params import SolveParams
 from solver.search.context import Context
 from solver.search.twt import NEG, Twt, TwtParams, _Graph, _moves, applies, search
 from solver.solution import Assignment, evaluate, score
