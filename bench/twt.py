@@ -300,7 +300,7 @@ def write_references(refs: dict[str, dict[str, Any]], path: Path = REFERENCES) -
             "per machine, max(0, end - due) per job, the weighted sum minimised) solved for "
             "`time_limit` seconds on `workers` workers with seed 0 (OR-Tools 9.15); with "
             "`hint_time` > 0 from the schedule of a `hint_time`-second run of the "
-            "weighted-tardiness search (solver.twt) as its hint. `value` is its best "
+            "weighted-tardiness search (solver.search.twt) as its hint. `value` is its best "
             "weighted tardiness, `bound` its proven lower bound, `optimal` whether it "
             "proved the value optimal. Made with `python bench/twt.py --references` "
             "(`--refresh` redoes the entries not proven optimal)."
