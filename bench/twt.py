@@ -7,9 +7,12 @@ horizon_start, its weight 4 for the first fifth of the jobs, 2 for the next thre
 and 1 for the rest (the usual construction for these instances). Each is solved, at the
 same time limit and workers:
 
-- ``rackplan``: `solver.solve.solve` as it stands;
-- ``+twt``: the solve with the weighted-tardiness local search (`solver.search.twt`) in it, as
-  `with_twt` lays it out (the integration recommended for the solve);
+- ``rackplan``: `solver.solve.solve` as it stands (on these job shops: the per-order
+  bounds, the weighted-tardiness search `solver.search.twt`, then the full CP-SAT model
+  hinted with its result);
+- ``no twt``: the solve without the weighted-tardiness search (``twt_share = 0``: the
+  plan of any small due-date problem, the full model with the makespan as its tie-break
+  for 30 % of the time, relaxed LNS for the rest), the full model's own figure;
 - ``plain``: a plain CP-SAT model (an interval per operation, no overlap per machine,
   max(0, end - due) per job, the weighted sum minimised);
 
@@ -17,13 +20,15 @@ and compared with the reference: the best value of a long CP-SAT run, cached in
 ``bench/twt-references.json`` (``--references`` recomputes the missing ones, see
 `reference`), or the published optimum where there is one (`PUBLISHED`, marked like a
 proven one). Gap % = (value - reference) / reference x 100 (0 when both are 0).
-Targets: the mean gap of ``+twt`` at most 2 %, and ``+twt`` never worse than ``plain``.
+Targets: the mean gap of ``rackplan`` at most 2 %, and ``rackplan`` never worse than
+``plain`` nor than ``no twt``.
 
 Every schedule of rackplan is checked by the validator; the exit code is 1 when one is
 missing or invalid, 2 on bad arguments, else 0 (missed targets are reported).
 
     python bench/twt.py --only ft10 --factors 1.3 --time-limit 20
-    python bench/twt.py --set 10x10 --markdown
+    python bench/twt.py --markdown
+    python bench/twt.py --set 10x10 --runs rp
     python bench/twt.py --references --ref-time 600 --only la01,la02
 """
 
@@ -36,7 +41,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +64,12 @@ from bench.common import (  # noqa: E402
     verdict,
 )
 from solver.compiled import compile_problem  # noqa: E402
-from solver.cpsat.model import ModelBuilder, add_hint, read_back, set_objective  # noqa: E402
 from solver.dispatch import best_dispatch  # noqa: E402
 from solver.formats.benchmarks import HORIZON_START, read_jssp  # noqa: E402
 from solver.problem import Problem, load_problem  # noqa: E402
-from solver.schedule import Status, build_schedule  # noqa: E402
 from solver.search import twt  # noqa: E402
-from solver.solution import score  # noqa: E402
 from solver.solve import SolveParams, dispatch_rules, solve  # noqa: E402
+from solver.tuning import Tuning  # noqa: E402
 from solver.validate import validate  # noqa: E402
 
 BENCH_DIR = ROOT.parent / "shared" / "bench"
@@ -94,6 +97,8 @@ GENERATED = {
 SETS = {
     "10x10": ["ft10", *(f"g10x10-{s}" for s in range(1, 6))],
     "small": ["ft10", "la01", "la06", "g10x10-1", "g10x10-2"],
+    # those with references in bench/twt-references.json (the benchmark page's table)
+    "cached": ["ft10", "g10x10-1", "g10x10-2", "g10x10-3", "la01"],
     "all": [*CLASSIC, *GENERATED],
 }
 
@@ -276,7 +281,7 @@ def reference(
     hint = None
     if hint_time > 0:
         c = compile_problem(load(name, factor))
-        a = twt.search(c, best_dispatch(c, dispatch_rules(c)), twt.TwtParams(hint_time),
+        a = twt.search(c, best_dispatch(c, dispatch_rules(c, Tuning())), twt.TwtParams(hint_time),
                        workers=workers)
         hint = [[a.start[o] for o in ops] for ops in c.unit_ops]
     r = run_plain(jobs, time_limit, workers, seed=0, hint=hint)
@@ -295,7 +300,7 @@ def write_references(refs: dict[str, dict[str, Any]], path: Path = REFERENCES) -
             "per machine, max(0, end - due) per job, the weighted sum minimised) solved for "
             "`time_limit` seconds on `workers` workers with seed 0 (OR-Tools 9.15); with "
             "`hint_time` > 0 from the schedule of a `hint_time`-second run of the "
-            "weighted-tardiness search (solver.twt) as its hint. `value` is its best "
+            "weighted-tardiness search (solver.search.twt) as its hint. `value` is its best "
             "weighted tardiness, `bound` its proven lower bound, `optimal` whether it "
             "proved the value optimal. Made with `python bench/twt.py --references` "
             "(`--refresh` redoes the entries not proven optimal)."
@@ -305,51 +310,12 @@ def write_references(refs: dict[str, dict[str, Any]], path: Path = REFERENCES) -
     path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
-# ---- rackplan with the local search -------------------------------------------------------
-
-# the share of the time the weighted-tardiness search takes before the full model (on
-# ft10, g10x10-1 and g10x10-3 at factor 1.3, 20 s: 0.3 gave 1,363, 1,347 and 667, half
-# the time 1,560, 1,347 and 707, the full model first and the search after it 1,561,
-# 1,204 and 667, the full model alone 1,616, 1,360 and 665)
-TWT_SHARE = 0.3
+# ---- rackplan without the local search ----------------------------------------------------
 
 
-def with_twt(problem: Problem, params: SolveParams) -> dict[str, Any]:
-    """The solve with the weighted-tardiness search in it, as recommended for
-    `solver.solve`: dispatch, then `solver.twt.search` for `TWT_SHARE` of the time on
-    `params.workers` workers, then the full CP-SAT model from its result (the hint) for
-    the rest, the better of the two validated and returned as a schedule."""
-    t0 = time.monotonic()
-    c = compile_problem(problem)
-    start = best_dispatch(c, dispatch_rules(c), seed=params.seed)
-    best = start
-    source = "dispatch"
-    if twt.applies(c):
-        got = twt.search(c, start, twt.TwtParams(params.time_limit * TWT_SHARE,
-                                                 seed=params.seed), workers=params.workers)
-        if score(c, got) < score(c, best):
-            best, source = got, "twt"
-    left = params.time_limit - (time.monotonic() - t0)
-    bound = 0.0
-    status = Status.FEASIBLE
-    if left > 0.5:
-        b = ModelBuilder(c, best, None, (0, c.horizon)).build()
-        set_objective(b, c.objective)
-        add_hint(b, c, best)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = left
-        solver.parameters.num_workers = params.workers
-        solver.parameters.random_seed = params.seed
-        st = solver.solve(b.model)
-        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            got = read_back(b, solver, best)
-            if score(c, got) <= score(c, best):
-                best, source = got, "cp-sat"
-            if st == cp_model.OPTIMAL:
-                status = Status.OPTIMAL
-            bound = (solver.best_objective_bound // b.weight) / c.weight_scale
-    return build_schedule(c, best, status=status, lower_bound=bound,
-                          solve_seconds=time.monotonic() - t0, source=source)
+def without_twt(problem: Problem, params: SolveParams) -> dict[str, Any]:
+    """The solve with no weighted-tardiness search in its plan (``twt_share = 0``)."""
+    return solve(problem, replace(params, tuning=replace(params.tuning, twt_share=0.0)))
 
 
 # ---- the table ----------------------------------------------------------------------------
@@ -373,7 +339,7 @@ class Outcome:
     factor: float
     ref: dict[str, Any] | None
     rackplan: float | None = None
-    twt: float | None = None
+    notwt: float | None = None
     plain: float | None = None
     failures: list[str] = field(default_factory=list)
 
@@ -393,15 +359,15 @@ class Outcome:
 
 def run_one(name: str, factor: float, params: SolveParams, refs: dict[str, dict[str, Any]],
             which: str) -> Outcome:
-    """Solve one instance at one factor with each of `which` (r: rackplan, t: +twt, p:
+    """Solve one instance at one factor with each of `which` (r: rackplan, n: no twt, p:
     plain), validating rackplan's schedules."""
     problem = load(name, factor)
     out = Outcome(name, factor, refs.get(ref_key(name, factor)))
     runs: list[tuple[str, Callable[[Problem, SolveParams], dict[str, Any]]]] = []
     if "r" in which:
         runs.append(("rackplan", solve))
-    if "t" in which:
-        runs.append(("twt", with_twt))
+    if "n" in which:
+        runs.append(("notwt", without_twt))
     for label, fn in runs:
         s = fn(problem, params)
         faults = validate(problem, s)
@@ -424,25 +390,28 @@ COLUMNS = (
     Column("reference"),
     Column("rackplan"),
     Column("gap %"),
-    Column("+twt"),
+    Column("no twt"),
     Column("gap %"),
     Column("plain"),
     Column("gap %"),
-    Column("+twt <= plain", right=False),
+    Column("<= plain, no twt", right=False),
 )
 
 
 def _row(o: Outcome) -> list[str]:
     ref = o.ref_value
     ref_cell = MISSING if ref is None else fmt_int(ref) + (" *" if o.ref_optimal else "")
-    ok = None if o.twt is None or o.plain is None else o.twt <= o.plain
     return [
         o.name, f"{o.factor:g}", ref_cell,
         fmt_int(o.rackplan), fmt_pct(gap(o.rackplan, ref)),
-        fmt_int(o.twt), fmt_pct(gap(o.twt, ref)),
+        fmt_int(o.notwt), fmt_pct(gap(o.notwt, ref)),
         fmt_int(o.plain), fmt_pct(gap(o.plain, ref)),
-        "-" if ok is None else "yes" if ok else "no",
+        ", ".join(_cell(o.rackplan, x) for x in (o.plain, o.notwt)),
     ]
+
+
+def _cell(value: float | None, other: float | None) -> str:
+    return "-" if value is None or other is None else "yes" if value <= other else "no"
 
 
 def _mean(xs: Sequence[float | None]) -> float | None:
@@ -454,12 +423,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(ap, time_limit=20.0, workers=2)
     ap.add_argument("--only", type=name_list, help="instances, comma-separated")
-    ap.add_argument("--set", choices=sorted(SETS), default="10x10",
-                    help="a named set of instances (default 10x10)")
+    ap.add_argument("--set", choices=sorted(SETS), default="cached",
+                    help="a named set of instances (default cached: those with references)")
     ap.add_argument("--factors", type=lambda t: [float(x) for x in t.split(",")],
                     default=list(FACTORS), help="due-date factors (default 1.3,1.5,1.6)")
-    ap.add_argument("--runs", default="rtp",
-                    help="which to run: r rackplan, t +twt, p plain (default rtp)")
+    ap.add_argument("--runs", default="rnp",
+                    help="which to run: r rackplan, n no twt, p plain (default rnp)")
     ap.add_argument("--references", action="store_true",
                     help="compute the missing references (no comparison)")
     ap.add_argument("--ref-time", type=float, default=240.0,
@@ -503,20 +472,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(f"Weighted tardiness at {args.time_limit:g} s, {args.workers} workers "
                 "(* reference proven optimal)", COLUMNS, [_row(o) for o in outcomes],
                 markdown=args.markdown)
-    mean_twt = _mean([gap(o.twt, o.ref_value) for o in outcomes])
+    mean = _mean([gap(o.rackplan, o.ref_value) for o in outcomes])
     summary = [
-        ["rackplan", fmt_pct(_mean([gap(o.rackplan, o.ref_value) for o in outcomes])), "-"],
-        ["+twt", fmt_pct(mean_twt),
-         verdict(None if mean_twt is None else mean_twt <= TARGET_GAP)],
+        ["rackplan", fmt_pct(mean), verdict(None if mean is None else mean <= TARGET_GAP)],
+        ["no twt", fmt_pct(_mean([gap(o.notwt, o.ref_value) for o in outcomes])), "-"],
         ["plain", fmt_pct(_mean([gap(o.plain, o.ref_value) for o in outcomes])), "-"],
     ]
-    pairs = [(o.twt, o.plain) for o in outcomes if o.twt is not None and o.plain is not None]
-    held = sum(1 for t, p in pairs if t <= p)
-    never_worse = held == len(pairs) if pairs else None
     print_table("Mean gap to the reference", (Column("solver", right=False),
                 Column("mean gap %"), Column(f"<= {TARGET_GAP:g} %", right=False)),
                 summary, markdown=args.markdown)
-    print(f"+twt never worse than plain: {verdict(never_worse)} ({held} of {len(pairs)})")
+    for label, attr in (("plain", "plain"), ("no twt", "notwt")):
+        pairs = [(o.rackplan, getattr(o, attr)) for o in outcomes]
+        pairs = [(r, x) for r, x in pairs if r is not None and x is not None]
+        held = sum(1 for r, x in pairs if r <= x)
+        ok = held == len(pairs) if pairs else None
+        print(f"rackplan never worse than {label}: {verdict(ok)} ({held} of {len(pairs)})")
     return report_failures([f for o in outcomes for f in o.failures])
 
 

@@ -230,6 +230,18 @@ class Tuning:
     tabu_tenure_min: int = _count(6)
     # an op moved off a resource may go back after this many times the base tenure
     tabu_return_tenure: int = _count(2)
+    # ---- weighted-tardiness search (job shops with due dates) ---------------------------------
+    # its share of the time left, after the per-order bounds and before the full model (0:
+    # no such search, the plan of any due-date problem of its size)
+    twt_share: float = _share(0.3)
+    # the full model's share of the time left after it (the rest: no relaxed LNS)
+    twt_full_model_share: float = _share(1.0)
+    # iterations without a new best before going back to the best and perturbing it
+    twt_stall: int = _count(400)
+    # random moves of a perturbation
+    twt_kick: int = _count(6)
+    # perturbations without a new best before a restart from one of the best schedules
+    twt_restart: int = _count(8)
 
     # ---- the planning model's bound ----------------------------------------------------------
     # the planning model's LP bound runs on due dates above this many (op, mode) pairs

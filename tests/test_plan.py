@@ -29,6 +29,7 @@ from solver.search.lns import Lns, RelaxedLns
 from solver.search.plan import Step, describe, plan, run_plan
 from solver.search.sequence import Sequence
 from solver.search.tabu import Tabu
+from solver.search.twt import Twt
 from solver.solution import Assignment
 from solver.tuning import Tuning
 
@@ -114,6 +115,33 @@ def test_no_tabu_search_where_the_graph_is_not_the_whole_problem() -> None:
     assert steps(mk) == [(Lns, 1.0, None)]  # 7,708 pairs > 3,000: LNS alone
     fjsp = with_reference(load_problem(read_fjsp(HAND, "hand")))
     assert Tabu not in [t for t, _, _ in steps(fjsp)]
+
+
+def _job_shop_with_due_dates() -> Compiled:
+    """The hand-made shop as a job shop with due dates (each step on one machine)."""
+    data = read_fjsp("2 2\n2 1 1 3 1 2 2\n1 1 2 2\n", "hand")
+    orders = [dict(o, due="2026-01-05T00:04:00Z") for o in data["orders"]]
+    return compile_problem(load_problem(dict(data, orders=orders, objective="tardiness")))
+
+
+def test_a_job_shop_with_due_dates_gets_the_weighted_tardiness_search() -> None:
+    """Due dates on a job shop (the graph is the whole problem): bounds, the
+    weighted-tardiness search (30 % of the time left), then the full model hinted with
+    its result for the rest, on weighted tardiness alone; a share of 0: the plan of any
+    small due-date problem; beyond the full model's limit the sequence search and LNS
+    follow it as on any large due-date problem."""
+    c = _job_shop_with_due_dates()
+    assert steps(c) == [(Bounds, 0.1, None), (Twt, 0.3, None), (FullModel, 1.0, None),
+                        (RelaxedLns, 1.0, None)]
+    assert steps(c, twt_share=0.5, twt_full_model_share=0.6)[1:3] == [
+        (Twt, 0.5, None), (FullModel, 0.6, None)]
+    assert steps(c, full_model_limit_tardiness=0) == [
+        (Bounds, 0.1, None), (Twt, 0.3, None), (Sequence, 0.85, None), (Lns, 1.0, None)]
+    assert steps(c, twt_share=0) == [(Bounds, 0.1, None), (FullModel, 0.3, None),
+                                     (RelaxedLns, 1.0, None)]
+    assert plan(c, SolveParams())[2].phase == FullModel(tie_break=False)
+    assert Twt not in [t for t, _, _ in steps(with_reference(load_problem(
+        dict(read_fjsp("1 1\n1 1 1 3\n", "one"), objective="tardiness"))))]
 
 
 def test_the_tuning_moves_the_limits_and_shares() -> None:

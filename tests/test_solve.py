@@ -572,12 +572,13 @@ def _check_log(s: dict[str, Any]) -> list[str]:
 
 
 def test_the_solve_log_lists_the_phases_that_ran() -> None:
-    """A small due-date problem: dispatch, bounds, the full model; proven optimal, nothing
-    after it. The validator accepts the schedule with its log."""
+    """A small due-date problem (a job shop): dispatch, bounds, the weighted-tardiness
+    search, the full model; proven optimal, nothing after it. The validator accepts the
+    schedule with its log."""
     p = two_orders()
     s = run(p)
     assert s["status"] == "OPTIMAL"
-    assert _check_log(s) == ["dispatch", "bounds", "cp-sat"]
+    assert _check_log(s) == ["dispatch", "bounds", "twt", "cp-sat"]
     assert validate(p, s) == []
 
 

@@ -30,10 +30,14 @@ from test_sequence import _children
 from solver.compiled import Compiled, compile_problem
 from solver.dispatch import best_dispatch
 from solver.formats.benchmarks import read_fjsp, read_jssp
+from solver.params import SolveParams
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
-from solver.search.twt import NEG, TwtParams, _Graph, _moves, applies, search
+from solver.search.context import Context
+from solver.search.twt import NEG, Twt, TwtParams, _Graph, _moves, applies, search
 from solver.solution import Assignment, evaluate, score
+from solver.solve import solve
+from solver.tuning import Tuning
 from solver.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -312,3 +316,34 @@ def test_two_workers_search_in_two_processes_and_leave_none(
     assert _children() == before
     assert _valid(p, c, a) == []
     assert score(c, a) <= score(c, start)
+
+
+def test_the_phase_searches_from_the_incumbent_with_the_tuning() -> None:
+    """`Twt` as a phase: from the dispatch schedule, at a fixed iteration budget, the
+    same result as the search with the tuning's parameters, better than the start, and
+    each new best reported as the phase's."""
+    data = _tight(read_jssp(_random_jssp(10, 5, seed=3), "phase"), 1.3)
+    p, c, start = _start(data)
+    seen: list[str] = []
+    ctx = Context(c, tuning=Tuning(twt_stall=50), seed=2,
+                  progress=lambda pr: seen.append(pr.phase))
+    a = Twt(max_iterations=300).run(ctx, start, 20.0)
+    b = search(c, start, TwtParams(20.0, seed=2, stall=50, max_iterations=300))
+    assert (a.res, a.start) == (b.res, b.start)
+    assert score(c, a) < score(c, start)
+    assert seen and set(seen) == {"twt"}
+    assert _valid(p, c, a) == []
+
+
+def test_a_solve_of_a_job_shop_with_due_dates_runs_it_before_the_full_model() -> None:
+    """`solve` on a 10 x 5 job shop with due dates: the solve log holds the search
+    between the bounds and the full model, and the schedule is valid and no later than
+    the dispatch's."""
+    data = _tight(read_jssp(_random_jssp(10, 5, seed=4), "solve"), 1.3)
+    p, c, start = _start(data)
+    s = solve(p, SolveParams(time_limit=4.0, workers=1, seed=0))
+    phases = [e["phase"] for e in s["solve_log"]]
+    assert phases[:4] == ["dispatch", "bounds", "twt", "cp-sat"]
+    assert s["status"] in ("OPTIMAL", "FEASIBLE")
+    assert validate(p, s) == []
+    assert s["kpis"]["total_weighted_tardiness_min"] * c.weight_scale <= evaluate(c, start)[0]

@@ -31,13 +31,17 @@ class FullResult:
 @dataclass(frozen=True)
 class FullModel:
     """The phase: the full model from the incumbent; its bound raises `ctx.bound` (on
-    exact figures without a reference), and a proof of optimality sets `ctx.proven`."""
+    exact figures without a reference), and a proof of optimality sets `ctx.proven`.
+
+    `tie_break`: on due dates, the makespan breaks ties of weighted tardiness in the
+    objective (see `full_model`)."""
 
     name: ClassVar[str] = "cp-sat"
     ties: ClassVar[bool] = True
+    tie_break: bool = True
 
     def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
-        got = full_model(ctx, start, budget)
+        got = full_model(ctx, start, budget, tie_break=self.tie_break)
         c = ctx.c
         if c.exact and ctx.scorer.plain:  # CP-SAT's bound is on the scaled figures
             ctx.bound = max(ctx.bound, got.bound)
@@ -45,20 +49,29 @@ class FullModel:
         return got.assignment if got.assignment is not None else start
 
     def describe(self) -> str:
-        return "cp-sat (the full model, hinted with the incumbent)"
+        tie = "" if self.tie_break else ", weighted tardiness alone"
+        return f"cp-sat (the full model, hinted with the incumbent{tie})"
 
 
 def full_model(
-    ctx: Context, hint: Assignment | None, time_limit: float, report: bool = True
+    ctx: Context, hint: Assignment | None, time_limit: float, report: bool = True,
+    tie_break: bool = True,
 ) -> FullResult:
     """The whole problem in one CP-SAT model for `time_limit` seconds, with `hint` as the
-    hint (None: unhinted); `report`: each new bound goes to `ctx.report`."""
+    hint (None: unhinted); `report`: each new bound goes to `ctx.report`.
+
+    `tie_break` False: on due dates the objective is the weighted tardiness alone, not
+    the makespan too (`solver.cpsat.model.set_objective`'s `secondary`). On job shops with
+    weighted due dates the tie-break held CP-SAT back: its objective's bound then has to
+    rise over the makespan's range (horizon + 1) for every minute of tardiness, and the
+    model's search did not reach what the plain model (tardiness alone) reached in the
+    same time (`docs/benchmark-log.md`, 2026-12-04)."""
     c = ctx.c
     hi = c.horizon
     if c.objective == Objective.MAKESPAN and hint is not None:
         hi = max(hint.end)  # no better schedule ends later than the incumbent
     b = ModelBuilder(c, hint, None, (0, hi)).build()
-    set_objective(b, c.objective)
+    set_objective(b, c.objective, secondary=tie_break)
     tard = c.objective == Objective.TARDINESS
     plain = ctx.scorer.plain
 

@@ -12,6 +12,8 @@ incumbent when it scores better, and the solve log records every phase that ran.
 problem                    steps (shares of the time left)
 =========================  ===========================================================
 due dates, small           bounds, cp-sat 30 %, relaxed lns
+due dates, job shop        bounds, twt 30 %, cp-sat (the rest; hinted with twt's result)
+                           (beyond the full model: then sequence 85 %, lns)
 due dates, large           bounds, planning bound 10 % (of the time limit, at most
                            30 s), sequence 85 %, lns (2 s sub-models)
 due dates, reschedule      sequence 85 % (gives up after 20 % without beating the
@@ -39,6 +41,8 @@ from solver.search.full import FullModel
 from solver.search.lns import Lns, RelaxedLns
 from solver.search.sequence import Sequence as SequenceSearch
 from solver.search.tabu import Tabu, applies
+from solver.search.twt import Twt
+from solver.search.twt import applies as twt_applies
 from solver.solution import Assignment
 
 
@@ -99,13 +103,23 @@ def plan(c: Compiled, params: SolveParams) -> list[Step]:
         if sum(len(ms) for ms in c.op_modes) > t.planning_min_pairs:
             # the orders competing for capacity: the planning model's LP bound
             steps.append(Step(PlanningBound(), t.planning_share, of_limit=True))
+    # due dates on a job shop: the graph is the whole problem (a share of 0: no twt)
+    job_shop = twt_applies(c) and t.twt_share > 0
+    if job_shop:
+        # the late orders' critical trees: close to the optimum in seconds, and a hint
+        # from which the full model goes on
+        steps.append(Step(Twt(), t.twt_share))
     if tardiness and not small:
         # due dates: the order in which dispatch places the orders is where the gain is
         give_up = t.reference_give_up if rescheduling else None
         steps.append(Step(SequenceSearch(give_up=give_up), t.sequence_share))
     if small:
         share = t.full_model_share_tardiness if tardiness else t.full_model_share_makespan
-        steps.append(Step(FullModel(), share, until_done=False))
+        if job_shop:
+            share = t.twt_full_model_share
+        # on job shops with due dates, weighted tardiness alone: the makespan as a
+        # tie-break held CP-SAT back there (`solver.search.full.full_model`)
+        steps.append(Step(FullModel(tie_break=not job_shop), share, until_done=False))
     if applies(c) and not rescheduling:
         steps.append(Step(Tabu(), t.tabu_share))
     if small:

@@ -46,10 +46,12 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 # the solver modules this search builds on
 from solver.compiled import Compiled
 from solver.problem import Objective
+from solver.search.context import Context
 from solver.search.graph import Sequences
 from solver.search.helper import Helper, child_channel, reply
 from solver.solution import Assignment, score
@@ -79,6 +81,32 @@ class TwtParams:
     stop: Callable[[], bool] | None = None
     # an iteration budget besides the time limit (deterministic runs for tests)
     max_iterations: int | None = None
+
+
+@dataclass(frozen=True)
+class Twt:
+    """The phase: weighted-tardiness tabu searches from the incumbent, one per worker (the
+    others in helper processes), and the best of them.
+
+    `max_iterations`: an iteration budget besides the time (deterministic runs for tests).
+    """
+
+    name: ClassVar[str] = "twt"
+    ties: ClassVar[bool] = False
+    max_iterations: int | None = None
+
+    def run(self, ctx: Context, start: Assignment, budget: float) -> Assignment:
+        """The best schedule found from `start` within `budget` seconds (`start` at
+        worst). `ctx.c` must satisfy `applies`."""
+        t = ctx.tuning
+        params = TwtParams(budget, seed=ctx.seed, stall=t.twt_stall, kick=t.twt_kick,
+                           restart=t.twt_restart, stop=ctx.stop,
+                           max_iterations=self.max_iterations)
+        return search(ctx.c, start, params, on_improve=lambda a: ctx.report(a, self.name),
+                      workers=ctx.workers)
+
+    def describe(self) -> str:
+        return "twt (tabu on the late orders' critical trees)"
 
 
 def applies(c: Compiled) -> bool:
@@ -662,7 +690,7 @@ def _kick(g: _Graph, rng: random.Random, n: int) -> None:
             g.commit(*got)
 
 
-__all__ = ["TwtParams", "applies", "search"]
+__all__ = ["Twt", "TwtParams", "applies", "search"]
 
 if __name__ == "__main__":
     _helper_main()
