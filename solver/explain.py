@@ -418,13 +418,13 @@ def render_text(explanation: Explanation) -> str:
         for c in s["top_causes"]:
             lines.append(
                 f"  {_n(c['weighted_minutes']):>12}  {c['cause']:<9} {c['subject']} "
-                f"({_dur(c['minutes'])} in {len(c['orders'])} order"
+                f"({say_minutes(c['minutes'])} in {len(c['orders'])} order"
                 f"{'s' if len(c['orders']) != 1 else ''})"
             )
     for o in explanation["orders"]:
         lines.append("")
         lines.append(
-            f"{o['order']}  {_dur(o['tardiness_min'])} late  [{o['class']}]  weight "
+            f"{o['order']}  {say_minutes(o['tardiness_min'])} late  [{o['class']}]  weight "
             f"{_n(o['weight'])}, due {_hm(o['due'])}, delivered {_hm(o['delivery'])}"
         )
         lines.append(f"  {o['summary']}")
@@ -436,13 +436,13 @@ def render_text(explanation: Explanation) -> str:
             lines += _wait_lines(st["waits"], "wait")
             lines.append(
                 f"    {st['op']:<10} {st['resource']:<12} {_hm(st['start'])} -> "
-                f"{_hm(st['end'])}  {_dur(st['run_min'])}"
+                f"{_hm(st['end'])}  {say_minutes(st['run_min'])}"
             )
             lines += _wait_lines(st["slower"], "slower")
         t = o["transit"]
         if t["minutes"]:
             lines.append(
-                f"    transit    {t['site']} -> {t['destination']}  {_dur(t['minutes'])}"
+                f"    transit    {t['site']} -> {t['destination']}  {say_minutes(t['minutes'])}"
             )
         lines.append(
             f"  Chain {_n(o['chain_min'])} min = tardiness {_n(o['tardiness_min'])} + slack "
@@ -484,17 +484,19 @@ def _wait_lines(waits: Sequence[Wait], word: str, most: int = 4) -> list[str]:
         out = []
         for w in waits:
             also = f" (also {', '.join(w['also'])})" if w["also"] else ""
-            out.append(f"      {word} {_dur(w['minutes']):>12}  {w['cause']}{also}: {w['text']}")
+            out.append(f"      {word} {say_minutes(w['minutes']):>12}  "
+                       f"{w['cause']}{also}: {w['text']}")
         return out
     by: dict[str, tuple[int, int, list[str]]] = {}
     for w in waits:
         m, n, orders = by.get(w["cause"], (0, 0, []))
         orders += [x for x in w["ids"].get("orders", []) if x not in orders]
         by[w["cause"]] = (m + w["minutes"], n + 1, orders)
-    out = [f"      {word} {_dur(sum(w['minutes'] for w in waits)):>12}  in {len(waits)} spans:"]
+    total = say_minutes(sum(w["minutes"] for w in waits))
+    out = [f"      {word} {total:>12}  in {len(waits)} spans:"]
     for cause, (m, n, orders) in sorted(by.items(), key=lambda x: -x[1][0]):
-        held = f", held by {_names(orders, 5)}" if orders else ""
-        out.append(f"        {_dur(m):>12}  {cause} ({n} span{'s' if n > 1 else ''}{held})")
+        held = f", held by {say_ids(orders, 5)}" if orders else ""
+        out.append(f"        {say_minutes(m):>12}  {cause} ({n} span{'s' if n > 1 else ''}{held})")
     return out
 
 
@@ -985,7 +987,7 @@ class _Explainer:
                     "ids": {"order": o.id, "release": self.iso(rel)},
                     "text": (
                         f"released {self._lt(site, rel)} ({self.sites[site].id} time); "
-                        f"released at horizon_start it could be {_dur(sbound - early)} "
+                        f"released at horizon_start it could be {say_minutes(sbound - early)} "
                         "less late, even alone"
                     ),
                 })
@@ -997,7 +999,7 @@ class _Explainer:
                 "ids": {"site": site_choice["site"], "better_site": site_choice["better_site"]},
                 "text": (
                     f"at {site_choice['better_site']} its late racks would arrive "
-                    f"{_dur(site_choice['minutes'])} earlier, in the room this plan leaves "
+                    f"{say_minutes(site_choice['minutes'])} earlier, in the room this plan leaves "
                     "free there"
                 ),
             })
@@ -1185,7 +1187,7 @@ class _Explainer:
             else:
                 text = f"{site} has no shift open ({span})"
             if p < a:
-                text = f"the {_dur(opts[0].d)} step no longer fits before it closes: {text}"
+                text = f"the {say_minutes(opts[0].d)} step no longer fits before it closes: {text}"
             return self._wait(kind, p, q, [*cl.also[detail], *also], ids, text)
         if cause in ("resource", "power"):
             holders, peak = self._holders(it, valid, p, q, cause)
@@ -1292,16 +1294,16 @@ class _Explainer:
             t = max(t, b)
         tr = self.transit(oi, site)
         when = "its release" if rel > 0 else "horizon_start"
-        bits = [f"{_dur(work)} of work"]
+        bits = [f"{say_minutes(work)} of work"]
         if closed:
             kinds = ", ".join(
-                f"{k} {_dur(m)}" for k, m in sorted(closed.items(), key=lambda x: -x[1])
+                f"{k} {say_minutes(m)}" for k, m in sorted(closed.items(), key=lambda x: -x[1])
             )
-            bits.append(f"{_dur(sum(closed.values()))} of closures ({kinds})")
+            bits.append(f"{say_minutes(sum(closed.values()))} of closures ({kinds})")
         if tr:
-            bits.append(f"{_dur(tr)} of transit to {self.orders[oi].destination}")
+            bits.append(f"{say_minutes(tr)} of transit to {self.orders[oi].destination}")
         return (f"from {when} at {self.sites[site].id} a rack needs {', '.join(bits)}, against "
-                f"{_dur(self.due[oi] - rel)} from {when} to the due date")
+                f"{say_minutes(self.due[oi] - rel)} from {when} to the due date")
 
     def _route(
         self, oi: int, site: int, ready: int, pinned: Mapping[int, _Item],
@@ -1454,7 +1456,7 @@ class _Explainer:
                 "subject": f"transit {transit['site']} to {transit['destination']}",
                 "minutes": transit["minutes"],
                 "ids": {"site": transit["site"], "destination": transit["destination"]},
-                "text": f"{_dur(transit['minutes'])} of transit from {transit['site']} to "
+                "text": f"{say_minutes(transit['minutes'])} of transit from {transit['site']} to "
                 f"{transit['destination']}",
             })
         return out
@@ -1701,7 +1703,7 @@ def _n(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"
 
 
-def _dur(minutes: int) -> str:
+def say_minutes(minutes: int) -> str:
     """Minutes as ``2 d 3 h 15 min``."""
     sign = "-" if minutes < 0 else ""
     m = abs(minutes)
@@ -1734,7 +1736,8 @@ def _who(holders: Sequence[_Item], limit: int = 4) -> str:
     return text + (f" and {more} more order{'s' if more > 1 else ''}" if more > 0 else "")
 
 
-def _names(ids: Sequence[str], limit: int = 3) -> str:
+def say_ids(ids: Sequence[str], limit: int = 3) -> str:
+    """Ids as ``A, B, C and 2 more``."""
     if len(ids) <= limit:
         return ", ".join(ids)
     return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
@@ -1743,30 +1746,32 @@ def _names(ids: Sequence[str], limit: int = 3) -> str:
 def _sentences(o: OrderExplanation, alone: str) -> str:
     """One or two plain sentences a planner can read to the customer."""
     racks = f" ({o['quantity']} racks)" if o["quantity"] > 1 else ""
-    head = (f"{o['order']}{racks} is delivered {_hm(o['delivery'])}, {_dur(o['tardiness_min'])} "
-            f"after its due date {_hm(o['due'])}.")
+    head = (f"{o['order']}{racks} is delivered {_hm(o['delivery'])}, "
+            f"{say_minutes(o['tardiness_min'])} after its due date {_hm(o['due'])}.")
     cls = o["class"]
     waits = [w for st in o["chain"] for w in (*st["waits"], *st["slower"])]
     if cls == "structural":
         tail = (f" Even alone in the factory it could not arrive before "
-                f"{_hm(o['earliest_delivery'])}, {_dur(o['structural_bound_min'])} late: "
+                f"{_hm(o['earliest_delivery'])}, {say_minutes(o['structural_bound_min'])} late: "
                 f"{alone}")
         more = o["tardiness_min"] - o["structural_bound_min"]
         plan = [c for c in o["causes"] if c["cause"] in ("resource", "power", "idle")]
         if more > 0 and plan:
-            tail += (f"; in this plan it is {_dur(more)} later still, its last rack's "
-                     f"longest wait being for {plan[0]['subject']} ({_dur(plan[0]['minutes'])})")
+            tail += (f"; in this plan it is {say_minutes(more)} later still, its last rack's "
+                     f"longest wait being for {plan[0]['subject']} "
+                     f"({say_minutes(plan[0]['minutes'])})")
         tail += "."
     elif cls in ("priority", "capacity"):
         gs = o["capacity"]
         held = ", ".join(
-            f"{_dur(g['minutes'])} for {g['group']} ({', '.join(g['weeks'])})" for g in gs[:2]
+            f"{say_minutes(g['minutes'])} for {g['group']} ({', '.join(g['weeks'])})"
+            for g in gs[:2]
         )
         tail = f" Its last rack waited {held}"
         if cls == "priority":
             ys = o["priority"]
             tail += (f", mostly behind orders that weigh less or are due later: "
-                     f"{_names([y['order'] for y in ys])}")
+                     f"{say_ids([y['order'] for y in ys])}")
         else:
             own = o["order"] in {oid for w in waits for oid in w["ids"].get("orders", [])}
             if own:
@@ -1776,20 +1781,20 @@ def _sentences(o: OrderExplanation, alone: str) -> str:
         sc = o["site_choice"]
         assert sc is not None
         tail = (f" Built at {sc['better_site']} instead of {sc['site']}, in the room this plan "
-                f"leaves free there, it would arrive {_dur(sc['minutes'])} earlier.")
+                f"leaves free there, it would arrive {say_minutes(sc['minutes'])} earlier.")
     else:
         idle = sum(w["minutes"] for w in waits if w["cause"] == "idle")
         slow = sum(st["run_min"] - st["fastest_min"] for st in o["chain"])
         bits = []
         if idle:
-            bits.append(f"waited {_dur(idle)} with nothing holding it")
+            bits.append(f"waited {say_minutes(idle)} with nothing holding it")
         if slow:
-            bits.append(f"ran {_dur(slow)} longer than on the fastest resources")
+            bits.append(f"ran {say_minutes(slow)} longer than on the fastest resources")
         tail = (" Nothing in the factory held it: its last rack "
                 + (" and ".join(bits) or "took the plan's route") + ".")
     sc = o["site_choice"]
     if sc is not None and cls != "site":
-        tail += (f" At {sc['better_site']} it would arrive {_dur(sc['minutes'])} earlier "
+        tail += (f" At {sc['better_site']} it would arrive {say_minutes(sc['minutes'])} earlier "
                  "in the room this plan leaves free there.")
     return head + tail
 

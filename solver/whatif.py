@@ -43,7 +43,15 @@ from typing import Any
 from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, set_objective
 from solver.cpsat.runner import run_model
-from solver.explain import Explanation, OrderExplanation, Other, WhatIf, explain
+from solver.explain import (
+    Explanation,
+    OrderExplanation,
+    Other,
+    WhatIf,
+    explain,
+    say_ids,
+    say_minutes,
+)
 from solver.problem import DAYS, Objective, Problem, ProblemError, eligible, load_problem
 from solver.schedule import Status, build_schedule
 from solver.solution import Assignment, order_tardiness
@@ -515,34 +523,16 @@ def _first_free(c: Compiled, u: int) -> int:
 # ---- words ------------------------------------------------------------------------------
 
 
-def _dur(minutes: int) -> str:
-    sign = "-" if minutes < 0 else ""
-    d, m = divmod(abs(minutes), 1440)
-    h, m = divmod(m, 60)
-    parts = [f"{d} d"] if d else []
-    if h:
-        parts.append(f"{h} h")
-    if m or not parts:
-        parts.append(f"{m} min")
-    return sign + " ".join(parts)
-
-
-def _names(ids: Sequence[str], limit: int = 3) -> str:
-    if len(ids) <= limit:
-        return ", ".join(ids)
-    return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
-
-
 def _sentence(w: WhatIf, changed: Problem) -> str:
     ch = w["change"]
     oid = ch.get("order") or ""
     kind = w["kind"]
     if kind == "priority":
         ahead = ch.get("ahead_of") or []
-        head = ("Give it priority over " + _names(ahead) if ahead
+        head = ("Give it priority over " + say_ids(ahead) if ahead
                 else "Give it priority over the orders around it")
     elif kind == "site":
-        head = f"Allow {oid or 'it'} to be built at {_names(ch['sites'])} as well"
+        head = f"Allow {oid or 'it'} to be built at {say_ids(ch['sites'])} as well"
     elif kind == "resource":
         head = f"Add one more resource like {ch['copy_of']} (as {ch['id']})"
     elif kind == "shift":
@@ -557,8 +547,8 @@ def _sentence(w: WhatIf, changed: Problem) -> str:
     if w["on_time"]:
         result = "it would be on time"
     else:
-        result = (f"it would be {_dur(w['tardiness_min'])} late instead of "
-                  f"{_dur(w['tardiness_before_min'])}")
+        result = (f"it would be {say_minutes(w['tardiness_min'])} late instead of "
+                  f"{say_minutes(w['tardiness_before_min'])}")
     losers = [m for m in w["others"] if m["delta_min"] > 0]
     gainers = [m for m in w["others"] if m["delta_min"] < 0]
     if not w["others"]:
@@ -566,7 +556,7 @@ def _sentence(w: WhatIf, changed: Problem) -> str:
     else:
         bits = []
         if losers:
-            bits.append(", ".join(f"{m['order']} {_dur(m['delta_min'])} later"
+            bits.append(", ".join(f"{m['order']} {say_minutes(m['delta_min'])} later"
                                   for m in losers[:3])
                         + (f" and {len(losers) - 3} more later" if len(losers) > 3 else ""))
         if gainers:
