@@ -16,53 +16,13 @@ if str(ROOT) not in sys.path:  # bench/ is a scripts' folder, not an installed p
 
 from bench.common import first_schedule  # noqa: E402
 from bench.instances import generate  # noqa: E402
-from solver.compiled import compile_problem  # noqa: E402
 from solver.explain import ExplainError, explain  # noqa: E402
 from solver.problem import Problem, load_problem  # noqa: E402
-from solver.schedule import Status, build_schedule  # noqa: E402
-from solver.solution import Assignment  # noqa: E402
 from solver.validate import validate  # noqa: E402
 from solver.whatif import WhatIf, WhatIfError, apply_change, what_if  # noqa: E402
+from tests.test_explain import _plan, _problem  # noqa: E402  (the same hand-made cases)
 
-H0 = "2026-11-02T00:00:00Z"  # a Monday
 SECONDS = 2.0
-
-
-def _problem(
-    orders: list[dict[str, Any]],
-    *,
-    resources: list[dict[str, Any]] | None = None,
-    routing: list[dict[str, Any]] | None = None,
-    sites: list[dict[str, Any]] | None = None,
-    start: str = H0,
-) -> Problem:
-    """One product, one site open around the clock with one burn-in bay, unless told."""
-    return load_problem({
-        "horizon_start": start,
-        "sites": sites or [{"id": "S", "timezone": "UTC"}],
-        "resources": resources or [{"id": "BI-1", "site": "S", "kind": "burn_in"}],
-        "products": [{"id": "P", "routing": routing or [
-            {"op": "burn_in", "kind": "burn_in", "duration_min": 600}]}],
-        "orders": [{"product": "P", "quantity": 1, **o} for o in orders],
-    })
-
-
-def _plan(p: Problem, at: dict[str, tuple[str, int]]) -> dict[str, Any]:
-    """The validated schedule putting each step ``order/unit/op`` on (resource, start)."""
-    c = compile_problem(p)
-    a = Assignment([], [], [])
-    for o in range(c.n_ops):
-        u = c.op_unit[o]
-        rid, s = at[f"{c.order_ids[c.unit_order[u]]}/{c.unit_no[u]}/{c.op_name[o]}"]
-        r = c.res_ids.index(rid)
-        d = next(m.duration for m in c.op_modes[o] if m.resource == r)
-        a.res.append(r)
-        a.start.append(s)
-        a.end.append(s + d)
-    sched = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0, solve_seconds=0.0,
-                           source="test")
-    assert validate(p, sched) == []
-    return sched
 
 
 def _reproduced(p: Problem, schedule: dict[str, Any], order: str, w: WhatIf) -> None:
