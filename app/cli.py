@@ -1,5 +1,5 @@
-"""The ``rackplan`` command: the solver's commands plus ``serve``, ``reschedule`` and
-``sample``."""
+"""The ``rackplan`` command: the solver's commands plus ``serve``, ``worker``,
+``reschedule`` and ``sample``."""
 
 from __future__ import annotations
 
@@ -36,7 +36,19 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--no-sample", action="store_true",
         help="do not load the sample factory and orders into an empty database",
     )
+    serve.add_argument(
+        "--no-worker", action="store_true",
+        help="only queue solve jobs, for `rackplan worker` processes to run "
+             "(RACKPLAN_RUN_JOBS=false)",
+    )
     serve.set_defaults(run=_cmd_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run queued solve jobs of the database RACKPLAN_DATABASE_URL (beside servers "
+             "started with --no-worker), until SIGTERM or Ctrl-C",
+    )
+    worker.set_defaults(run=_cmd_worker)
 
     resched = sub.add_parser(
         "reschedule",
@@ -129,6 +141,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.no_sample:
         settings = settings.model_copy(update={"load_sample": False})
+    if args.no_worker:
+        settings = settings.model_copy(update={"run_jobs": False})
     if keys.local_mode:
         print(
             "rackplan: local mode (no RACKPLAN_API_KEYS): listening on 127.0.0.1 only, "
@@ -141,6 +155,45 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
                 access_log=False)
     return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    """Run the database's queued jobs (docs/deploy.md) until SIGTERM or SIGINT; running
+    jobs are then stopped and failed as a server's are when it shuts down. 2: bad settings
+    or database."""
+    import signal
+    import threading
+
+    from app.config import Settings
+    from app.main import make_runner
+    from app.observability import configure_logging
+    from app.services import job_state
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        _err(f"bad configuration: {exc}")
+        return EXIT_INVALID
+    configure_logging(json_lines=settings.log_json)
+    try:
+        engine, sessions = open_database(settings.database_url)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_INVALID
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        job_state.recover_interrupted(sessions, settings.job_lease_seconds)
+        runner = make_runner(sessions, settings)
+        runner.start()
+        print(f"rackplan: worker running jobs, at most {settings.max_solves} at once in the "
+              "database", file=sys.stderr)
+        stop.wait()
+        runner.stop()
+    finally:
+        engine.dispose()
+    return EXIT_OK
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

@@ -35,7 +35,16 @@ class Settings(BaseSettings):
     plan_sample: bool = Field(
         default=True, description="queue a first solve right after loading the sample"
     )
-    max_solves: int = Field(default=1, ge=1, description="solve jobs running at once")
+    max_solves: int = Field(
+        default=1, ge=1,
+        description="solve jobs running at once in the whole database, however many server "
+        "and worker processes share it",
+    )
+    run_jobs: bool = Field(
+        default=True,
+        description="this server runs queued jobs itself; false: it only queues them, for "
+        "`rackplan worker` processes to run",
+    )
     max_upload_bytes: int = Field(default=5_000_000, ge=1, description="largest order file")
     default_time_limit: float = Field(default=30.0, gt=0, description="solve time limit, s")
     max_time_limit: float = Field(default=3600.0, gt=0, description="largest allowed limit, s")

@@ -69,6 +69,13 @@ def upgrade_schema(engine: Engine, sessions: sessionmaker[Session]) -> None:
             row.value = str(SCHEMA_VERSION)
 
 
+def make_runner(sessions: sessionmaker[Session], settings: Settings) -> JobRunner:
+    """The job runner (`app.supervisor`) a server or a `rackplan worker` process starts."""
+    return JobRunner(sessions, settings.database_url, settings.max_solves,
+                     log_json=settings.log_json, nice=settings.solve_nice,
+                     lease=settings.job_lease_seconds, grace=settings.job_grace_seconds)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service; `settings` default to the environment's."""
     settings = settings or get_settings()
@@ -94,16 +101,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     log.info("queued a first plan of the sample orders: job %s", job.id)
         # only jobs whose lease ran out: another live server's or a reschedule's run on
         job_state.recover_interrupted(state.sessions, settings.job_lease_seconds)
-        state.runner = JobRunner(state.sessions, settings.database_url, settings.max_solves,
-                                 log_json=settings.log_json, nice=settings.solve_nice,
-                                 lease=settings.job_lease_seconds,
-                                 grace=settings.job_grace_seconds)
-        state.runner.start()
+        if settings.run_jobs:  # else `rackplan worker` processes run the queue
+            state.runner = make_runner(state.sessions, settings)
+            state.runner.start()
         app.state.rackplan = state
         try:
             yield
         finally:
-            state.runner.stop()  # running jobs are failed: "the server shut down"
+            if state.runner is not None:
+                state.runner.stop()  # running jobs are failed: "the server shut down"
             engine.dispose()
 
     app = FastAPI(

@@ -1,9 +1,11 @@
 """The supervisor of the solve processes: a thread owned by the app's lifespan that starts
 queued jobs in worker processes and notices workers that die.
 
-At most `max_solves` jobs run at once, each in its own process (`app.worker.run_job`,
-'spawn' context); solving never happens in the API process. A worker that dies leaves its
-job `running`; the supervisor notices the exit and marks the job failed with the reason.
+At most `max_solves` jobs run at once in the whole database (every server and `rackplan
+worker` process counts the running jobs when it claims one), each in its own process
+(`app.worker.run_job`, 'spawn' context); solving never happens in the API process. A
+worker that dies leaves its job `running`; the supervisor notices the exit and marks the
+job failed with the reason.
 On shutdown the running workers are stopped and their jobs failed.
 
 Every few seconds it also fails the running jobs whose lease ran out
@@ -133,23 +135,29 @@ class JobRunner:
                           w.job_id, code)
 
     def _recover(self) -> None:
-        """Now and again: fail the running jobs whose process is gone (lease run out)."""
+        """Now and again: renew the leases of this runner's live workers' jobs (a worker
+        still starting up has not beaten yet: another process must not take it for dead),
+        and fail the running jobs whose lease ran out (process gone)."""
         now = time.monotonic()
         if now < self._next_recovery:
             return
         self._next_recovery = now + max(1.0, self.lease / 3)
         with self._lock:
-            mine = list(self._workers)
+            mine = [w.job_id for w in self._workers.values() if w.process.is_alive()]
+        job_state.renew(self.sessions, mine)
         job_state.recover_interrupted(self.sessions, self.lease, keep=mine)
 
     def _start_queued(self) -> None:
-        with self._lock:
-            free = self.max_solves - len(self._workers)
-        if free <= 0:
-            return
-        for job_id in job_state.queued_ids(self.sessions, free):
-            if self._stopping.is_set() or not job_state.claim(self.sessions, job_id):
-                continue
+        """Start queued jobs while this runner has room and the database's count of running
+        jobs is under `max_solves` (`job_state.claim_next`: a limit for every process on
+        the database)."""
+        while not self._stopping.is_set():
+            with self._lock:
+                if len(self._workers) >= self.max_solves:
+                    return
+            job_id = job_state.claim_next(self.sessions, self.max_solves)
+            if job_id is None:
+                return
             proc = self._ctx.Process(
                 target=_worker_main,
                 args=(self.database_url, job_id, self.log_json, self.nice, self.grace),
@@ -165,6 +173,11 @@ class JobRunner:
             with self._lock:
                 self._workers[job_id] = _Worker(job_id, proc)
             log.info("job %s: started worker pid %s", job_id, proc.pid)
+
+    def join(self) -> None:
+        """Wait until the supervisor's thread ends (`stop` from another thread)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def stop(self, grace: float = 5.0) -> list[str]:
         """Stop the supervisor; running workers are terminated and their jobs failed with

@@ -189,7 +189,8 @@ class Watchdog:
 
     def close(self) -> None:
         self._closed.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # started: the job ran
+            self._thread.join()
 
     def verdict(self) -> tuple[str, str] | None:
         """(status, why) when the process must end now, else None."""

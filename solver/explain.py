@@ -75,18 +75,24 @@ calendars that this schedule leaves free at that site (nothing else moves; each 
 takes what it uses). A rack that would not arrive earlier there stays where it is, and the
 racks after it too. When the order's delivery that way is earlier, the difference is the
 site-choice minutes, and ``moved`` lists the placements (they form a valid schedule with the
-rest of this one, apart from the customers' site-share quotas, which are not looked at).
+rest of this one). The customer's site-share quota (SPEC section 6, rule 10) caps how many
+racks may move to a site: the latest racks move first, up to the quota's limit less the
+customer's racks already built there. When the quota keeps racks back that would arrive
+earlier, a ``quota`` cause gets the minutes lost that way, naming the customer, the site,
+the share, the limit and the racks already there.
 
 Classes
 -------
 - ``structural``: ``structural_bound_min > 0``.
 - Otherwise the largest of the capacity minutes (``resource`` + ``power`` waits), the
-  site-choice minutes and the ``idle`` minutes decides (ties in that order):
+  site-choice minutes, the quota minutes and the ``idle`` minutes decides (ties in that
+  order):
   ``priority`` when capacity is largest and at least half of its minutes (`PRIORITY_SHARE`)
   are waits in which an order of lower priority held the resource or the power (an order
   whose weight is at most this one's and whose due date is at least as late, one of the two
   strictly); else ``capacity``, naming each resource group (kind and site) or site power
-  with its minutes and ISO weeks (site local); ``site``; ``plan`` (the plan left it idle,
+  with its minutes and ISO weeks (site local); ``site``; ``quota`` (a site-share quota keeps
+  its racks from a site where they would arrive earlier); ``plan`` (the plan left it idle,
   or ran it on slower resources, with nothing holding it).
 """
 
@@ -103,7 +109,7 @@ from zoneinfo import ZoneInfo
 from typing_extensions import TypedDict  # the TypedDict pydantic reads on 3.11
 
 from solver.calendar import Interval, merge, minutes_between, resource_windows, site_windows
-from solver.problem import DAYS, Problem, Product, Site, eligible
+from solver.problem import DAYS, Problem, Product, Site, eligible, site_limit
 
 __all__ = [
     "CLASSES",
@@ -130,7 +136,7 @@ __all__ = [
 DAY = 1440
 PRIORITY_SHARE = 0.5
 """Share of the capacity-wait minutes behind lower-priority orders that makes it `priority`."""
-CLASSES = ("structural", "priority", "capacity", "site", "plan")
+CLASSES = ("structural", "priority", "capacity", "site", "quota", "plan")
 TOP_CAUSES = 10
 """How many causes the summary ranks."""
 MARGIN = 28 * DAY
@@ -991,7 +997,9 @@ class _Explainer:
                         "less late, even alone"
                     ),
                 })
-        site_choice = self._site_choice(oi, site)
+        site_choice, quota = self._site_choice(oi, site)
+        if quota is not None:
+            causes.append(quota)
         if site_choice is not None:
             causes.append({
                 "cause": "site", "subject": f"built at {site_choice['site']}, not "
@@ -1006,7 +1014,7 @@ class _Explainer:
         causes.sort(key=lambda c: -c["minutes"])
         groups = self._groups(chain)
         yielded = self._yielded(oi, held)
-        cls = self._classify(sbound, held, yielded, site_choice)
+        cls = self._classify(sbound, held, yielded, site_choice, quota)
         ex: OrderExplanation = {
             "order": o.id, "customer": o.customer, "quantity": o.quantity, "weight": o.weight,
             "due": self.iso(self.due[oi]), "delivery": self.iso(delivery),
@@ -1373,8 +1381,27 @@ class _Explainer:
                 return s
             t = nxt
 
-    def _site_choice(self, oi: int, site: int) -> SiteChoice | None:
-        """The best other allowed site for the order's late racks (module docstring)."""
+    def _quota_room(self, oi: int, site: int) -> tuple[float, int, int] | None:
+        """Rule 10 for the order's customer at `site`: (share, limit, racks of the customer
+        already built there), None when no quota holds the customer."""
+        o = self.orders[oi]
+        pol = getattr(self.p, "policies", None)
+        share = pol.share(o.customer) if pol is not None else None
+        if share is None:
+            return None
+        total = 0
+        there = 0
+        for oj, other in enumerate(self.orders):
+            if other.customer != o.customer:
+                continue
+            total += other.quantity
+            there += sum(1 for u in range(1, other.quantity + 1)
+                         if any(it.site == site for it in self.units.get((oj, u), [])))
+        return share, site_limit(share, total), there
+
+    def _site_choice(self, oi: int, site: int) -> tuple[SiteChoice | None, Cause | None]:
+        """The best other allowed site for the order's late racks (module docstring), and
+        the quota cause when the customer's site-share quota holds some of them back."""
         o = self.orders[oi]
         delivery = self.order_delivery(oi)
         late = sorted(
@@ -1385,6 +1412,7 @@ class _Explainer:
         )
         n_steps = len(self._product(oi).routing)
         best: SiteChoice | None = None
+        held: Cause | None = None
         for b in self.allowed(oi):
             if b == site or any(not self.eligible_at(oi, k, b) for k in range(n_steps)):
                 continue
@@ -1392,7 +1420,7 @@ class _Explainer:
                 continue  # not even alone would its racks arrive sooner there
             room: dict[int, Overlay] = {}
             moved: dict[int, int] = {}
-            places: list[dict[str, Any]] = []
+            places: list[list[dict[str, Any]]] = []
             for u in late:
                 if self.units[(oi, u)][-1].site == b:
                     break
@@ -1400,28 +1428,56 @@ class _Explainer:
                 if got is None:
                     break
                 moved[u] = got[0]
+                mine: list[dict[str, Any]] = []
                 for k, r, s, e in got[1]:
                     room.setdefault(r, []).append((s, e, 1))
                     kw = self.kw(self._product(oi).routing[k].power_kw)
                     if kw > 0:
                         room.setdefault(-1 - b, []).append((s, e, kw))
-                    places.append({
+                    mine.append({
                         "item": f"{o.id}/{u}/{self._product(oi).routing[k].op}",
                         "order": o.id, "unit": u, "op": self._product(oi).routing[k].op,
                         "resource": self.res[r].id, "site": self.sites[b].id,
                         "start": self.iso(s), "end": self.iso(e), "start_min": s, "end_min": e,
                     })
+                places.append(mine)
             if not moved:
                 continue
-            there = max(moved.get(u, self._deliv[(oi, u)]) for u in range(1, o.quantity + 1))
-            gain = delivery - there
+            free = len(moved)
+            quota = self._quota_room(oi, b)
+            if quota is not None:
+                free = max(0, min(free, quota[1] - quota[2]))
+            kept = dict(list(moved.items())[:free])  # the latest racks first, as placed
+
+            def arrival(m: dict[int, int]) -> int:
+                return max(m.get(u, self._deliv[(oi, u)]) for u in range(1, o.quantity + 1))
+
+            gain = delivery - arrival(kept)
+            lost = (delivery - arrival(moved)) - gain
+            if quota is not None and lost > 0 and (held is None or lost > held["minutes"]):
+                share, limit, there = quota
+                cust = str(o.customer)
+                n = len(moved) - free
+                held = {
+                    "cause": "quota", "subject": f"{cust}'s quota at {self.sites[b].id}",
+                    "minutes": lost,
+                    "ids": {"customer": cust, "site": self.sites[b].id, "share": share,
+                            "limit": limit, "built": there},
+                    "text": (
+                        f"customer {cust}'s site-share quota ({share:g}: at most {limit} of "
+                        f"its racks at one site, {there} already at {self.sites[b].id}) keeps "
+                        f"{n} of its late racks from {self.sites[b].id}, where they would "
+                        f"arrive {say_minutes(lost)} earlier still"
+                    ),
+                }
             if gain > 0 and (best is None or gain > best["minutes"]):
                 best = {
                     "site": self.sites[site].id, "better_site": self.sites[b].id,
-                    "minutes": gain, "delivery_there": self.iso(there),
-                    "on_time_there": there <= self.due[oi], "moved": places,
+                    "minutes": gain, "delivery_there": self.iso(arrival(kept)),
+                    "on_time_there": arrival(kept) <= self.due[oi],
+                    "moved": [p for mine in places[:free] for p in mine],
                 }
-        return best
+        return best, held
 
     # ---- per-order figures --------------------------------------------------------------
 
@@ -1539,7 +1595,7 @@ class _Explainer:
 
     def _classify(
         self, sbound: int, waits: list[Wait], yielded: list[Yielded],
-        site_choice: SiteChoice | None,
+        site_choice: SiteChoice | None, quota: Cause | None = None,
     ) -> str:
         """The order's class (module docstring)."""
         if sbound > 0:
@@ -1551,11 +1607,14 @@ class _Explainer:
         )
         site = site_choice["minutes"] if site_choice is not None else 0
         idle = sum(w["minutes"] for w in waits if w["cause"] == "idle")
-        top = max(capacity, site, idle)
+        held = quota["minutes"] if quota is not None else 0
+        top = max(capacity, site, held, idle)
         if top > 0 and capacity == top:
             return "priority" if behind >= PRIORITY_SHARE * capacity else "capacity"
         if top > 0 and site == top:
             return "site"
+        if top > 0 and held == top:
+            return "quota"
         return "plan"
 
 
@@ -1782,6 +1841,11 @@ def _sentences(o: OrderExplanation, alone: str) -> str:
         assert sc is not None
         tail = (f" Built at {sc['better_site']} instead of {sc['site']}, in the room this plan "
                 f"leaves free there, it would arrive {say_minutes(sc['minutes'])} earlier.")
+    elif cls == "quota":
+        q = next(c for c in o["causes"] if c["cause"] == "quota")
+        tail = (f" Its racks are held away from {q['ids']['site']} by {q['ids']['customer']}'s "
+                f"site-share quota ({q['ids']['share']:g}, at most {q['ids']['limit']} racks at "
+                f"one site): there they would arrive {say_minutes(q['minutes'])} earlier.")
     else:
         idle = sum(w["minutes"] for w in waits if w["cause"] == "idle")
         slow = sum(st["run_min"] - st["fastest_min"] for st in o["chain"])

@@ -109,6 +109,9 @@ class Tuning:
     bounds_order_min_seconds: float = _seconds(0.2)
     # ... and at most this many, so that a stop request is heard soon
     bounds_order_max_seconds: float = _seconds(1.0)
+    # orders of more racks than this get no model of their own (building one takes
+    # seconds, past any time limit, at several hundred racks): their racks' bounds alone
+    bounds_order_max_units: int = _count(200)
 
     # ---- order-sequence search -------------------------------------------------------------
     # steps in a row without a better schedule before a restart: at least this ...

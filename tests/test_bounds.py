@@ -23,6 +23,7 @@ from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.dispatch import dispatch
 from solver.search.bounds import lower_bound, order_bounds
 from solver.search.context import Context
+from solver.tuning import Tuning
 
 
 def compiled() -> Compiled:
@@ -59,3 +60,18 @@ def test_order_bounds_ask_cp_sat_only_for_orders_late_alone(
     assert got == {1: 50}
     assert lower_bound(c) == 0
     assert lower_bound(c, got) == 50
+
+
+def test_an_order_beyond_the_unit_cap_gets_no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `bounds_order_max_units` 1, B's two racks are not modelled: no entry for it."""
+    c = compiled()
+    built: list[object] = []
+    real = bounds.ModelBuilder
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        built.append(args)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(bounds, "ModelBuilder", counting)
+    assert order_bounds(Context(c, tuning=Tuning(bounds_order_max_units=1)), [0, 1], 5.0) == {}
+    assert built == []

@@ -291,6 +291,50 @@ def test_worse_site_is_the_only_cause() -> None:
     assert validate(p, _plan(p, {"A/1/build": ("Y-1", 0)})) == []
 
 
+def _quota_sites(policies: dict[str, Any] | None) -> Problem:
+    """Customer C's two racks (orders A and B); Y is faster and has room for both."""
+    return load_problem({
+        "horizon_start": H0,
+        "sites": [{"id": "X", "timezone": "UTC"}, {"id": "Y", "timezone": "UTC"}],
+        "resources": [{"id": "X-1", "site": "X"}, {"id": "Y-1", "site": "Y", "capacity": 2}],
+        "products": [{"id": "P", "routing": [{"op": "build", "alternatives": [
+            {"resource": "X-1", "duration_min": 900},
+            {"resource": "Y-1", "duration_min": 600}]}]}],
+        "orders": [{"id": o, "product": "P", "quantity": 1, "customer": "C",
+                    "due": "2026-11-02T10:00:00Z"} for o in ("A", "B")],
+        **({"policies": policies} if policies is not None else {}),
+    })
+
+
+def test_quota_holds_racks_from_the_better_site() -> None:
+    """Customer C may build at most one of its two racks at one site: A, at the slower X,
+    would be on time at Y, but B is there already. The quota is the cause, with the minutes
+    and ids, and no site move is offered that would break it."""
+    p = _quota_sites({"max_site_share": 0.5})
+    s = _plan(p, {"A/1/build": ("X-1", 0), "B/1/build": ("Y-1", 0)})
+    o = _only(explain(p, s), "A")
+    assert [(c["cause"], c["minutes"]) for c in o["causes"]] == [("quota", 300)]
+    q = o["causes"][0]
+    assert q["ids"] == {"customer": "C", "site": "Y", "share": 0.5, "limit": 1, "built": 1}
+    assert o["site_choice"] is None
+    assert o["class"] == "quota" and "quota" in o["summary"]
+    # without the quota the same plan is a site choice: A would be on time at Y
+    o = _only(explain(_quota_sites(None), s), "A")
+    assert [(c["cause"], c["minutes"]) for c in o["causes"]] == [("site", 300)]
+    assert o["class"] == "site"
+
+
+def test_quota_lets_some_racks_move() -> None:
+    """With a share of 1 the quota allows both racks at Y: the move is offered whole and
+    no quota cause is named."""
+    p = _quota_sites({"max_site_share": 1})
+    s = _plan(p, {"A/1/build": ("X-1", 0), "B/1/build": ("Y-1", 0)})
+    o = _only(explain(p, s), "A")
+    assert [(c["cause"], c["minutes"]) for c in o["causes"]] == [("site", 300)]
+    sc = o["site_choice"]
+    assert sc is not None and sc["on_time_there"]
+
+
 def test_slower_resource_while_the_faster_is_busy() -> None:
     """A step run on the slower of two test cells because the faster one was taken: its
     extra minutes are a resource wait naming the step that held the faster cell."""

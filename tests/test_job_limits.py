@@ -78,6 +78,21 @@ def test_submit_refuses_beyond_max_queued(sessions: sessionmaker[Session]) -> No
                     max_queued=1)
 
 
+def test_claim_next_counts_every_running_job_of_the_database(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`claim_next` takes the oldest queued job only while fewer than the limit run in the
+    database (whoever claimed them); a cancelled or running job is never taken."""
+    a, b, c = submit(sessions), submit(sessions), submit(sessions)
+    assert job_state.claim_next(sessions, 1) == a
+    assert job_state.claim_next(sessions, 1) is None  # one runs: the limit holds
+    assert job_state.claim_next(sessions, 2) == b
+    assert job_state.claim_next(sessions, 2) is None
+    job_state.fail(sessions, a, "gone")
+    assert job_state.claim_next(sessions, 2) == c
+    assert job_state.claim_next(sessions, 9) is None  # nothing queued
+
+
 def test_a_full_queue_is_429_with_retry_after(make_client: MakeClient) -> None:
     """POST /schedules and /reschedule beyond max_queued_jobs: 429 problem+json with
     Retry-After, the job not created; cancelling a queued one makes room."""

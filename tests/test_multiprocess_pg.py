@@ -41,15 +41,16 @@ def _env(url: str) -> dict[str, str]:
 class Server:
     """`rackplan serve` on a free loopback port, in a process group of its own."""
 
-    def __init__(self, url: str, log: Path) -> None:
+    def __init__(self, url: str, log: Path, *, args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", MAIN, "serve", "--port", str(self.port)],
-            env=_env(url), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
-            start_new_session=True,
+            [sys.executable, "-c", MAIN, "serve", "--port", str(self.port), *args],
+            env={**_env(url), **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=log.open("ab"), start_new_session=True,
         )
 
     def ready(self, timeout: float = 60) -> Server:

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import stamp, utc_now
@@ -37,13 +37,38 @@ def starting_progress() -> dict[str, Any]:
     return {"elapsed": 0.0, "objective": None, "bound": None, "phase": "starting"}
 
 
-def queued_ids(sessions: sessionmaker[Session], limit: int) -> list[str]:
-    """The ids of the oldest `limit` queued jobs, oldest first."""
+CLAIM_LOCK = 0x7261636B  # the PostgreSQL advisory lock key of `claim_next` ("rack")
+
+
+def claim_next(sessions: sessionmaker[Session], max_running: int) -> str | None:
+    """Move the oldest queued job to running when fewer than `max_running` jobs run in the
+    whole database; its id, else None.
+
+    The count and the claim are one transaction that no other claimer interleaves with: on
+    PostgreSQL under a transaction-scoped advisory lock (the queued row itself is taken
+    `FOR UPDATE SKIP LOCKED`, so a row another transaction holds, such as a cancel, is
+    passed over rather than waited for); on SQLite the write transaction (`BEGIN
+    IMMEDIATE`) serialises claimers already. So however many server and worker processes
+    share the database, at most `max_running` jobs run at once."""
     with transaction(sessions) as s:
-        return list(s.scalars(
-            select(Job.id).where(Job.status == JobStatus.QUEUED)
-            .order_by(Job.created_at, Job.id).limit(limit)
-        ))
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+        running = s.scalar(select(func.count()).select_from(Job)
+                           .where(Job.status == JobStatus.RUNNING)) or 0
+        if running >= max_running:
+            return None
+        job = s.scalars(
+            select(Job).where(Job.status == JobStatus.QUEUED)
+            .order_by(Job.created_at, Job.id).limit(1).with_for_update(skip_locked=True)
+        ).first()
+        if job is None:
+            return None
+        now = stamp(utc_now())
+        job.status = JobStatus.RUNNING
+        job.started_at = now
+        job.heartbeat_at = now
+        job.progress = starting_progress()
+        return job.id
 
 
 def claim(sessions: sessionmaker[Session], job_id: str) -> bool:
@@ -103,10 +128,13 @@ def recover_interrupted(sessions: sessionmaker[Session], lease: float,
     return marked
 
 
-def renew(sessions: sessionmaker[Session], job_id: str) -> None:
-    """Renew a running job's lease now."""
+def renew(sessions: sessionmaker[Session], job_id: str | Collection[str]) -> None:
+    """Renew the lease of a running job (or of several) now."""
+    ids = [job_id] if isinstance(job_id, str) else list(job_id)
+    if not ids:
+        return
     with transaction(sessions) as s:
-        s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        s.execute(update(Job).where(Job.id.in_(ids), Job.status == JobStatus.RUNNING)
                   .values(heartbeat_at=stamp(utc_now())))
 
 

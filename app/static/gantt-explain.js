@@ -10,6 +10,7 @@ const GanttExplain = (() => {
     priority: "Priority: waited for orders that weigh less or are due later",
     capacity: "Capacity: the factory was full",
     site: "Site: another site would have been faster",
+    quota: "Quota: a customer's site-share quota kept it from a faster site",
     plan: "Plan: nothing in the factory held it",
   };
   const CAUSE_TEXT = {
@@ -17,6 +18,7 @@ const GanttExplain = (() => {
     weekend: "weekends", holiday: "holidays", downtime: "downtime", idle: "idle in the plan",
     release: "its release", transit: "transit", site: "the site chosen", fixed: "fixed steps",
     horizon_start: "the plan's start",
+    quota: "the customer's site-share quota",
   };
   const KIND_TEXT = {
     priority: "Priority", site: "Another site", resource: "One more resource",

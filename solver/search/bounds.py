@@ -154,6 +154,8 @@ def order_bounds(ctx: Context, late_orders: list[int], time_limit: float) -> dic
     until the time is spent. An order that the dispatch heuristic, given the factory to
     itself, already delivers on time has bound 0 without asking CP-SAT: on generated
     instances that is most of the late orders, and their models took a tenth of a solve.
+    An order of more than `Tuning.bounds_order_max_units` racks is passed over (its model
+    alone takes longer to build than the phase may run).
     """
     c, tuning = ctx.c, ctx.tuning
     out: dict[int, int] = {}
@@ -166,7 +168,7 @@ def order_bounds(ctx: Context, late_orders: list[int], time_limit: float) -> dic
         left = t_end - time.monotonic()
         if left <= tuning.bounds_min_left or ctx.stopped():
             break
-        if _on_time_alone(c, oi, edd):
+        if len(c.order_units[oi]) > tuning.bounds_order_max_units or _on_time_alone(c, oi, edd):
             continue
         b = ModelBuilder(c, None, dict.fromkeys(c.order_units[oi], 0)).build()
         t = b.order_t.get(oi)
