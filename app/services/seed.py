@@ -65,7 +65,7 @@ def shift_days(file_start: datetime, now: datetime) -> int:
 
 def shift_dates(data: dict[str, Any], days: int) -> dict[str, Any]:
     """A copy of the SPEC problem `data` with every date of `SHIFTED` `days` later."""
-    out = json.loads(json.dumps(data))
+    out: dict[str, Any] = json.loads(json.dumps(data))
     if not days:
         return out
     out["horizon_start"] = _moved(out["horizon_start"], days)
