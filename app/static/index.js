@@ -71,7 +71,7 @@
         ? h("a", { class: "button", href: compareHref(published, id) }, "Compare with published")
         : null,
       pub, csv, xlsx,
-    ];
+    ].filter(Boolean);
   }
 
   // the change of one figure from the published plan to the newer one
@@ -127,7 +127,8 @@
     box.hidden = false;
     rp.show(box, h("div", { class: "msg" },
       `The sample was loaded with its dates moved ${n} days ${shift.days > 0 ? "later" : "earlier"} ` +
-      `(${n / 7} weeks, so weekdays stay the same) to start near today: the file starts ` +
+      `(${n / 7} week${n === 7 ? "" : "s"}, so weekdays stay the same) to start near today: ` +
+      "the file starts " +
       `${rp.fmtIso(shift.file_start)}, the loaded sample ${rp.fmtIso(shift.start)}. ` +
       "Moved: the horizon start, due dates, releases, downtime and holidays."));
   }
