@@ -19,6 +19,7 @@ from app.deps import State
 from app.routes import (
     capacity,
     diff,
+    docs,
     events,
     exceptions,
     exports,
@@ -114,12 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Production scheduling for AI data-center rack factories.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline by app/routes/docs.py
     )
     errors.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
                exports, gantt, overview, pages, events, capacity, explain_routes,
-               exceptions)
+               exceptions, docs)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs
