@@ -151,7 +151,7 @@
     for (const [kind, title] of kinds) {
       const rows = steps.filter((s) => s.change === kind);
       if (!rows.length) continue;
-      parts.push(h("details", { class: "steps", "data-change": kind, open: kind !== "time" },
+      parts.push(h("details", { class: "steps", "data-change": kind, open: rows.length <= 15 },
         h("summary", {}, `${title} (${rows.length})`),
         h("table", { class: "list" },
           h("thead", {}, h("tr", {}, ["Step", "Before", "After", "Start shift"]
@@ -243,6 +243,7 @@
     const gantt = new RackGantt.Gantt($("gantt"), { jobId: b, ghosts: ga.items,
       onLoad: (data) => { $("cmp-gantt-hint").textContent = planFacts(data); } });
     window.rackGantt = gantt;
+    window.rackCompare = { a, b, ghosts: ga.items.length };
     gantt.reload();
     document.body.dataset.ready = "1";
   }

@@ -97,6 +97,7 @@
     const a = ov.plan.kpis || {}, b = next.kpis || {};
     const msg = h("div", {});
     card.hidden = false;
+    card.dataset.job = next.id;
     rp.show(card,
       h("div", { class: "plan-head" },
         h("h2", {}, `Newer ${planKind(next.kind)}, not published: ${planName(next)}`),

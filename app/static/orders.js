@@ -1,5 +1,6 @@
 // The orders page: GET /orders with filters and pages, each order's planned delivery,
-// lateness and sites in the published plan (GET /schedules/published), cancel, upload.
+// lateness and sites in the published plan (GET /overview, /schedules/{id}), cancel,
+// upload.
 // `?order=ID` shows that one order.
 "use strict";
 
@@ -71,16 +72,15 @@
   }
 
   async function loadPlan() {
-    try {
-      const pub = await rp.api("/schedules/published");
-      const sch = pub.schedule || {};
-      plan = { id: pub.publication.job_id,
-        orders: new Map((sch.orders || []).map((o) => [o.id, o])),
-        unplanned: new Map((sch.unplanned || []).map((u) => [u.order, u])) };
-    } catch (err) {
-      if (err.status !== 404) throw err;
+    const ov = await rp.api("/overview");
+    if (!ov.published) {
       plan = null;  // nothing published yet
+      return;
     }
+    const job = await rp.api(`/schedules/${encodeURIComponent(ov.published)}`);
+    const sch = job.schedule || {};
+    plan = { id: job.id, orders: new Map((sch.orders || []).map((o) => [o.id, o])),
+      unplanned: new Map((sch.unplanned || []).map((u) => [u.order, u])) };
   }
 
   async function load() {
