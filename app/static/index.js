@@ -191,8 +191,32 @@
     location.href = compareHref(a.id, b.id);
   });
 
-  function mountGantt(id) {
+  // what needs a look in the published plan, as chips linking to the exceptions page
+  async function exceptionChips(published) {
+    const box = $("plan-exceptions");
+    if (!published) {
+      box.hidden = true;
+      return;
+    }
+    let body;
+    try {
+      body = await rp.api("/exceptions");
+    } catch (err) {
+      box.hidden = true;
+      return;
+    }
+    const labels = { late: "late", unplanned: "left out", at_risk: "at risk",
+      released: "released steps", idle: "idle resources" };
+    const kinds = Object.keys(labels).filter((k) => body.counts[k]);
+    box.hidden = false;
+    rp.show(box, h("span", { class: "facts" }, kinds.length ? "Needs a look:" : "Nothing needs a look."),
+      ...kinds.map((k) => h("a", { class: `chip ${k}`, href: `/ui/exceptions#exc-${k}` },
+        `${body.counts[k]} ${labels[k]}`)));
+  }
+
+  function mountGantt(id, published) {
     shown = id;
+    exceptionChips(published);
     const g = new RackGantt.Gantt($("gantt"), { jobId: id,
       onLoad: (data) => { $("plan-facts").textContent = planFacts(data); } });
     window.rackGantt = g;
@@ -225,7 +249,7 @@
         : `Newest ${planKind(main.kind)}: ${planName(main)} — not published yet`;
       $("plan-title").title = main.id;
       rp.show($("plan-actions"), ...planActions(main, ov.published));
-      if (main.id !== shown) mountGantt(main.id);
+      if (main.id !== shown) mountGantt(main.id, ov.published);
     } else if (!ov.active.length) {
       $("plan-title").textContent = "No plan yet";
       $("plan-facts").textContent = "Press “New plan” to make one.";
