@@ -11,6 +11,7 @@ from app.services import orders as orders_svc
 from app.services.overview import sample_shift
 from app.services.seed import SAMPLE, seed_if_empty, shift_dates, shift_days
 from app.tables import Base, FactoryVersion
+from solver.problem import load_problem
 
 FILE_START = datetime(2026, 12, 1, tzinfo=UTC)  # a Tuesday
 
@@ -58,3 +59,28 @@ def test_seed_records_the_shift(sqlite_url: str) -> None:
         fv = s.get(FactoryVersion, 1)
         assert fv is not None and "2027-01-08" in fv.data["sites"][0]["holidays"]
     engine.dispose()
+
+
+def test_first_plan_is_the_files_problem_moved(sqlite_url: str) -> None:
+    """The service's first plan on 2026-12-09 is the sample file's problem two weeks on:
+    its horizon starts at the moved start (not now), every due date moved with it; the
+    overview states the shift."""
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    settings = Settings(database_url=sqlite_url, now="2026-12-09T10:00:00Z",  # type: ignore[arg-type]
+                        log_json=False, plan_sample=True, default_time_limit=1)
+    with TestClient(create_app(settings)) as client:
+        ov = client.get("/overview").json()
+        assert ov["sample_shift"]["days"] == 14
+        job = (ov["active"] or [ov["latest"]])[0]
+        problem = client.get(f"/schedules/{job['id']}/problem").json()
+    assert problem["horizon_start"] == "2026-12-15T00:00:00Z"
+    moved = shift_dates(data, 14)
+    assert {o["id"]: o["due"] for o in problem["orders"]} == {
+        o["id"]: o["due"] for o in moved["orders"]}
+    got, want = load_problem(problem), load_problem(moved)
+    assert got.sites == want.sites and got.resources == want.resources  # holidays, downtime
