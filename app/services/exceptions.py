@@ -197,6 +197,17 @@ def _idle(job_id: str, schedule: dict[str, Any], problem: Problem,
     return out
 
 
+def of_plan(job_id: str, problem_doc: dict[str, Any], schedule: dict[str, Any],
+            at_risk_hours: float) -> dict[str, list[dict[str, Any]]]:
+    """The late, unplanned, at-risk and idle entries of one plan (its problem and
+    schedule), by kind."""
+    problem = load_problem(problem_doc)
+    weights = {o.id: float(o.weight) for o in problem.orders}
+    late, risk = _late_and_at_risk(job_id, schedule, weights, at_risk_hours * 60)
+    return {"late": late, "unplanned": _unplanned(job_id, schedule), "at_risk": risk,
+            "idle": _idle(job_id, schedule, problem, late)}
+
+
 def exceptions(session: Session, at_risk_hours: float) -> dict[str, Any]:
     """The exceptions of the published plan, most urgent kind first (`KINDS`)."""
     pub = jobs_svc.latest_publication(session)
@@ -210,12 +221,8 @@ def exceptions(session: Session, at_risk_hours: float) -> dict[str, Any]:
         result["counts"]["released"] = len(released)
         return result
     job = jobs_svc.get_job(session, pub.job_id)
-    schedule = job.schedule or {}
-    problem = load_problem(job.problem)
-    weights = {o.id: float(o.weight) for o in problem.orders}
-    late, risk = _late_and_at_risk(job.id, schedule, weights, at_risk_hours * 60)
-    groups = {"late": late, "unplanned": _unplanned(job.id, schedule), "at_risk": risk,
-              "released": released, "idle": _idle(job.id, schedule, problem, late)}
+    groups = {**of_plan(job.id, job.problem, job.schedule or {}, at_risk_hours),
+              "released": released}
     result.update(job_id=job.id, published_at=pub.published_at,
                   name=(job.problem or {}).get("name"),
                   counts={k: len(v) for k, v in groups.items()},
