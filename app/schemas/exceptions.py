@@ -46,7 +46,7 @@ class RescheduleInfo(BaseModel):
     finished_at: str | None
     kept: int = Field(description="frozen steps it kept")
     released: int = Field(description="frozen steps it released")
-    reference: str | None = Field(default=None, description="the plan it started from")
+    reference: str | None = Field(default=None, description="the name of the plan it started from")
 
 
 class ExceptionsOut(BaseModel):
