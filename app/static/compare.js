@@ -197,17 +197,22 @@
 
   async function load() {
     const items = await fillPicker();
-    if (b && !a) {  // a reschedule against the plan it started from
+    if (b && !a) {  // a reschedule against the plan it started from, else the published
       try {
         const jb = await rp.api(`/schedules/${enc(b)}`);
         a = (jb.params || {}).reference || "";
+        if (!a) {
+          const ov = await rp.api("/overview");
+          a = ov.published && ov.published !== b ? ov.published : "";
+        }
       } catch (err) {
         rp.show($("cmp-msg"), rp.errorBox(err));
         return;
       }
       if (!a) {
         rp.show($("cmp-msg"), h("div", { class: "msg" },
-          "This plan was not made from another one: choose the plan to compare it with."));
+          "This plan was not made from another one and no other plan is published: choose " +
+          "the plan to compare it with."));
         $("pick-b").value = b;
         return;
       }
