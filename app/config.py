@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default=24.0, ge=0, allow_inf_nan=False,
         description="a reschedule keeps the published steps starting within this many hours",
     )
+    at_risk_hours: float = Field(
+        default=24.0, ge=0, le=24 * 366, allow_inf_nan=False,
+        description="an order of the published plan delivered less than this many hours "
+        "before its due date is listed as at risk (`GET /exceptions`)",
+    )
     now: datetime | None = Field(
         default=None, description="the clock: an ISO time replaces the wall clock (replays)"
     )

@@ -22,8 +22,9 @@ In order:
    (chunked bodies included); nothing past the limit is read or kept.
 6. **Security headers** on every answer: `X-Content-Type-Options: nosniff`,
    `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and a `Content-Security-Policy`:
-   the pages may load only the service's own scripts, styles and images (the API docs page
-   also its CDN), any other answer nothing at all; no page may be framed.
+   the pages may load only the service's own scripts, styles and images (the API docs pages
+   also inline styles and a blob: worker), any other answer nothing at all; no page may be
+   framed.
 
 Every refusal is problem+json naming the limit or the header at fault.
 """
@@ -43,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth import KeyStore
 from app.config import Settings
 from app.errors import problem_response
+from app.routes.docs import DOCS_CSP  # the offline API docs' own policy
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MULTIPART_SLACK = 64 * 1024  # room for the multipart envelope around an order file
@@ -51,11 +53,6 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-            "https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "connect-src 'self'; worker-src blob:; base-uri 'none'; frame-ancestors 'none'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 

@@ -19,7 +19,9 @@ from app.deps import State
 from app.routes import (
     capacity,
     diff,
+    docs,
     events,
+    exceptions,
     exports,
     factory,
     gantt,
@@ -89,13 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         init_schema(state)
         if settings.load_sample:
             with transaction(state.sessions) as s:
-                seeded = seed_if_empty(s, settings.clock())
-                if seeded and settings.plan_sample:  # a new user sees a plan at once
-                    job = jobs.submit(
-                        s, now=settings.clock(), objective=None, time_limit=None,
+                now = settings.clock()
+                start = seed_if_empty(s, now)
+                if start is not None and settings.plan_sample:  # a new user sees a plan
+                    job = jobs.submit(  # from the sample's (shifted) start, like the file's
+                        s, now=now, objective=None, time_limit=None,
                         default_time_limit=settings.default_time_limit,
                         max_time_limit=settings.max_time_limit, orders=None,
-                        horizon_start=None, seed=0, workers=settings.workers,
+                        horizon_start=start if start > now else None, seed=0,
+                        workers=settings.workers,
                         name="sample plan",
                     )
                     log.info("queued a first plan of the sample orders: job %s", job.id)
@@ -117,11 +121,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Production scheduling for AI data-center rack factories.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline by app/routes/docs.py
     )
     errors.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
-               exports, gantt, overview, pages, events, capacity, explain_routes)
+               exports, gantt, overview, pages, events, capacity, explain_routes,
+               exceptions, docs)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs

@@ -314,18 +314,20 @@ def test_zoom_draws_only_what_is_in_view(served: Served, page: Any) -> None:
 
 
 def test_front_page_shows_latest_plan_and_actions(served: Served, page: Any) -> None:
-    """The front page draws the latest done plan and offers its view, publish, exports,
-    a new plan and the order upload, with no URL or JSON to type."""
+    """With nothing published the front page draws the newest plan, says it is not
+    published, and offers its view, publish, exports, a new plan and the order upload,
+    with no URL or JSON to type."""
     page.goto(f"{served.base}/")
     wait_ready(page)
     assert attr(page, "items") == len(served.schedule["items"])
-    assert served.job_id in page.inner_text("#plan-facts")
+    assert page.get_attribute("#plan-title", "title") == served.job_id
+    assert "not published yet" in page.inner_text("#plan-title")
     href = page.get_attribute("#plan-actions a", "href")
     assert href == f"/schedules/{served.job_id}/view"
     assert page.is_enabled("#publish")
     for sel in ("#export-csv", "#export-xlsx", "#solve-start", "#upload-file", "#recent-table"):
         assert page.query_selector(sel) is not None, sel
-    assert served.job_id in page.inner_text("#recent-table")
+    assert page.query_selector(f'#recent-table tr[data-job="{served.job_id}"]') is not None
 
 
 def test_orders_page_lists_orders(served: Served, page: Any) -> None:
@@ -387,20 +389,25 @@ def test_front_page_exports_and_publishes(served: Served, page: Any) -> None:
 
 
 def test_new_plan_button_solves_and_shows_the_new_plan(served: Served, page: Any) -> None:
-    """'New plan' starts a solve with the chosen time limit; when it is done the front page
-    draws the new plan (run last: it adds a job)."""
+    """'New plan' starts a solve with the chosen time limit and name; when it is done the
+    front page offers it beside the published plan, which it still draws (run last: it
+    adds a job; the publish test ran before)."""
     page.goto(f"{served.base}/")
     wait_ready(page)
     page.fill("#solve-limit", "2")
+    page.fill("#solve-name", "second try")
     page.click("#solve-start")
     msg = page.wait_for_selector("#solve-msg .msg.ok", timeout=10000).inner_text()
     new_id = msg.split()[1]
     assert new_id != served.job_id
     page.wait_for_function(
-        "() => " f"document.querySelector('#plan-facts').textContent.includes('{new_id}') && "
-        "document.querySelector('#gantt').dataset.ready === '1'", timeout=90000)
+        "() => " f"document.querySelector('#next-plan').dataset.job === '{new_id}'",
+        timeout=90000)
+    assert "second try" in page.inner_text("#next-plan h2")
+    assert page.get_attribute("#plan-title", "title") == served.job_id  # the published one
     assert attr(page, "items") == len(served.schedule["items"])  # every unit, every step
-    assert new_id in page.inner_text("#recent-table")
+    row = page.query_selector(f'#recent-table tr[data-job="{new_id}"]')
+    assert row is not None and "second try" in row.inner_text()
 
 
 def test_with_keys_the_page_asks_for_one_and_keeps_it(

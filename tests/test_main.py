@@ -78,6 +78,7 @@ OPERATION_IDS = {
     ("GET", "/schedules/{a}/diff/{b}"): "diffSchedules",
     ("POST", "/reschedule"): "createReschedule",
     ("GET", "/overview"): "getOverview",
+    ("GET", "/exceptions"): "listExceptions",
     ("POST", "/events"): "recordEvents",
     ("GET", "/events"): "listEvents",
     ("POST", "/capacity"): "createCapacityReport",

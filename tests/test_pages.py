@@ -23,6 +23,10 @@ def problem_json(r: Any, status: int) -> dict[str, Any]:
     ("/", "/static/index.js"),
     ("/schedules/abc/view", "/static/gantt.js"),
     ("/ui/orders", "/static/orders.js"),
+    ("/ui/compare?a=x&b=y", "/static/compare.js"),
+    ("/ui/exceptions", "/static/exceptions.js"),
+    ("/docs", "/static/swagger-init.js"),
+    ("/redoc", "/static/redoc-init.js"),
 ])
 def test_pages_are_html_with_their_own_scripts(client: Any, path: str, needle: str) -> None:
     """Each page is HTML that loads its scripts from this service (no CDN)."""
@@ -93,7 +97,8 @@ class Outline(HTMLParser):
                              self._link.get("aria-current") == "page"))
 
 
-NAV = [("/", "Plan"), ("/ui/orders", "Orders"), ("/ui/capacity", "Capacity"), ("/docs", "API")]
+NAV = [("/", "Plan"), ("/ui/exceptions", "Exceptions"), ("/ui/compare", "Compare"),
+       ("/ui/orders", "Orders"), ("/ui/capacity", "Capacity"), ("/docs", "API")]
 
 
 @pytest.mark.parametrize(("path", "title", "current", "body_class", "scripts"), [
@@ -101,6 +106,10 @@ NAV = [("/", "Plan"), ("/ui/orders", "Orders"), ("/ui/capacity", "Capacity"), ("
     ("/schedules/abc/view", "Schedule — rackplan", None, "full",
      ["api", "gantt", "gantt-explain", "plan", "view"]),
     ("/ui/orders", "Orders — rackplan", "/ui/orders", None, ["api", "upload", "orders"]),
+    ("/ui/compare", "Compare plans — rackplan", "/ui/compare", None,
+     ["api", "gantt", "plan", "compare"]),
+    ("/ui/exceptions", "Exceptions — rackplan", "/ui/exceptions", None,
+     ["api", "plan", "exceptions"]),
 ])
 def test_each_page_has_the_layouts_head_and_nav(
     client: Any, path: str, title: str, current: str | None, body_class: str | None,
@@ -119,11 +128,13 @@ def test_each_page_has_the_layouts_head_and_nav(
 
 
 def test_every_page_template_extends_the_layout() -> None:
-    """No page template writes its own head or nav: each extends layout.html."""
+    """No page template writes its own head or nav: each extends layout.html (but the API
+    docs, which are Swagger UI's and ReDoc's own pages)."""
     names = sorted(p.name for p in TEMPLATES.glob("*.html"))
-    assert names == ["capacity.html", "index.html", "layout.html", "orders.html", "view.html"]
+    assert names == ["capacity.html", "compare.html", "docs.html", "exceptions.html",
+                     "index.html", "layout.html", "orders.html", "redoc.html", "view.html"]
     for name in names:
-        if name != "layout.html":
+        if name not in ("layout.html", "docs.html", "redoc.html"):
             text = (TEMPLATES / name).read_text(encoding="utf-8")
             assert text.startswith('{% extends "layout.html" %}'), name
             assert "<head" not in text and "<nav" not in text, name
@@ -135,3 +146,22 @@ def test_templates_escape_what_they_are_given() -> None:
         body_class='"><script>alert(1)</script>', scripts=["x.js"])
     assert "<script>alert(1)" not in html
     assert 'class="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+
+
+def test_api_docs_are_served_offline(client: Any) -> None:
+    """/docs and /redoc load Swagger UI and ReDoc from this service, under a policy that
+    allows no other origin; the bundles come with their media types; other names are 404."""
+    for path, bundle in (("/docs", "/docs-assets/swagger-ui-bundle.js"),
+                         ("/redoc", "/docs-assets/redoc.standalone.js")):
+        r = client.get(path)
+        assert r.status_code == 200 and bundle in r.text
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "http" not in csp
+    js = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert "SwaggerUIBundle" in js.text
+    css = client.get("/docs-assets/swagger-ui.css")
+    assert css.headers["content-type"].startswith("text/css")
+    problem_json(client.get("/docs-assets/nope.js"), 404)
+    problem_json(client.get("/docs-assets/..%2Fcore.py"), 404)
+    assert client.get("/docs/oauth2-redirect").status_code == 404

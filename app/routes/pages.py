@@ -1,5 +1,5 @@
-"""The browser pages: the front page, the Gantt view of one schedule and the orders page,
-with their own assets (no CDN).
+"""The browser pages: the front page, the Gantt view of one schedule, the orders page, the
+comparison of two plans and the exceptions, with their own assets (no CDN).
 
 Each page is a Jinja2 template in `app/templates/` that extends `layout.html` (the head
 and the navigation), rendered with autoescape on.
@@ -57,6 +57,19 @@ def gantt_view(request: Request, job_id: str) -> HTMLResponse:
 def orders_page(request: Request) -> HTMLResponse:
     """The orders page: the orders with their status, and the order-file upload."""
     return _page(request, "orders.html")
+
+
+@router.get("/ui/compare", include_in_schema=False)
+def compare_page(request: Request) -> HTMLResponse:
+    """Two plans side by side: `?a=<before>&b=<after>` (it fetches the diff and both
+    plans); without them, a choice of two plans."""
+    return _page(request, "compare.html")
+
+
+@router.get("/ui/exceptions", include_in_schema=False)
+def exceptions_page(request: Request) -> HTMLResponse:
+    """What needs a planner's eye in the published plan (it fetches `/exceptions`)."""
+    return _page(request, "exceptions.html")
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -129,6 +129,28 @@ const rp = (() => {
     return parts.join(" ");
   }
 
+  // weighted tardiness (weighted minutes): "1,790 weighted min", with weighted hours
+  // beside a large figure; never a duration (an order's weight multiplies its minutes)
+  function fmtWeighted(min, withHours = true) {
+    if (min === undefined || min === null || !Number.isFinite(Number(min))) return "–";
+    const v = Math.round(Number(min));
+    const text = `${v.toLocaleString("en-US")} weighted min`;
+    return withHours && Math.abs(v) >= 600
+      ? `${text} (${(v / 60).toLocaleString("en-US", { maximumFractionDigits: 1 })} weighted h)`
+      : text;
+  }
+
+  // a signed change in minutes as "3h 20m later" / "1d earlier"
+  function fmtShift(min) {
+    if (!min) return "same time";
+    return `${fmtDuration(Math.abs(min))} ${min > 0 ? "later" : "earlier"}`;
+  }
+
+  // "2026-12-01T06:00:00Z" as "Tue 01 Dec 06:00" (UTC); "" for none
+  function fmtIso(text, tz = "UTC") {
+    return text ? fmtTime(new Date(text), tz) : "";
+  }
+
   // the key bar: a small input shown when the service asks for a key
   function keyBar(slot) {
     const input = h("input", { type: "password", id: "api-key", placeholder: "API key",
@@ -155,5 +177,5 @@ const rp = (() => {
   }
 
   return { api, apiKey, setApiKey, ApiError, download, h, errorBox, show, fmtTime,
-    fmtDuration, formatter, keyBar };
+    fmtDuration, fmtWeighted, fmtShift, fmtIso, formatter, keyBar };
 })();

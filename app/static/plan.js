@@ -1,4 +1,5 @@
-// Shared by the Gantt page and the front page: a plan's key figures and its exports.
+// Shared by the Gantt page, the front page and the compare page: a plan's key figures
+// and its exports.
 "use strict";
 
 function planFacts(data) {
@@ -6,7 +7,7 @@ function planFacts(data) {
   const parts = [data.status || "", `objective ${data.objective || ""}`];
   if (k.orders !== undefined) parts.push(`${k.on_time}/${k.orders} orders on time`);
   if (k.total_weighted_tardiness_min !== undefined && k.total_weighted_tardiness_min !== null) {
-    parts.push(`weighted tardiness ${rp.fmtDuration(k.total_weighted_tardiness_min)}`);
+    parts.push(`weighted tardiness ${rp.fmtWeighted(k.total_weighted_tardiness_min)}`);
   }
   if (k.makespan_min !== undefined && k.makespan_min !== null) {
     parts.push(`makespan ${rp.fmtDuration(k.makespan_min)}`);
@@ -26,4 +27,19 @@ function exportButtons(jobId, csvBtn, xlsxBtn, msg) {
   };
   csvBtn.onclick = () => go("csv");
   xlsxBtn.onclick = () => go("xlsx");
+}
+
+// "plan" (a solve) or "reschedule"
+function planKind(kind) {
+  return kind === "reschedule" ? "reschedule" : "plan";
+}
+
+// a plan's name, else its id
+function planName(job) {
+  return job.name || job.id;
+}
+
+// the link to the compare page of plans `a` (before) and `b` (after)
+function compareHref(a, b) {
+  return `/ui/compare?${new URLSearchParams({ a, b })}`;
 }

@@ -8,6 +8,7 @@
   const params = new URLSearchParams(location.search);
   document.getElementById("title").textContent = `Schedule ${jobId}`;
   document.title = `Schedule ${jobId} — rackplan`;
+  document.getElementById("compare-link").href = `/ui/compare?${new URLSearchParams({ b: jobId })}`;
   exportButtons(jobId, document.getElementById("export-csv"),
     document.getElementById("export-xlsx"), document.getElementById("export-msg"));
   const gantt = new RackGantt.Gantt(document.getElementById("gantt"), {
