@@ -6,7 +6,10 @@ function planFacts(data) {
   const parts = [data.status || "", `objective ${data.objective || ""}`];
   if (k.orders !== undefined) parts.push(`${k.on_time}/${k.orders} orders on time`);
   if (k.total_weighted_tardiness_min !== undefined && k.total_weighted_tardiness_min !== null) {
-    parts.push(`weighted tardiness ${rp.fmtDuration(k.total_weighted_tardiness_min)}`);
+    // weighted minutes (weight x minutes late, summed): a figure, never a duration
+    const wt = Math.round(k.total_weighted_tardiness_min);
+    parts.push(`weighted tardiness ${wt.toLocaleString("en-US")} weighted min` +
+      (wt >= 600 ? ` (${Math.round(wt / 60).toLocaleString("en-US")} weighted h)` : ""));
   }
   if (k.makespan_min !== undefined && k.makespan_min !== null) {
     parts.push(`makespan ${rp.fmtDuration(k.makespan_min)}`);
