@@ -73,6 +73,7 @@ class GanttData:
     item_fixed: list[bool] = field(default_factory=list)  # a fixed step of the job's problem
     # the bars with the floor's states spliced in, and the newest event they reflect
     floor: tuple[int, list[bytes]] | None = None
+    header_json: bytes | None = None  # `header` encoded, its closing brace last
 
 
 @dataclass(frozen=True)
@@ -585,7 +586,9 @@ def floor_items(sessions: sessionmaker[Session], data: GanttData) -> list[bytes]
         states = {(o, u, op): Reported(r, a, b) for chunk in chunked(ids)
                   for o, u, op, r, a, b in s.execute(
                       select(*cols).where(StepState.order_id.in_(chunk)))}
-    out = [head[:-1] + _state_suffix(states.get(key), fixed)
+    planned = {f: _state_suffix(None, f) for f in (False, True)}  # most bars: shared
+    out = [head[:-1] + (planned[fixed] if (st := states.get(key)) is None
+                        else _state_suffix(st, fixed))
            for head, key, fixed in zip(data.item_json, data.item_key, data.item_fixed,
                                        strict=True)]
     data.floor = (stamp, out)  # one assignment: a concurrent reader sees the old or new
@@ -620,7 +623,9 @@ def render(data: GanttData, f: GanttFilter, items: Sequence[bytes] | None = None
         seen.update(dict.fromkeys(f.orders))
     orders = [oj for oid, oj in data.order_json.items() if oid in seen]
     extra = _clock_facts(data, clock) if clock is not None else {}
-    head = _dumps({**data.header, **extra, "count": len(idx)})
+    if data.header_json is None:
+        data.header_json = _dumps(data.header)  # the power profiles: encoded once
+    head = data.header_json[:-1] + b"," + _dumps({**extra, "count": len(idx)})[1:]
     return b"".join((
         head[:-1], b',"groups":[', b",".join(groups), b'],"items":[',
         b",".join(bars[i] for i in idx), b'],"orders":[', b",".join(orders), b"]}",

@@ -4,7 +4,8 @@
 // coloured by order, product, generation (product family), customer or slack (the
 // "Colour by" select, with a legend: hovering an entry spotlights its bars, a click keeps
 // it), late orders outlined in red; running steps are striped, done ones faded, fixed ones
-// (the solve could not move them) carry a dark band. A "now" line and the next
+// (the solve could not move them) carry a dark band, planned ones whose start has passed
+// without a report a corner flag. A "now" line and the next
 // reschedule's frozen window (shaded) come from the service's clock. Off-shift time,
 // downtime and the sites' power windows are shaded; the axis shows days and hours in a
 // chosen time zone with the shift starts marked. Only what is in view is drawn (10,000+
@@ -46,7 +47,7 @@ const RackGantt = (() => {
     frozenStrip: "#9fb1e3", fixed: "#24292f", doneFade: "rgba(255, 255, 255, 0.62)",
     running: "rgba(255, 255, 255, 0.45)", powerBg: "#fbfcfe", powerLoad: "#7ea7d8",
     powerAtCap: "#e0952a", powerCap: "#b42318", ghostFill: "rgba(110, 119, 129, 0.14)",
-    ghostEdge: "#6e7781", focusFade: "rgba(255, 255, 255, 0.8)",
+    ghostEdge: "#6e7781", focusFade: "rgba(255, 255, 255, 0.8)", behind: "#bf3989",
   };
 
   // a qualitative palette for products, families and customers (a few each)
@@ -993,6 +994,7 @@ const RackGantt = (() => {
           key("key-running", "running", "reported started on the floor, not completed"),
           key("key-done", "done", "reported completed on the floor"),
           key("key-fixed", "fixed", "the solve could not move it (a floor fact, a frozen step)"),
+          key("key-behind", "start passed", "planned to start before now, not reported started"),
           this.data.now_min !== undefined ? key("key-now", "now", "the service's clock") : null,
           this.data.frozen ? key("key-frozen", `frozen ${fmtHours(this.data.frozen.hours)}`,
             "the next reschedule keeps the published steps that start in this window") : null,
@@ -1030,6 +1032,7 @@ const RackGantt = (() => {
 
     layoutGhosts() {
       this.ghostCount = 0;
+      this.root.dataset.ghosts = "0";
       for (const row of this.rows) if (row.group) row.ghosts = null;
       if (!this.ghosts || !this.data) return;
       const hs = Date.parse(this.data.horizon.start);
@@ -1109,6 +1112,17 @@ const RackGantt = (() => {
       if (b.fixed) {
         ctx.fillStyle = COLORS.fixed;
         ctx.fillRect(x, y, w, Math.min(3, Math.max(1, Math.floor(hgt / 4))));
+      }
+      // planned to start before now and not reported started: a corner flag
+      const now = this.nowMin();
+      if (b.state === "planned" && now !== null && b.start_min < now && w > 5 && hgt > 6) {
+        const k = Math.min(8, hgt - 2, w - 2);
+        ctx.fillStyle = COLORS.behind;
+        ctx.beginPath();
+        ctx.moveTo(x, y + hgt);
+        ctx.lineTo(x, y + hgt - k);
+        ctx.lineTo(x + k, y + hgt);
+        ctx.fill();
       }
     }
 
@@ -1280,6 +1294,7 @@ const RackGantt = (() => {
       return { x: r.left + this.xOf(t), kw, cap, atCap: cap !== null && kw >= cap - 0.5,
         yLoad: r.top + base - (kw / drawn.max) * span,
         yCap: cap === null ? null : r.top + base - (cap / drawn.max) * span,
+        yCapLine: cap === null ? null : r.top + Math.round(base - (cap / drawn.max) * span) + 0.5,
         yBase: r.top + base };
     }
 
