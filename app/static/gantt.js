@@ -18,7 +18,8 @@
 //   site, order  initial filters (a site id; order ids, comma-separated)
 //   onChange(filters), onLoad(data)   after a filter change, after each load
 //   onBarClick(bar), onLateClick(orderId)   a click on a bar, on a late order's chip
-//   colorBy      "order" (default), "product", "family", "customer" or "slack"
+//   colorBy      "order", "product", "family", "customer" or "slack" (default: the one
+//                last chosen in this browser, else "order")
 //   ghosts       items of another plan (as its GET /schedules/{id}/gantt answer gives them:
 //                `group`, `start` and `end` at least), drawn faded and outlined under the
 //                real bars on their resource's row, placed by their own times; items on a
@@ -64,6 +65,12 @@ const RackGantt = (() => {
   ];
   const COLOR_BY = [["order", "order"], ["product", "product"],
     ["family", "generation"], ["customer", "customer"], ["slack", "slack"]];
+
+  // the planner's last "Colour by", kept in the browser
+  const COLOR_KEY = "rackplan.ganttColorBy";
+  function savedColorBy() {
+    try { return localStorage.getItem(COLOR_KEY); } catch (e) { return null; }
+  }
 
   function hslHex(hue, sat, light) {
     const s = sat / 100, l = light / 100;
@@ -176,7 +183,9 @@ const RackGantt = (() => {
       this.onBarClick = opts.onBarClick || null;  // (bar) => …: a click on a bar
       this.onLateClick = opts.onLateClick || null;  // (order id) => …: a late order's chip
       this.marks = null;  // bars to highlight: markBars()
-      this.colorBy = COLOR_BY.some(([k]) => k === opts.colorBy) ? opts.colorBy : "order";
+      const known = (k) => COLOR_BY.some(([c]) => c === k);
+      this.colorBy = known(opts.colorBy) ? opts.colorBy
+        : known(savedColorBy()) ? savedColorBy() : "order";
       this.focus = null;  // the legend entry whose bars are spotlit: { key, sticky }
       this.ghosts = opts.ghosts || null;
       this.refreshMs = 1000 * (opts.refreshSeconds === undefined ? 120 : opts.refreshSeconds);
@@ -896,6 +905,7 @@ const RackGantt = (() => {
 
     setColorBy(k) {
       this.colorBy = k;
+      try { localStorage.setItem(COLOR_KEY, k); } catch (e) { /* private mode: this page only */ }
       this.colorSel.value = k;
       this.focus = null;
       this.fillLegend();
@@ -1115,7 +1125,8 @@ const RackGantt = (() => {
       }
       // planned to start before now and not reported started: a corner flag
       const now = this.nowMin();
-      if (b.state === "planned" && now !== null && b.start_min < now && w > 5 && hgt > 6) {
+      if (b.state === "planned" && now !== null && b.start_min < now && w > 5 && hgt > 6 &&
+        this.xOf(b.start_min) >= LABEL_W) {  // at the bar's own start, when in view
         const k = Math.min(8, hgt - 2, w - 2);
         ctx.fillStyle = COLORS.behind;
         ctx.beginPath();
