@@ -212,7 +212,8 @@ def test_running_done_and_fixed_steps_are_drawn_apart(floor: Floor, page: Any) -
 
 def test_colour_by_customer_and_slack_with_a_legend(floor: Floor, page: Any) -> None:
     """Colour by customer: one legend entry per customer, each bar in its customer's
-    colour, two orders of one customer alike; hovering an entry spotlights its bars.
+    colour, two orders of one customer alike; hovering an entry spotlights its bars while
+    over it, a click until the next.
     Colour by slack: the legend's bands, the late order in a late band."""
     open_view(page, floor, floor.published)
     orders = page.evaluate("rackGantt.data.orders")
@@ -240,9 +241,17 @@ def test_colour_by_customer_and_slack_with_a_legend(floor: Floor, page: Any) -> 
         want = css_rgb(page, colours.copy().pop())
         assert pixel_at(page, *clear_spot(box)) == want
     assert len(colours) == 1
-    page.hover(f'#gantt-legend .legend-chip[data-key="{name}"]')
-    page.wait_for_function("() => " f"document.querySelector('#gantt').dataset.focus === "
-                           f"'{name}'")
+    chip = f'#gantt-legend .legend-chip[data-key="{name}"]'
+    focus = "() => document.querySelector('#gantt').dataset.focus === "
+    page.hover(chip)
+    page.wait_for_function(focus + f"'{name}'")
+    page.mouse.move(5, 5)  # a hover's spotlight ends with it, a click's stays
+    page.wait_for_function(focus + "''")
+    page.click(chip)
+    page.mouse.move(5, 5)
+    page.wait_for_function(focus + f"'{name}'")
+    page.click(chip)
+    page.wait_for_function(focus + "''")
     page.select_option("#color-by", "slack")
     page.wait_for_function("() => document.querySelector('#gantt-legend').dataset.by "
                            "=== 'slack'")

@@ -669,6 +669,7 @@ const RackGantt = (() => {
       const tA = this.t0, tB = this.t0 + this.chartW / this.scale;
       const yA = this.scrollY, yB = this.scrollY + this.chartH;
       const mids = this.midnights();
+      this.paintedNow = this.nowMin();  // one now for the whole frame
       let drawn = 0;
 
       ctx.save();
@@ -942,7 +943,17 @@ const RackGantt = (() => {
       return k < 0 ? NONE_COLOR : PALETTE[k % PALETTE.length];
     }
 
-    colorOf(b) { return this.colorOfKey(this.keyOf(b)); }
+    // a bar's colour (memoised per key while the colouring and the data stay the same)
+    colorOf(b) {
+      const memo = this.colorMemo;
+      if (!memo || memo.by !== this.colorBy || memo.data !== this.data) {
+        this.colorMemo = { by: this.colorBy, data: this.data, map: new Map() };
+      }
+      const key = this.keyOf(b);
+      const map = this.colorMemo.map;
+      if (!map.has(key)) map.set(key, this.colorOfKey(key));
+      return map.get(key);
+    }
 
     // the colour an order's bars have now (the explanation panel's swatch)
     orderSwatch(id) {
@@ -1017,10 +1028,10 @@ const RackGantt = (() => {
 
     // spotlight one legend key's bars (hover: while over it; click: until clicked again)
     setFocus(key, sticky) {
-      const kept = this.focus && this.focus.sticky ? this.focus : null;
-      if (sticky) this.focus = kept && kept.key === key ? null : { key, sticky: true };
-      else this.focus = key === null ? kept : { key, sticky: false, kept };
-      if (!sticky && key === null && this.focus && !this.focus.sticky) this.focus = null;
+      // the kept (clicked) spotlight, under a passing hover one
+      const base = this.focus && !this.focus.sticky ? this.focus.kept || null : this.focus;
+      if (sticky) this.focus = base && base.key === key ? null : { key, sticky: true };
+      else this.focus = key === null ? base : { key, sticky: false, kept: base };
       for (const el of this.legend.querySelectorAll(".legend-chip")) {
         el.classList.toggle("on", Boolean(this.focus && this.focus.sticky &&
           el.dataset.key === this.focus.key));
@@ -1124,7 +1135,7 @@ const RackGantt = (() => {
         ctx.fillRect(x, y, w, Math.min(3, Math.max(1, Math.floor(hgt / 4))));
       }
       // planned to start before now and not reported started: a corner flag
-      const now = this.nowMin();
+      const now = this.paintedNow;
       if (b.state === "planned" && now !== null && b.start_min < now && w > 5 && hgt > 6 &&
         this.xOf(b.start_min) >= LABEL_W) {  // at the bar's own start, when in view
         const k = Math.min(8, hgt - 2, w - 2);
