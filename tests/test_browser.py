@@ -222,7 +222,7 @@ def test_view_draws_every_bar_in_its_order_colour(served: Served, page: Any) -> 
     bar = max(on_time, key=lambda i: i["end_min"] - i["start_min"])
     box = page.evaluate("(id) => rackGantt.barBox(id)", bar["id"])
     assert box is not None and box["width"] >= 3
-    colour = page.evaluate("(o) => RackGantt.orderColor(o)", bar["order"])
+    colour = page.evaluate("(b) => rackGantt.colorOf(b)", bar)
     assert pixel_at(page, box["x"] - box["width"] / 2 + 1, box["y"]) == css_rgb(page, colour)
     assert "Schedule" in page.title()
 

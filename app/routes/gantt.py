@@ -1,5 +1,6 @@
 """`GET /schedules/{job_id}/gantt`: a schedule's Gantt rows and bars, filtered, with the
-sites' calendars for the time axis (what the Gantt pages draw)."""
+sites' calendars and power profiles, the bars' floor states, now and the frozen window
+(what the Gantt pages draw)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ def gantt(
 ) -> Response:
     """The schedule's Gantt rows and bars, filtered by site, resource, order and a time
     window (bars overlapping [from, to)), with the orders' delivery and tardiness, the
-    horizon and the sites' calendars (open windows, shift starts, local midnights)."""
+    horizon and the sites' calendars (open windows, shift starts, local midnights) and
+    power profiles (running kW against the cap in force). Each bar has its state on the
+    floor now (planned, running, done, from the floor events) and whether the solve held
+    it fixed; each row its utilisation; the answer has the service's now and the frozen
+    window the next reschedule keeps (`frozen_hours` from now)."""
     start, end = svc.parse_when("from", from_), svc.parse_when("to", to)
     for name, t in (("from", start), ("to", end)):
         values.check_time(name, t, state.settings, state.settings.clock())
@@ -50,4 +55,7 @@ def gantt(
         orders=svc.split_values(order), start=start, end=end,
     )
     data = svc.load(state.sessions, svc.cache_of(state.extra), job_id)
-    return Response(svc.render(data, f), media_type="application/json")
+    clock = svc.Clock(now=state.settings.clock(), frozen_hours=state.settings.frozen_hours)
+    svc.check_filter(data, f)  # a bad filter is refused before the floor is read
+    items = svc.floor_items(state.sessions, data)
+    return Response(svc.render(data, f, items, clock), media_type="application/json")

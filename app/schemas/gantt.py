@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,21 @@ class GanttPowerWindow(BaseModel):
     lower: bool = Field(description="whether the window lowers the site's cap (else raises)")
 
 
+class GanttPower(BaseModel):
+    """A site's running power against the cap in force (SPEC rule 8, section 6 windows),
+    as steps: each [minute, value] holds until the next one's minute."""
+
+    load: list[list[float]] = Field(
+        description="[minute, kW] steps of the power its running steps draw, from minute 0 "
+        "(or a fixed step's earlier start)")
+    cap: list[list[float | None]] = Field(
+        description="[minute, kW] steps of the cap in force (the site's `power_cap_kw`, a "
+        "power window's within it; null: no cap)")
+    peak_kw: float = Field(description="the highest running power")
+    at_cap_min: int = Field(
+        description="minutes within the horizon where the load is within 0.5 kW of the cap")
+
+
 class GanttSite(BaseModel):
     """A site's calendar within the horizon, in minutes from the horizon start."""
 
@@ -36,6 +51,8 @@ class GanttSite(BaseModel):
     power_cap_kw: float | None = Field(default=None, description="the site's power cap")
     power_windows: list[GanttPowerWindow] = Field(
         default_factory=list, description="where another power cap is in force")
+    power: GanttPower | None = Field(
+        default=None, description="the power profile (null: no cap and no step draws power)")
 
 
 class GanttGroup(BaseModel):
@@ -47,6 +64,22 @@ class GanttGroup(BaseModel):
     capacity: int = 1
     calendar: str = Field(default="site", description="'site' (the site's shifts) or '24x7'")
     downtime: list[list[int]] = Field(default_factory=list, description="[start, end) minutes")
+    busy_min: int = Field(
+        default=0, description="minutes of its steps from the horizon start to the plan's "
+        "last step end")
+    open_min: int = Field(
+        default=0, description="its available minutes there (open time less downtime)")
+    utilisation: float | None = Field(
+        default=None, description="busy_min / (open_min x capacity), 0..1, the schedule's "
+        "kpis.utilization (null: the resource is not in the job's problem)")
+
+
+class GanttReported(BaseModel):
+    """A step's start (and completion) as the floor reported it."""
+
+    resource: str
+    started_at: str
+    completed_at: str | None = None
 
 
 class GanttItem(BaseModel):
@@ -64,6 +97,13 @@ class GanttItem(BaseModel):
     start_min: int
     end_min: int
     depends_on: list[str] = Field(default_factory=list)
+    state: Literal["planned", "running", "done"] = Field(
+        default="planned", description="the step on the floor now, from the floor events")
+    fixed: bool = Field(
+        default=False, description="a fixed step of the job's problem (a floor fact when it "
+        "was solved, a reschedule's frozen step): the solve could not move it")
+    reported: GanttReported | None = Field(
+        default=None, description="what the floor reported (running and done steps)")
 
 
 class GanttOrder(BaseModel):
@@ -77,6 +117,24 @@ class GanttOrder(BaseModel):
     late: bool
     delivery_min: int | None = None
     due_min: int | None = None
+    index: int = Field(default=0, description="its place in the schedule's orders (colours)")
+    product: str | None = None
+    family: str | None = Field(default=None, description="the product's family (generation)")
+    customer: str | None = None
+    weight: float = 1.0
+    slack_min: int | None = Field(
+        default=None, description="due minus delivery, minutes (negative: late)")
+
+
+class GanttFrozen(BaseModel):
+    """The frozen window of the next reschedule: the published steps starting within it
+    stay where they are."""
+
+    hours: float = Field(description="the service's frozen_hours setting")
+    start: str = Field(description="now, to the minute, UTC")
+    end: str
+    start_min: int
+    end_min: int
 
 
 class GanttOut(BaseModel):
@@ -97,6 +155,9 @@ class GanttOut(BaseModel):
     groups: list[GanttGroup]
     items: list[GanttItem]
     orders: list[GanttOrder] = Field(description="the orders of the bars shown (and those asked)")
+    now: str = Field(description="the service's clock, UTC")
+    now_min: int = Field(description="now in minutes from the horizon start")
+    frozen: GanttFrozen
 
 
 class JobBrief(BaseModel):

@@ -87,7 +87,7 @@ const GanttExplain = (() => {
         ? h("span", { class: "badge late" }, `late ${rp.fmtDuration(body.tardiness_min)}`)
         : h("span", { class: "badge ok" }, "on time");
       return h("div", { class: "xp-head" },
-        h("span", { class: "swatch", style: `background:${RackGantt.orderColor(order)}` }),
+        h("span", { class: "swatch", style: `background:${this.gantt.orderSwatch(order)}` }),
         h("h2", {}, order), badge,
         h("button", { type: "button", class: "link xp-close", title: "close (Esc)",
           "aria-label": "close", onclick: () => this.close() }, "×"));
