@@ -33,6 +33,7 @@ from app.routes import (
     uploads,
 )
 from app.routes import explain as explain_routes
+from app.routes import pins as pins_routes
 from app.services import job_state, jobs
 from app.services.seed import seed_if_empty
 from app.supervisor import JobRunner
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
-               exports, gantt, overview, pages, events, capacity, explain_routes)
+               exports, gantt, overview, pages, events, capacity, explain_routes, pins_routes)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs
