@@ -3,7 +3,8 @@
 // red; off-shift time, downtime and the sites' power windows are shaded; the axis shows
 // days and hours in a chosen time zone with the shift starts marked. Only what is in view
 // is drawn (10,000+ bars).
-// Wheel scrolls, shift+wheel pans, ctrl+wheel zooms, dragging pans.
+// Wheel scrolls, shift+wheel pans, ctrl+wheel zooms, dragging pans; in move mode (or
+// with Alt) dragging a bar drops it on another row or time (onBarDrop).
 "use strict";
 
 const RackGantt = (() => {
@@ -78,6 +79,12 @@ const RackGantt = (() => {
       this.onBarClick = opts.onBarClick || null;  // (bar) => …: a click on a bar
       this.onLateClick = opts.onLateClick || null;  // (order id) => …: a late order's chip
       this.marks = null;  // bars to highlight: markBars()
+      this.onBarDrop = opts.onBarDrop || null;  // (bar, {group, start_min}) => …: a drop
+      this.moveMode = false;  // dragging a bar moves it (else only with Alt)
+      this.barDrag = null;
+      this.ghost = null;  // where the dragged bar would land
+      this.decorate = null;  // (ctx, bar, x, y, w, h) => …: after each bar is drawn
+      this.overlay = null;  // (ctx) => …: over the chart, after the bars
       this.build();
     }
 
@@ -351,11 +358,39 @@ const RackGantt = (() => {
       }, { passive: false });
       let drag = null;
       c.addEventListener("mousedown", (e) => {
+        // in move mode (or with Alt) a bar is dragged to another row or time; else panning
+        const bar = (this.moveMode || e.altKey) && this.onBarDrop && e.button === 0
+          ? this.barAt(e.offsetX, e.offsetY) : null;
+        if (bar) {
+          this.barDrag = { bar, x: e.clientX, y: e.clientY };
+          c.classList.add("moving");
+          this.hideTip();
+          e.preventDefault();
+          return;
+        }
         drag = { x: e.clientX, y: e.clientY, t0: this.t0, sy: this.scrollY };
         c.classList.add("dragging");
       });
-      window.addEventListener("mouseup", () => { drag = null; c.classList.remove("dragging"); });
+      window.addEventListener("mouseup", (e) => {
+        drag = null;
+        c.classList.remove("dragging");
+        const bd = this.barDrag;
+        if (!bd) return;
+        this.barDrag = null;
+        c.classList.remove("moving");
+        const target = this.ghost;
+        this.ghost = null;
+        this.draw();
+        if (target && Math.hypot(e.clientX - bd.x, e.clientY - bd.y) > 4) {
+          this.onBarDrop(bd.bar, target);
+        }
+      });
       c.addEventListener("mousemove", (e) => {
+        if (this.barDrag) {
+          this.ghost = this.dropTarget(this.barDrag, e.clientX, e.clientY, e.offsetY);
+          this.draw();
+          return;
+        }
         if (drag) {
           this.t0 = drag.t0 - (e.clientX - drag.x) / this.scale;
           this.scrollY = drag.sy - (e.clientY - drag.y);
@@ -403,6 +438,27 @@ const RackGantt = (() => {
         }
       }
       return best;
+    }
+
+    // where a dragged bar would land: the resource row under the pointer (its own row
+    // when over none) and its start shifted by the drag, on a quarter hour
+    dropTarget(bd, clientX, clientY, py) {
+      const b = bd.bar;
+      const y = py - AXIS_H + this.scrollY;
+      const ri = lowerBound(this.rowTops, y + 0.0001) - 1;
+      const row = this.rows[ri];
+      const group = row && row.group && py >= AXIS_H ? row.group.id : b.group;
+      const start = Math.max(0, Math.round((b.start_min + (clientX - bd.x) / this.scale) / 15)
+        * 15);
+      return { bar: b, group, start_min: start, end_min: start + (b.end_min - b.start_min) };
+    }
+
+    // the canvas box of [a, b) minutes in a resource's row (for a drop ghost), or null
+    slotBox(group, a, b) {
+      const row = this.rows.find((r) => r.group && r.group.id === group);
+      if (!row) return null;
+      return { x: this.xOf(a), y: AXIS_H + row.y - this.scrollY + PAD,
+        w: Math.max(MIN_BAR, (b - a) * this.scale), h: row.h - 2 * PAD };
     }
 
     hoverAt(px, py) {
@@ -544,6 +600,7 @@ const RackGantt = (() => {
       }
       ctx.stroke();
       this.paintOrderMarks(tA, tB);
+      if (this.overlay) this.overlay(ctx);
       ctx.restore();
       this.paintLabels(first, yB);
       this.paintAxis(mids, tA, tB);
@@ -676,6 +733,7 @@ const RackGantt = (() => {
           ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
           ctx.lineWidth = 1;
         }
+        if (this.decorate) this.decorate(ctx, b, x, y, w, hgt);
         if (this.hover && this.hover.order === b.order) {
           ctx.strokeStyle = "#000";
           ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
