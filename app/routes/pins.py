@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from app.auth import Principal
 from app.clock import parse_stamp
@@ -75,7 +77,8 @@ def create_pin(body: PinIn, state: AppState, who: Planner, response: Response) -
 
 @router.delete("/pins/{pin_id}", operation_id="deletePin", status_code=204,
                responses=problem_responses(404))
-def delete_pin(pin_id: int, state: AppState, _: Planner) -> Response:
+def delete_pin(pin_id: Annotated[int, Path(ge=1, le=2_147_483_647)], state: AppState,
+               _: Planner) -> Response:
     """Remove a pin: later solves no longer keep it (plans already made are unchanged)."""
     with transaction(state.sessions) as s:
         svc.delete(s, pin_id)
