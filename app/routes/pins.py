@@ -22,6 +22,9 @@ from app.services.problems import current_problem
 from app.tables import Pin, PinKind
 
 router = APIRouter(tags=["pins"])
+# seconds a move waits for its repair beyond its time limit and the start's grace: the
+# worker's start, and solves ahead of it in the queue
+MOVE_QUEUE_SLACK = 60.0
 
 
 def _who(p: Principal) -> str:
@@ -113,7 +116,7 @@ def move_step(job_id: str, body: MoveIn, state: AppState, who: Planner,
     if state.runner is not None:
         state.runner.wake()
     response.headers["Location"] = f"/schedules/{new_id}"
-    done = moves_svc.wait(state.sessions, new_id, limit + st.job_grace_seconds + 20)
+    done = moves_svc.wait(state.sessions, new_id, limit + st.job_grace_seconds + MOVE_QUEUE_SLACK)
     if done.status not in moves_svc.FINISHED:
         response.status_code = 202
         with reading(state.sessions) as s:
