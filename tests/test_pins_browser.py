@@ -133,5 +133,8 @@ def test_pin_then_an_accepted_drag(served: Served, page: Any) -> None:
     assert (pin["resource"], pin["reason"]) == (target, "witness test")
     page.mouse.click(moved["box"]["x"], moved["box"]["y"])
     page.wait_for_selector("#unpin-step", timeout=10000)
+    page.click("#pin-count")
+    item = page.wait_for_selector(f'#pin-list li[data-pin="{pin["id"]}"]', timeout=5000)
+    assert f"{STEP} on {target}" in item.inner_text() and "witness test" in item.inner_text()
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "move-accepted.png"))

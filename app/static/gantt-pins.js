@@ -9,6 +9,8 @@
 const GanttPins = (() => {
   const h = rp.h;
   const MARK = "#111827";
+  const STATE_TEXT = { floor: "started or done on the floor", "cannot hold": "cannot hold",
+    unchecked: "not checked" };
 
   class Pins {
     constructor(el, gantt, jobId) {
@@ -25,8 +27,15 @@ const GanttPins = (() => {
       gantt.overlay = (ctx) => this.ghost(ctx);
       const click = gantt.onBarClick;
       gantt.onBarClick = (bar) => { this.select(bar); if (click) click(bar); };
-      this.load();
-      this.showOrigin();
+      // the pins once the plan could be read (with a key, where keys are needed)
+      const loaded = gantt.onLoad;
+      gantt.onLoad = (data) => {
+        loaded(data);
+        if (this.started) return;
+        this.started = true;
+        this.load();
+        this.showOrigin();
+      };
     }
 
     build() {
@@ -37,14 +46,15 @@ const GanttPins = (() => {
       this.msg = h("div", { id: "move-msg", class: "pins-msg", "aria-live": "polite" });
       this.origin = h("div", { id: "move-origin", class: "pins-origin", hidden: true });
       this.step = h("div", { id: "pin-panel", class: "pins-step", hidden: true });
-      this.count = h("span", { id: "pin-count", class: "hint" });
+      this.count = h("summary", { id: "pin-count" }, "No pins");
+      this.list = h("ul", { id: "pin-list", class: "pins-list" });
       this.el.replaceChildren(
         h("div", { class: "pins-tools" }, this.moveBtn,
           h("label", { title: "pin each moved step where it is dropped" }, this.pinChk,
             " pin moved steps"),
           h("span", { class: "hint" },
             "Drag a bar in move mode, or with Alt held, to another resource or time."),
-          this.count),
+          h("details", { class: "pins-all" }, this.count, this.list)),
         this.origin, this.msg, this.step);
     }
 
@@ -67,7 +77,19 @@ const GanttPins = (() => {
         .map((p) => [`${p.order}/${p.unit}/${p.op}`, p]));
       this.bySite = new Map(this.pins.filter((p) => p.kind === "site").map((p) => [p.order, p]));
       const n = this.pins.length;
-      this.count.textContent = n ? `${n} pin${n > 1 ? "s" : ""} in force` : "";
+      const bad = this.pins.filter((p) => p.state === "cannot hold").length;
+      this.count.textContent = n ? `${n} pin${n > 1 ? "s" : ""}` +
+        (bad ? ` · ${bad} cannot hold` : "") : "No pins";
+      this.count.classList.toggle("bad", bad > 0);
+      this.list.replaceChildren(...this.pins.map((p) => h("li", { "data-pin": String(p.id),
+        class: p.state === "cannot hold" ? "bad" : "" },
+      p.kind === "step" ? `${p.order}/${p.unit}/${p.op} on ${p.resource} from ` +
+        `${rp.fmtTime(new Date(p.start), this.gantt.tz)}` : `${p.order} at ${p.site}`,
+      h("span", { class: "hint" }, ` · ${p.set_by}${p.reason ? ` · “${p.reason}”` : ""}`),
+      p.state === "holds" ? "" : h("span", { class: "pin-state" },
+        ` · ${STATE_TEXT[p.state] || p.state}${p.why ? `: ${p.why}` : ""}`),
+      h("button", { type: "button", class: "link", onclick: () => this.unpin(p) }, "remove"))),
+      n ? "" : h("li", { class: "hint" }, "Click a bar to pin its step or its order's site."));
       this.el.dataset.pins = String(n);
       this.el.dataset.ready = "1";
       this.gantt.draw();
@@ -89,7 +111,7 @@ const GanttPins = (() => {
       this.origin.replaceChildren(
         `Repaired around a move: ${mv.step} from ${mv.was.resource} at ` +
         `${rp.fmtTime(new Date(mv.was.start), tz)} to ${mv.resource} at ` +
-        `${rp.fmtTime(new Date(mv.start), tz)}. `,
+        `${rp.fmtTime(new Date(mv.start), tz)} (${tz}). `,
         h("a", { href: `/schedules/${encodeURIComponent(mv.from)}/view` }, "the plan before"));
     }
 

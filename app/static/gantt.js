@@ -385,6 +385,13 @@ const RackGantt = (() => {
           this.onBarDrop(bd.bar, target);
         }
       });
+      window.addEventListener("keydown", (e) => {  // Escape drops nothing
+        if (e.key !== "Escape" || !this.barDrag) return;
+        this.barDrag = null;
+        this.ghost = null;
+        c.classList.remove("moving");
+        this.draw();
+      });
       c.addEventListener("mousemove", (e) => {
         if (this.barDrag) {
           this.ghost = this.dropTarget(this.barDrag, e.clientX, e.clientY, e.offsetY);
