@@ -382,12 +382,13 @@ class Placer:
             shortest = min((d for r, d in eligible(self.base, prod, st) if r.site == site),
                            default=0)
             earliest += timedelta(minutes=shortest)
-            rule = "rule 2" if rule == "rule 2" or st is not prod.routing[0] else rule
+            rule = "rule 2"
         if earliest > fs.start:
-            more = "" if earliest == since else (
-                f"; the steps before it need until {stamp(earliest)} at the earliest")
-            raise Refused("start", f"{rule}: {fs.order}/{fs.unit}/{fs.op} cannot start at "
-                                   f"{stamp(fs.start)}: {what} at {stamp(since)}{more}")
+            head = f"{rule}: {fs.order}/{fs.unit}/{fs.op} cannot start at {stamp(fs.start)}"
+            if earliest == since:
+                raise Refused("start", f"{head}: {what} at {stamp(since)}")
+            raise Refused("start", f"{head}: from {what} at {stamp(since)}, the steps before "
+                                   f"it need until {stamp(earliest)} at the earliest")
         latest = fs.end
         for st in prod.routing[k + 1:]:
             f = self.fixed.get((fs.order, fs.unit, st.op))
