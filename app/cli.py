@@ -426,8 +426,8 @@ def _figure(value: Any) -> str:
 
 
 def summary(job: Any) -> list[str]:
-    """The run's outcome in a few `name: value` lines (job, KPIs before and after, moves,
-    frozen steps)."""
+    """The run's outcome in a few `name: value` lines (job, pins, KPIs before and after,
+    moves, frozen steps)."""
     schedule = job.schedule or {}
     section = schedule.get("reschedule") or {}
     kpis = schedule.get("kpis") or {}
@@ -437,6 +437,11 @@ def summary(job: Any) -> list[str]:
     ref = job.params.get("reference")
     lines.append(f"from: publication {job.params.get('publication')} (job {ref})" if ref
                  else "from: nothing published: planned from scratch")
+    pins = job.params.get("pins")
+    if pins:  # the planners' pins (app.services.pins): kept, or why not
+        lines.append(f"pins: {len(pins['kept'])} kept, {len(pins['floor'])} done by the "
+                     f"floor, {len(pins['dropped'])} not kept")
+        lines += [f"pin {d['pin']} not kept: {d['reason']}" for d in pins["dropped"]]
     if not schedule.get("items"):
         return lines
     total = kpis.get("orders")

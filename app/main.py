@@ -35,6 +35,7 @@ from app.routes import (
     uploads,
 )
 from app.routes import explain as explain_routes
+from app.routes import pins as pins_routes
 from app.services import job_state, jobs
 from app.services.seed import seed_if_empty
 from app.supervisor import JobRunner
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
                exports, gantt, overview, pages, events, capacity, explain_routes,
-               exceptions, docs)
+               exceptions, docs, pins_routes)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4  # 3: locks; 4: jobs.heartbeat_at (a running job's lease)
+SCHEMA_VERSION = 5  # 3: locks; 4: jobs.heartbeat_at (a running job's lease); 5: pins
 
 
 class Base(DeclarativeBase):
@@ -151,3 +151,27 @@ class Lock(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[str] = mapped_column(String(20))
+
+
+class PinKind(StrEnum):
+    STEP = "step"  # one step of one unit on a resource at a time, kept as a fixed step
+    SITE = "site"  # an order's racks at one site (its allowed sites narrowed to it)
+
+
+class Pin(Base):
+    """A planner's decision every later solve and reschedule keeps until it is removed:
+    a fixed step (`order`, `unit`, `op` on `resource` from `start`) or an order's racks at
+    a `site`; who set it and why."""
+
+    __tablename__ = "pins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    unit: Mapped[int | None] = mapped_column(Integer)
+    op: Mapped[str | None] = mapped_column(String(200))
+    resource: Mapped[str | None] = mapped_column(String(200))
+    start: Mapped[str | None] = mapped_column(String(20))
+    site: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by: Mapped[str] = mapped_column(String(200))  # the caller's role and key fingerprint
+    created_at: Mapped[str] = mapped_column(String(20))

@@ -83,6 +83,10 @@ OPERATION_IDS = {
     ("GET", "/events"): "listEvents",
     ("POST", "/capacity"): "createCapacityReport",
     ("GET", "/schedules/{job_id}/capacity"): "getScheduleCapacity",
+    ("GET", "/pins"): "listPins",
+    ("POST", "/pins"): "createPin",
+    ("DELETE", "/pins/{pin_id}"): "deletePin",
+    ("POST", "/schedules/{job_id}/moves"): "moveStep",
 }
 
 

@@ -104,7 +104,7 @@ NAV = [("/", "Plan"), ("/ui/exceptions", "Exceptions"), ("/ui/compare", "Compare
 @pytest.mark.parametrize(("path", "title", "current", "body_class", "scripts"), [
     ("/", "rackplan", "/", None, ["api", "gantt", "upload", "plan", "index"]),
     ("/schedules/abc/view", "Schedule — rackplan", None, "full",
-     ["api", "gantt", "gantt-explain", "plan", "view"]),
+     ["api", "gantt", "gantt-explain", "plan", "view", "gantt-pins"]),
     ("/ui/orders", "Orders — rackplan", "/ui/orders", None, ["api", "upload", "orders"]),
     ("/ui/compare", "Compare plans — rackplan", "/ui/compare", None,
      ["api", "gantt", "plan", "compare"]),
@@ -121,7 +121,11 @@ def test_each_page_has_the_layouts_head_and_nav(
     page = Outline(client.get(path).text)
     assert page.title == title
     assert page.heads == 1 and page.headers == 1
-    assert page.links == [("stylesheet", "/static/style.css"), ("icon", "/static/favicon.svg")]
+    assert page.links[:2] == [("stylesheet", "/static/style.css"),
+                              ("icon", "/static/favicon.svg")]
+    # a page's own style sheets, after the layout's, from this service too
+    assert all(rel == "stylesheet" and href.startswith("/static/") and href.endswith(".css")
+               for rel, href in page.links[2:])
     assert page.nav == [(href, label, href == current) for href, label in NAV]
     assert page.body_class == body_class
     assert page.scripts == [f"/static/{s}.js" for s in scripts]

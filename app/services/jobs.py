@@ -23,6 +23,8 @@ from app.db import transaction
 from app.domain import Conflict, Invalid, NotFound, PreconditionFailed, QueueFull
 from app.services import factory as factory_svc
 from app.services.job_state import starting_progress
+from app.services.pins import Report as PinReport
+from app.services.pins import empty_report
 from app.services.problems import build_problem
 from app.tables import Job, JobKind, JobStatus, Publication
 from solver.problem import Objective, load_problem
@@ -91,13 +93,20 @@ def submit(
     fv = factory_svc.require_latest(session)
     start = horizon_start or now
     obj = objective or Objective.TARDINESS
-    problem = build_problem(session, fv, start, obj.value, orders, name)
+    pins = empty_report()
+    problem = build_problem(session, fv, start, obj.value, orders, name, pins=pins)
     params = {
         "objective": obj.value, "time_limit": limit, "workers": workers, "seed": seed,
         "orders": list(orders) if orders is not None else None,
-        "horizon_start": problem["horizon_start"],
+        "horizon_start": problem["horizon_start"], **_pins_param(pins),
     }
     return create_job(session, problem, fv.version, params)
+
+
+def _pins_param(pins: PinReport) -> dict[str, Any]:
+    """What became of the pins in the job's problem (`app.services.pins`), when any
+    applied to it."""
+    return {"pins": pins} if any(pins.values()) else {}
 
 
 def _check_queue(session: Session, max_queued: int | None, time_limit: float) -> None:
@@ -149,13 +158,14 @@ def submit_reschedule(
     if pub is not None:
         ref = session.scalar(select(Job.params).where(Job.id == pub.job_id))
         objective = str((ref or {}).get("objective") or objective)
-    problem = build_problem(session, fv, now, objective)
+    pins = empty_report()
+    problem = build_problem(session, fv, now, objective, pins=pins)
     problem["name"] = f"reschedule-{problem['horizon_start']}"
     params = {
         "objective": objective, "time_limit": limit, "workers": workers, "seed": seed,
         "orders": None, "horizon_start": problem["horizon_start"],
         "reference": pub.job_id if pub else None, "publication": pub.id if pub else None,
-        "frozen_hours": frozen_hours,
+        "frozen_hours": frozen_hours, **_pins_param(pins),
     }
     return create_job(session, problem, fv.version, params, kind=JobKind.RESCHEDULE,
                       queued=queued)

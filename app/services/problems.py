@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
 from app.domain import Conflict, Invalid
+from app.services import factory as factory_svc
 from app.services import orders as orders_svc
+from app.services import pins as pins_svc
 from app.services.floor import apply_floor_state
 from app.tables import FactoryVersion
 
@@ -25,10 +27,14 @@ def build_problem(
     objective: str,
     order_ids: Sequence[str] | None = None,
     name: str | None = None,
+    pins: pins_svc.Report | None = None,
+    *,
+    keep_pins: bool = True,
 ) -> dict[str, Any]:
     """The problem document for the open orders (all, or `order_ids`), starting at
     `horizon_start` floored to the minute, with the floor's state up to then as facts
-    (`app.services.floor`)."""
+    (`app.services.floor`) and, unless not `keep_pins`, the pins (`app.services.pins`;
+    what became of each is written into `pins` when given)."""
     rows = orders_svc.open_orders(session, order_ids)
     if order_ids is not None:
         missing = sorted(set(order_ids) - {r.id for r in rows})
@@ -52,4 +58,25 @@ def build_problem(
     problem, notes = apply_floor_state(session, problem, horizon_start)
     for note in notes:
         log.warning("%s", note)
+    if not keep_pins:
+        return problem
+    # the planners' pins: fixed steps and allowed sites, each kept or reported
+    problem, report = pins_svc.apply_pins(problem, pins_svc.list_pins(session), order_ids)
+    for d in report["dropped"]:
+        log.warning("pin %s not kept: %s", d["pin"], d["reason"])
+    if pins is not None:
+        pins.update(report)
     return problem
+
+
+def current_problem(session: Session, now: datetime, *, keep_pins: bool = True,
+                    pins: pins_svc.Report | None = None) -> dict[str, Any] | None:
+    """What a solve of every open order on the latest factory would plan from `now`, or
+    None when there is nothing to plan (no factory, or no open orders)."""
+    fv = factory_svc.latest(session)
+    if fv is None:
+        return None
+    try:
+        return build_problem(session, fv, now, "tardiness", pins=pins, keep_pins=keep_pins)
+    except Conflict:
+        return None

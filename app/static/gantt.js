@@ -11,7 +11,8 @@
 // chosen time zone with the shift starts marked. Only what is in view is drawn (10,000+
 // bars). The data is fetched again every two minutes (the floor's states) and the now
 // line moves with the clock in between.
-// Wheel scrolls, shift+wheel pans, ctrl+wheel zooms, dragging pans.
+// Wheel scrolls, shift+wheel pans, ctrl+wheel zooms, dragging pans; in move mode (or
+// with Alt) dragging a bar drops it on another row or time (onBarDrop).
 //
 // new RackGantt.Gantt(rootElement, options), then .reload(). Options:
 //   jobId        the schedule job to draw (required)
@@ -26,6 +27,8 @@
 //                resource this chart has no row for are left out. setGhosts(items) changes
 //                them later (null or [] clears them).
 //   refreshSeconds   how often the data is fetched again (default 120; 0: never)
+//   onBarDrop(bar, {group, start_min})   a bar dragged in move mode (moveMode, or with
+//                Alt) and dropped on a row and time
 "use strict";
 
 const RackGantt = (() => {
@@ -191,6 +194,12 @@ const RackGantt = (() => {
       this.refreshMs = 1000 * (opts.refreshSeconds === undefined ? 120 : opts.refreshSeconds);
       this.loadedAt = 0;  // when the data came (the now line moves on from its `now`)
       this.painted = { now: null, frozen: null, power: {}, labels: {} };  // read-only
+      this.onBarDrop = opts.onBarDrop || null;  // (bar, {group, start_min}) => …: a drop
+      this.moveMode = false;  // dragging a bar moves it (else only with Alt)
+      this.barDrag = null;
+      this.ghost = null;  // where the dragged bar would land
+      this.decorate = null;  // (ctx, bar, x, y, w, h) => …: after each bar is drawn
+      this.overlay = null;  // (ctx) => …: over the chart, after the bars
       this.build();
       this.startClock();
     }
@@ -481,11 +490,46 @@ const RackGantt = (() => {
       }, { passive: false });
       let drag = null;
       c.addEventListener("mousedown", (e) => {
+        // in move mode (or with Alt) a bar is dragged to another row or time; else panning
+        const bar = (this.moveMode || e.altKey) && this.onBarDrop && e.button === 0
+          ? this.barAt(e.offsetX, e.offsetY) : null;
+        if (bar) {
+          this.barDrag = { bar, x: e.clientX, y: e.clientY };
+          c.classList.add("moving");
+          this.hideTip();
+          e.preventDefault();
+          return;
+        }
         drag = { x: e.clientX, y: e.clientY, t0: this.t0, sy: this.scrollY };
         c.classList.add("dragging");
       });
-      window.addEventListener("mouseup", () => { drag = null; c.classList.remove("dragging"); });
+      window.addEventListener("mouseup", (e) => {
+        drag = null;
+        c.classList.remove("dragging");
+        const bd = this.barDrag;
+        if (!bd) return;
+        this.barDrag = null;
+        c.classList.remove("moving");
+        const target = this.ghost;
+        this.ghost = null;
+        this.draw();
+        if (target && Math.hypot(e.clientX - bd.x, e.clientY - bd.y) > 4) {
+          this.onBarDrop(bd.bar, target);
+        }
+      });
+      window.addEventListener("keydown", (e) => {  // Escape drops nothing
+        if (e.key !== "Escape" || !this.barDrag) return;
+        this.barDrag = null;
+        this.ghost = null;
+        c.classList.remove("moving");
+        this.draw();
+      });
       c.addEventListener("mousemove", (e) => {
+        if (this.barDrag) {
+          this.ghost = this.dropTarget(this.barDrag, e.clientX, e.clientY, e.offsetY);
+          this.draw();
+          return;
+        }
         if (drag) {
           this.t0 = drag.t0 - (e.clientX - drag.x) / this.scale;
           this.scrollY = drag.sy - (e.clientY - drag.y);
@@ -533,6 +577,27 @@ const RackGantt = (() => {
         }
       }
       return best;
+    }
+
+    // where a dragged bar would land: the resource row under the pointer (its own row
+    // when over none) and its start shifted by the drag, on a quarter hour
+    dropTarget(bd, clientX, clientY, py) {
+      const b = bd.bar;
+      const y = py - AXIS_H + this.scrollY;
+      const ri = lowerBound(this.rowTops, y + 0.0001) - 1;
+      const row = this.rows[ri];
+      const group = row && row.group && py >= AXIS_H ? row.group.id : b.group;
+      const start = Math.max(0, Math.round((b.start_min + (clientX - bd.x) / this.scale) / 15)
+        * 15);
+      return { bar: b, group, start_min: start, end_min: start + (b.end_min - b.start_min) };
+    }
+
+    // the canvas box of [a, b) minutes in a resource's row (for a drop ghost), or null
+    slotBox(group, a, b) {
+      const row = this.rows.find((r) => r.group && r.group.id === group);
+      if (!row) return null;
+      return { x: this.xOf(a), y: AXIS_H + row.y - this.scrollY + PAD,
+        w: Math.max(MIN_BAR, (b - a) * this.scale), h: row.h - 2 * PAD };
     }
 
     hoverAt(px, py) {
@@ -714,6 +779,7 @@ const RackGantt = (() => {
       ctx.stroke();
       this.paintNow(tA, tB);
       this.paintOrderMarks(tA, tB);
+      if (this.overlay) this.overlay(ctx);
       ctx.restore();
       this.paintLabels(first, yB);
       this.paintAxis(mids, tA, tB);
@@ -852,6 +918,7 @@ const RackGantt = (() => {
           ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
           ctx.lineWidth = 1;
         }
+        if (this.decorate) this.decorate(ctx, b, x, y, w, hgt);
         if (this.hover && this.hover.order === b.order) {
           ctx.strokeStyle = "#000";
           ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
