@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         default=24.0, ge=0, allow_inf_nan=False,
         description="a reschedule keeps the published steps starting within this many hours",
     )
+    quote_hold_hours: float = Field(
+        default=48.0, gt=0, le=24 * 366, allow_inf_nan=False,
+        description="a reserved quote (POST /quotes?reserve=true) is held in plans this long "
+        "unless confirmed",
+    )
     now: datetime | None = Field(
         default=None, description="the clock: an ISO time replaces the wall clock (replays)"
     )

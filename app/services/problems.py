@@ -26,10 +26,10 @@ def build_problem(
     order_ids: Sequence[str] | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    """The problem document for the open orders (all, or `order_ids`), starting at
-    `horizon_start` floored to the minute, with the floor's state up to then as facts
+    """The problem document for the open orders and held quotes (all, or `order_ids`),
+    starting at `horizon_start` floored to the minute, with the floor's state up to then as facts
     (`app.services.floor`)."""
-    rows = orders_svc.open_orders(session, order_ids)
+    rows = orders_svc.open_orders(session, order_ids, now=horizon_start)
     if order_ids is not None:
         missing = sorted(set(order_ids) - {r.id for r in rows})
         if missing:
