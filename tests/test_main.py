@@ -82,6 +82,8 @@ OPERATION_IDS = {
     ("GET", "/events"): "listEvents",
     ("POST", "/capacity"): "createCapacityReport",
     ("GET", "/schedules/{job_id}/capacity"): "getScheduleCapacity",
+    ("POST", "/quotes"): "createQuote",
+    ("POST", "/orders/{order_id}/confirm"): "confirmOrder",
 }
 
 
