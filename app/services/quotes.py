@@ -36,9 +36,9 @@ from solver.quote import Quoted, QuoteError, QuoteParams, quote
 
 QUOTE_WAIT = 30.0
 """Seconds a quote request waits for the one being computed before it."""
-INSERT_SECONDS = 0.5
+INSERT_SECONDS = QuoteParams.seconds
 """CP-SAT's deterministic time for the held insertion (`QuoteParams.seconds`)."""
-ALTERNATIVE_SECONDS = 2.0
+ALTERNATIVE_SECONDS = QuoteParams.alternative_seconds
 """The time limit of the reschedule that may delay others (`QuoteParams`)."""
 _QUOTING = threading.Lock()
 
