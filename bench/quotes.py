@@ -27,6 +27,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,9 @@ def _scratch(problem: Problem, order: Order, args: argparse.Namespace) -> str | 
 def _row(q: Quoted, order: Order, seconds: float, scratch: str | None,
          t0: datetime) -> list[str]:
     alt = q.alternative
-    held, other, base = _days(t0, q.delivery), _days(t0, alt and alt["delivery"]), _days(
-        t0, scratch)
+    held = _days(t0, q.delivery)
+    other = _days(t0, None if alt is None else str(alt["delivery"]))
+    base = _days(t0, scratch)
 
     def hours(d: float | None) -> str:
         return MISSING if d is None or base is None else fmt_float((d - base) * 24)
@@ -133,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows, seconds, gaps = [], [], []
     t0 = problem.horizon_start
     for i, order in enumerate(_requests(data, args.quotes, args.max_quantity, args.seed)):
-        q, s = timed(lambda order=order: quote(problem, published, order, params=params))
+        q, s = timed(partial(quote, problem, published, order, params=params))
         seconds.append(s)
         if validate(q.problem, q.schedule):
             failures.append(f"{order.id}: the held plan fails the validator")
