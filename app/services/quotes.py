@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import threading
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,13 +32,15 @@ from app.services.problems import build_problem
 from app.tables import Job, JobKind, JobStatus, Order, OrderStatus
 from solver.problem import Limits, Problem, eligible, limit_faults, load_problem
 from solver.problem import Order as SpecOrder
-from solver.quote import Quoted, QuoteError, QuoteParams, quote
+
+if TYPE_CHECKING:
+    from solver.quote import Quoted
 
 QUOTE_WAIT = 30.0
 """Seconds a quote request waits for the one being computed before it."""
-INSERT_SECONDS = QuoteParams.seconds
+INSERT_SECONDS = 0.5
 """CP-SAT's deterministic time for the held insertion (`QuoteParams.seconds`)."""
-ALTERNATIVE_SECONDS = QuoteParams.alternative_seconds
+ALTERNATIVE_SECONDS = 2.0
 """The time limit of the reschedule that may delay others (`QuoteParams`)."""
 _QUOTING = threading.Lock()
 
@@ -138,6 +140,8 @@ def create(
         data = build_problem(s, fv, now, objective)
         oid = _new_id(s, now)
         fv_version, pub_id, pub_job = fv.version, pub.id, pub.job_id
+    from solver.quote import QuoteError, QuoteParams, quote  # imports ortools: only when asked
+
     order = SpecOrder(
         id=oid, product=req.product, quantity=req.quantity, customer=req.customer,
         due=req.due or now, release=req.release, weight=req.weight,
