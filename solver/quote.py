@@ -19,11 +19,12 @@ now, when can we deliver them?" without planning from scratch:
 4. **The plan.** The inserted schedule is written for the problem a reschedule would
    solve (the published steps in the frozen window fixed, `freeze`), with the new order
    due at the date asked for (or at the quoted delivery), and validated against it.
-5. **If others may be later.** A CP-SAT sub-model frees the new order's racks and the
-   racks around it (`solver.whatif`'s neighbourhood), the new order weighing more than all
-   other freed orders together, the others at their own due dates and weights; when it
-   delivers earlier, its schedule is validated too and the orders it makes later are
-   listed with their minutes.
+5. **If others may be later.** The reschedule's solve (`solve` on the problem with the
+   frozen window fixed, the published plan as reference and its move costs) with the new
+   order ahead of every other (its weight more than all others' together, due at its
+   earliest start); when it delivers earlier, its schedule is validated for the new
+   order's own due date and weight too, and the orders it makes later than the baseline
+   are listed with their minutes.
 
 Every schedule returned has passed the validator against the problem returned with it.
 """
@@ -44,7 +45,7 @@ from solver.diff import diff
 from solver.dispatch import HorizonTooShort, best_dispatch, dispatch_rules
 from solver.explain import ExplainError, OrderExplanation, explain, say_minutes
 from solver.problem import MAX_WEIGHT, FixedStep, Objective, Order, Problem, load_problem
-from solver.reschedule import DEFAULT_FROZEN_HOURS, freeze, reschedule
+from solver.reschedule import DEFAULT_FROZEN_HOURS, Frozen, freeze
 from solver.schedule import Status, build_schedule
 from solver.solution import Assignment, unit_delivery
 from solver.solve import SolveParams, solve
@@ -116,6 +117,11 @@ def _with_order(problem: Problem, order: Order) -> Problem:
     data = problem.model_dump(mode="json", exclude_none=True)
     data["orders"] = [*data["orders"], order.model_dump(mode="json", exclude_none=True)]
     return load_problem(data)
+
+
+def _plus(problem: Problem, order: Order) -> Problem:
+    """`problem` plus an order already checked against it (`_with_order`)."""
+    return problem.model_copy(update={"orders": [*problem.orders, order]})
 
 
 def _with_fixed(problem: Problem, schedule: Mapping[str, Any]) -> Problem:
@@ -306,6 +312,8 @@ def quote(
     search_order = order.model_copy(update={"due": start})
     _with_order(problem, search_order)  # the order's own faults, before any work
     notes: list[str] = []
+    # the reschedule's frozen window, once: the new order has no published step to freeze
+    frozen = freeze(problem, published, params.frozen_hours)
 
     # 1. the baseline: the published plan held wherever it still stands
     held = freeze(problem, published, HOLD_ALL_HOURS)
@@ -323,7 +331,7 @@ def quote(
                      "facts, orders since it was published): replanned around the rest first")
 
     # 2. the held insertion: every other step fixed, the order dispatched, then CP-SAT
-    search = _with_order(base_problem, search_order)
+    search = _plus(base_problem, search_order)
     c = _compile(search)
     tries = 0
     while True:
@@ -346,33 +354,33 @@ def quote(
         optimal = False
     held_doc = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0,
                               solve_seconds=time.perf_counter() - clock, source="quote")
-    faults = validate(search, held_doc)
-    if faults:
-        raise QuoteError([f"the held insertion fails the validator: {f}" for f in faults[:5]])
     delivery = _deliveries(held_doc)[order.id]["delivery"]
-    binding, alone = _binding(search, held_doc, order.id)
-    proven = optimal or delivery == alone
 
-    # 3. the plan: a reschedule's problem (frozen window) with the order due as asked
+    # 4. the plan: a reschedule's problem (frozen window) with the order due as asked,
+    # validated (before the explanation, which reads a valid schedule)
     final_order = order.model_copy(
         update={"due": due if due is not None else datetime.fromisoformat(delivery)})
-    frozen = freeze(_with_order(problem, final_order), published, params.frozen_hours)
-    plan = _document(frozen.problem, held_doc, "quote", time.perf_counter() - clock)
+    plan_problem = _plus(frozen.problem, final_order)
+    plan = _document(plan_problem, held_doc, "quote", time.perf_counter() - clock)
     later = _later(baseline, plan, order.id)
     if later:  # cannot happen with every other step held; never claim it if it does
         raise QuoteError([f"order {r['order']} would be {r['later_by']} later" for r in later])
     _section(plan, published, frozen.kept, frozen.released, params.frozen_hours)
 
+    # 3. what binds: the explanation against the order's earliest start
+    binding, alone = _binding(search, held_doc, order.id)
+    proven = optimal or delivery == alone
+
     out = Quoted(
         order=order.id, delivery=delivery, sites=_deliveries(plan)[order.id]["sites"],
         binding=binding, earliest_alone=alone, proven=proven, baseline=how,
-        replanned_steps=loose, problem=frozen.problem,
+        replanned_steps=loose, problem=plan_problem,
         schedule=plan, alternative=None, notes=notes,
     )
 
     # 5. the earliest date if other orders may be later
     if params.alternative:
-        _alternative(out, problem, published, baseline, order, search_order, due,
+        _alternative(out, frozen, published, baseline, order, search_order, due,
                      datetime.fromisoformat(delivery), params)
     out.seconds = round(time.perf_counter() - clock, 3)
     return out
@@ -388,19 +396,22 @@ def _section(plan: dict[str, Any], published: Mapping[str, Any], kept: list[str]
 
 
 def _alternative(
-    out: Quoted, problem: Problem, published: Mapping[str, Any], baseline: Mapping[str, Any],
+    out: Quoted, frozen: Frozen, published: Mapping[str, Any], baseline: Mapping[str, Any],
     order: Order, search_order: Order, due: datetime | None, held_at: datetime,
     params: QuoteParams,
 ) -> None:
-    """Step 5 of the module docstring: `out.alternative` (and its plan), or a note."""
+    """Step 5 of the module docstring: `out.alternative` (and its plan), or a note. The
+    reschedule's solve on its frozen problem (`frozen`, computed once) with the published
+    plan as reference, as `solver.reschedule.reschedule` runs it."""
     clock = time.perf_counter()
+    problem = frozen.problem
     others = sum(o.weight for o in problem.orders)
     first = search_order.model_copy(update={"weight": min(MAX_WEIGHT, 1.0 + others)})
-    got = reschedule(_with_order(problem, first), published, SolveParams(
-        time_limit=params.alternative_seconds, workers=params.workers, seed=params.seed),
-        params.frozen_hours)
-    row = _deliveries(got.schedule).get(order.id)
-    if not got.schedule.get("items") or row is None:
+    got = solve(_plus(problem, first), SolveParams(
+        time_limit=params.alternative_seconds, workers=params.workers, seed=params.seed,
+        reference=published))
+    row = _deliveries(got).get(order.id)
+    if not got.get("items") or row is None:
         out.notes.append("the reschedule that may delay others found no plan in "
                          f"{params.alternative_seconds:g} s")
         return
@@ -411,13 +422,13 @@ def _alternative(
                          f"of {params.alternative_seconds:g} s with the order first)")
         return
     final_order = order.model_copy(update={"due": due if due is not None else at})
-    final = freeze(_with_order(problem, final_order), published, params.frozen_hours)
+    final = _plus(problem, final_order)
     try:
-        plan = _document(final.problem, got.schedule, "quote", time.perf_counter() - clock)
+        plan = _document(final, got, "quote", time.perf_counter() - clock)
     except QuoteError as exc:
         out.notes.append(f"the plan that delays others was dropped: {exc}")
         return
-    _section(plan, published, final.kept, final.released, params.frozen_hours)
+    _section(plan, published, frozen.kept, frozen.released, params.frozen_hours)
     row = _deliveries(plan)[order.id]
     out.alternative = {
         "delivery": row["delivery"], "sites": row["sites"],
@@ -427,7 +438,7 @@ def _alternative(
         "checked": (f"a reschedule of {time.perf_counter() - clock:.1f} s with the order "
                     "ahead of every other; validated"),
     }
-    out.alternative_problem, out.alternative_schedule = final.problem, plan
+    out.alternative_problem, out.alternative_schedule = final, plan
 
 
 def _added(before: Mapping[str, Any], after: Mapping[str, Any], skip: str,
