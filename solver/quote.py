@@ -31,6 +31,7 @@ Every schedule returned has passed the validator against the problem returned wi
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,7 +43,7 @@ from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, set_objective
 from solver.cpsat.runner import run_model
 from solver.diff import diff
-from solver.dispatch import HorizonTooShort, best_dispatch, dispatch_rules
+from solver.dispatch import HorizonTooShort, best_dispatch
 from solver.explain import ExplainError, OrderExplanation, explain, say_minutes
 from solver.problem import MAX_WEIGHT, FixedStep, Objective, Order, Problem, load_problem
 from solver.reschedule import DEFAULT_FROZEN_HOURS, Frozen, freeze
@@ -57,6 +58,9 @@ __all__ = ["HOLD_ALL_HOURS", "QuoteError", "QuoteParams", "Quoted", "quote"]
 HOLD_ALL_HOURS = 24.0 * 366 * 5
 """The baseline's freeze window: every published step (a plan reaches no further)."""
 WALL_FACTOR = 2.0
+QUICK_START = replace(Tuning(), all_rules_max_ops=0, repair_patience=(math.inf,))
+"""The reschedule's start when others may slip: one priority rule (due dates first, the new
+order due now) and one repair pass, so that the search gets most of its seconds."""
 BINDING_MOST = 5
 """Causes listed in a quote's `binding`, most minutes first."""
 """A sub-model's wall-clock cap, as a multiple of its deterministic time limit."""
@@ -74,7 +78,7 @@ class QuoteError(ValueError):
 class QuoteParams:
     """How long each search may take, and the reschedule's frozen window."""
 
-    seconds: float = 0.5  # CP-SAT's deterministic limit for the held insertion
+    seconds: float = 0.3  # CP-SAT's deterministic limit for the held insertion
     alternative_seconds: float = 2.0  # the reschedule's time limit when others may slip
     baseline_seconds: float = 2.0  # replanning what the floor moved off the plan
     frozen_hours: float = DEFAULT_FROZEN_HOURS
@@ -336,7 +340,8 @@ def quote(
     tries = 0
     while True:
         try:
-            a0 = best_dispatch(c, dispatch_rules(c, Tuning()), seed=params.seed)
+            # the new order's racks are all there is to place: one rule does
+            a0 = best_dispatch(c, ("edd",), seed=params.seed)
             break
         except HorizonTooShort:
             tries += 1
@@ -409,7 +414,7 @@ def _alternative(
     first = search_order.model_copy(update={"weight": min(MAX_WEIGHT, 1.0 + others)})
     got = solve(_plus(problem, first), SolveParams(
         time_limit=params.alternative_seconds, workers=params.workers, seed=params.seed,
-        reference=published))
+        reference=published, tuning=QUICK_START))
     row = _deliveries(got).get(order.id)
     if not got.get("items") or row is None:
         out.notes.append("the reschedule that may delay others found no plan in "

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 QUOTE_WAIT = 30.0
 """Seconds a quote request waits for the one being computed before it."""
-INSERT_SECONDS = 0.5
+INSERT_SECONDS = 0.3
 """CP-SAT's deterministic time for the held insertion (`QuoteParams.seconds`)."""
 ALTERNATIVE_SECONDS = 2.0
 """The time limit of the reschedule that may delay others (`QuoteParams`)."""
