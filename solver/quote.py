@@ -43,7 +43,7 @@ from solver.compiled import Compiled, compile_problem, default_horizon
 from solver.cpsat.model import ModelBuilder, set_objective
 from solver.cpsat.runner import run_model
 from solver.diff import diff
-from solver.dispatch import HorizonTooShort, best_dispatch
+from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch
 from solver.explain import ExplainError, OrderExplanation, explain, say_minutes
 from solver.problem import MAX_WEIGHT, FixedStep, Objective, Order, Problem, load_problem
 from solver.reschedule import DEFAULT_FROZEN_HOURS, Frozen, freeze
@@ -349,6 +349,8 @@ def quote(
                 raise QuoteError(["the order fits nowhere in the factory's calendars"]) \
                     from None
             c = compile_problem(search, c.horizon * 2)
+        except DispatchFailed as exc:  # e.g. stuck before a fixed step
+            raise QuoteError(exc.reasons) from None
     qi = c.order_ids.index(order.id)
     free = {u: 0 for u in c.order_units[qi]}
     a = a0
