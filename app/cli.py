@@ -1,5 +1,5 @@
 """The ``rackplan`` command: the solver's commands plus ``serve``, ``worker``,
-``reschedule`` and ``sample``."""
+``reschedule``, ``quote`` and ``sample``."""
 
 from __future__ import annotations
 
@@ -68,6 +68,25 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                          help="publish the new plan unless someone published another one "
                               "meanwhile")
     resched.set_defaults(run=_cmd_reschedule)
+
+    q = sub.add_parser(
+        "quote",
+        help="when could a new order be delivered: inserted into the published plan without "
+             "delaying any other order; the database is RACKPLAN_DATABASE_URL",
+    )
+    q.add_argument("--product", required=True, help="a product of the current factory")
+    q.add_argument("--quantity", required=True, type=_positive_int, metavar="N", help="racks")
+    q.add_argument("--destination", help="a transit_min destination")
+    q.add_argument("--allowed-sites", metavar="S1,S2", help="the sites it may be built at")
+    q.add_argument("--release", metavar="ISO", help="when its parts can be on the floor")
+    q.add_argument("--due", metavar="ISO", help="the date the customer asks for")
+    q.add_argument("--weight", type=_positive, help="its priority once ordered (1)")
+    q.add_argument("--customer", help="the customer (quotas apply)")
+    q.add_argument("--reserve", action="store_true",
+                   help="hold the capacity: store the order as quoted until it expires "
+                        "(RACKPLAN_QUOTE_HOLD_HOURS, 48) or is confirmed")
+    q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    q.set_defaults(run=_cmd_quote)
 
     sample = sub.add_parser(
         "sample",
@@ -458,4 +477,94 @@ def summary(job: Any) -> list[str]:
     lines.append(f"frozen steps: {len(section.get('kept') or [])} kept, "
                  f"{len(section.get('released') or [])} released "
                  f"(window {_figure(section.get('frozen_hours'))} h)")
+    return lines
+
+
+# ---- rackplan quote ------------------------------------------------------------------------
+
+
+def _cmd_quote(args: argparse.Namespace) -> int:
+    """Quote once against the database (docs/service.md, "Quotes"): 0 with the answer;
+    2: bad settings, database or request (every fault named), nothing published."""
+    import json
+    import logging
+
+    from app.config import Settings
+    from app.domain import DomainError
+    from app.observability import configure_logging
+    from app.schemas.quotes import QuoteRequest
+    from app.services import quotes
+    from solver.problem import ProblemError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        _err(f"bad configuration: {exc}")
+        return EXIT_INVALID
+    body: dict[str, Any] = {"product": args.product, "quantity": args.quantity}
+    for name in ("destination", "release", "due", "weight", "customer"):
+        if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
+    if args.allowed_sites is not None:
+        body["allowed_sites"] = [x.strip() for x in args.allowed_sites.split(",")]
+    try:
+        req = QuoteRequest.model_validate(body)
+    except ValidationError as exc:
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e["loc"]).replace("_", "-")
+            _err(f"--{where}: {e['msg']}")
+        return EXIT_INVALID
+    configure_logging(json_lines=settings.log_json, level=logging.WARNING)
+    try:
+        engine, sessions = open_database(settings.database_url)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_INVALID
+    try:
+        answer = quotes.create(sessions, settings, req, reserve=args.reserve)
+    except DomainError as exc:
+        for f in exc.faults or [{"message": exc.detail}]:
+            where = f"{f['field']}: " if f.get("field") else ""
+            _err(f"{where}{f['message']}")
+        return EXIT_INVALID
+    except ProblemError as exc:
+        for line in exc.errors:
+            _err(line)
+        return EXIT_INVALID
+    finally:
+        engine.dispose()
+    print(json.dumps(answer, indent=2) if args.json else "\n".join(quote_lines(answer)))
+    return EXIT_OK
+
+
+def quote_lines(answer: dict[str, Any]) -> list[str]:
+    """A quote's answer in `name: value` lines, then the binding constraints."""
+    lines = [
+        f"quote: {answer['order']} ({answer['quantity']} x {answer['product']})",
+        f"delivery: {answer['delivery']} from {', '.join(answer['sites'])} (no other order "
+        "later)",
+    ]
+    if answer["due"]:
+        lines.append(f"due asked: {answer['due']} ({'met' if answer['meets_due'] else 'not met'})")
+    lines.append(f"earliest alone: {answer['earliest_alone']}"
+                 + (" (proven: none earlier with the plan held)" if answer["proven"] else ""))
+    for i, b in enumerate(answer["binding"]):
+        until = f" until {b['until']}" if b.get("until") else ""
+        lines.append(f"{'binding' if i == 0 else 'also'}: {b['subject']}{until}: {b['text']}")
+    alt = answer["alternative"]
+    if alt is None:
+        lines.append("if others may be later: no earlier date")
+    else:
+        later = alt["later"]
+        who = ", ".join(f"{r['order']} +{r['later_by']}" for r in later[:5])
+        more = f" and {len(later) - 5} more" if len(later) > 5 else ""
+        lines.append(f"if others may be later: {alt['delivery']} ({alt['earlier_by']} earlier; "
+                     f"{len(later)} orders later{': ' + who + more if later else ''}; "
+                     f"weighted tardiness +{_figure(alt['weighted_tardiness_added_min'])} min; "
+                     f"plan {alt['plan']})")
+    lines.append(f"plan: {answer['plan']} (publication {answer['publication']}, baseline "
+                 f"{answer['baseline']})")
+    lines += [f"note: {n}" for n in answer["notes"]]
+    lines.append(f"reserved: yes, status quoted until {answer['expires_at']}" if answer["reserved"]
+                 else "reserved: no (run with --reserve to hold the capacity)")
     return lines

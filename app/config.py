@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         description="an order of the published plan delivered less than this many hours "
         "before its due date is listed as at risk (`GET /exceptions`)",
     )
+    quote_hold_hours: float = Field(
+        default=48.0, gt=0, le=24 * 366, allow_inf_nan=False,
+        description="a reserved quote (POST /quotes?reserve=true) is held in plans this long "
+        "unless confirmed",
+    )
     now: datetime | None = Field(
         default=None, description="the clock: an ISO time replaces the wall clock (replays)"
     )

@@ -30,6 +30,7 @@ from app.routes import (
     orders,
     overview,
     pages,
+    quotes,
     reschedule,
     schedules,
     uploads,
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
                exports, gantt, overview, pages, events, capacity, explain_routes,
-               exceptions, docs, pins_routes)
+               exceptions, docs, pins_routes, quotes)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs

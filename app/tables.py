@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 5  # 3: locks; 4: jobs.heartbeat_at (a running job's lease); 5: pins
+SCHEMA_VERSION = 6  # 3: locks; 4: jobs.heartbeat_at (a running job's lease); 5: pins;
+# 6: orders.expires_at (a quote's hold)
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 class OrderStatus(StrEnum):
     OPEN = "open"
     CANCELLED = "cancelled"
+    QUOTED = "quoted"  # a reserved quote: planned like an open order until `expires_at`
 
 
 class JobStatus(StrEnum):
@@ -32,6 +34,7 @@ class JobStatus(StrEnum):
 class JobKind(StrEnum):
     SOLVE = "solve"
     RESCHEDULE = "reschedule"  # from the floor's state, close to the published plan
+    QUOTE = "quote"  # a new order inserted into the published plan (`app.services.quotes`)
 
 
 class Meta(Base):
@@ -67,6 +70,8 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), index=True, default=OrderStatus.OPEN)
     created_at: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[str] = mapped_column(String(20))
+    # a quoted order's hold ends then (None for every other status)
+    expires_at: Mapped[str | None] = mapped_column(String(20))
 
 
 class Job(Base):

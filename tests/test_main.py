@@ -87,6 +87,8 @@ OPERATION_IDS = {
     ("POST", "/pins"): "createPin",
     ("DELETE", "/pins/{pin_id}"): "deletePin",
     ("POST", "/schedules/{job_id}/moves"): "moveStep",
+    ("POST", "/quotes"): "createQuote",
+    ("POST", "/orders/{order_id}/confirm"): "confirmOrder",
 }
 
 

@@ -33,7 +33,8 @@ EXAMPLE = [{
 def out(row: Order) -> OrderOut:
     """The API shape of a stored order."""
     return OrderOut.model_validate({**svc.spec_dict(row), "status": row.status,
-                                    "created_at": row.created_at, "updated_at": row.updated_at})
+                                    "created_at": row.created_at, "updated_at": row.updated_at,
+                                    "expires_at": row.expires_at})
 
 
 @router.post("", operation_id="createOrders",

@@ -161,6 +161,6 @@ def publish(
 ) -> PublicationOut:
     """Make a job's validated schedule the one the floor follows; the answer's ETag names
     this publication."""
-    pub = svc.publish(state.sessions, job_id, if_match, utc_now())
+    pub = svc.publish(state.sessions, job_id, if_match, state.settings.clock())
     response.headers["ETag"] = svc.etag(pub)
     return _pub_out(pub)

@@ -13,9 +13,12 @@ class OrderOut(SpecOrder):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: str = Field(description="open or cancelled")
+    status: str = Field(description="open, cancelled, or quoted (a reserved quote: planned "
+                        "until `expires_at` unless confirmed)")
     created_at: str
     updated_at: str
+    expires_at: str | None = Field(
+        default=None, description="a quoted order's hold ends then (null otherwise)")
     progress: list[UnitProgress] | None = Field(
         default=None, description="per unit: each step pending, running or done (from floor "
         "events); given by GET /orders and GET /orders/{id}"

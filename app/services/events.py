@@ -88,6 +88,9 @@ class _Floor:
             raise Refused("order", f"order '{order_id}' does not exist")
         if row.status == OrderStatus.CANCELLED:
             raise Refused("order", f"order '{order_id}' is cancelled")
+        if row.status == OrderStatus.QUOTED:
+            raise Refused("order", f"order '{order_id}' is a quote, not an order yet: "
+                                   f"confirm it first (POST /orders/{order_id}/confirm)")
         return row
 
     def step(self, ev: StepStarted | StepCompleted) -> tuple[Order, Product, int]:

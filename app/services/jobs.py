@@ -22,11 +22,12 @@ from app.clock import stamp, utc_now
 from app.db import transaction
 from app.domain import Conflict, Invalid, NotFound, PreconditionFailed, QueueFull
 from app.services import factory as factory_svc
+from app.services import orders as orders_svc
 from app.services.job_state import starting_progress
 from app.services.pins import Report as PinReport
 from app.services.pins import empty_report
 from app.services.problems import build_problem
-from app.tables import Job, JobKind, JobStatus, Publication
+from app.tables import Job, JobKind, JobStatus, Order, OrderStatus, Publication
 from solver.problem import Objective, load_problem
 from solver.validate import validate
 
@@ -250,6 +251,12 @@ def _etag_matches(if_match: str, current: Publication | None) -> bool:
     return False
 
 
+def _quote_held(session: Session, job: Job, now: datetime) -> bool:
+    """A quote plan's order is stored and planned at `now`: open, or quoted and held."""
+    row = session.get(Order, str((job.params or {}).get("quote")))
+    return row is not None and (row.status == OrderStatus.OPEN or orders_svc.held(row, now))
+
+
 def latest_publication(session: Session) -> Publication | None:
     """What the floor follows: the newest publication, or None."""
     return session.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
@@ -288,6 +295,9 @@ def publish(
             raise _refuse(job_id, f"the schedule is {status}, not a plan{why}")
         if not job.valid:
             raise _refuse(job_id, job.error or "the schedule did not pass the validator")
+        if job.kind == JobKind.QUOTE and not _quote_held(s, job, now):
+            raise _refuse(job_id, f"its quote '{job.params.get('quote')}' is not an order: "
+                                  "it was not reserved, or its hold has expired")
         problem_data, schedule = job.problem, job.schedule
     # the validator again, outside the lock: the stored documents must still agree
     faults = validate(load_problem(problem_data), schedule)

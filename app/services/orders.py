@@ -1,4 +1,5 @@
-"""Orders: idempotent batch upserts, filtered listing, cancellation."""
+"""Orders: idempotent batch upserts, filtered listing, cancellation, and the quoted orders
+(reserved quotes: planned like open orders until they expire or are confirmed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import stamp
 from app.db import PARAMS_PER_QUERY, chunked
-from app.domain import Fault, Invalid, NotFound
+from app.domain import Conflict, Fault, Invalid, NotFound
 from app.tables import Order, OrderStatus
 from solver.problem import MAX_TEXT, Limits, limit_faults
 from solver.problem import Order as SpecOrder
@@ -145,6 +146,7 @@ def upsert(session: Session, orders: Sequence[SpecOrder], now: datetime) -> dict
             for k, v in fields.items():
                 setattr(row, k, v)
             row.status = OrderStatus.OPEN
+            row.expires_at = None  # a quoted order sent as an order is ordered
             row.updated_at = t
             out["updated"].append(o.id)
     if created:  # one bulk INSERT: the write lock is held for as short a time as can be
@@ -166,8 +168,35 @@ def cancel(session: Session, order_id: str, now: datetime) -> Order:
     row = get(session, order_id)
     if row.status != OrderStatus.CANCELLED:
         row.status = OrderStatus.CANCELLED
+        row.expires_at = None
         row.updated_at = stamp(now)
     return row
+
+
+def confirm(session: Session, order_id: str, now: datetime) -> Order:
+    """A quoted order becomes open (it is ordered); confirming an open order is harmless.
+    Conflict for a cancelled order or a quote whose hold has expired."""
+    row = session.get(Order, order_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"order '{order_id}' does not exist",
+                       faults=[{"field": "order_id", "id": order_id, "message": "no such order"}])
+    if row.status == OrderStatus.QUOTED and not held(row, now):
+        msg = f"the quote '{order_id}' expired at {row.expires_at}: quote it again"
+        raise Conflict(msg, faults=[{"field": "order_id", "id": order_id, "message": msg}])
+    if row.status == OrderStatus.CANCELLED:
+        msg = f"order '{order_id}' is cancelled"
+        raise Conflict(msg, faults=[{"field": "order_id", "id": order_id, "message": msg}])
+    if row.status == OrderStatus.QUOTED:
+        row.status = OrderStatus.OPEN
+        row.expires_at = None
+        row.updated_at = stamp(now)
+    return row
+
+
+def held(row: Order, now: datetime) -> bool:
+    """A quoted order whose hold has not expired at `now`."""
+    return (row.status == OrderStatus.QUOTED and row.expires_at is not None
+            and row.expires_at > stamp(now))
 
 
 def query(
@@ -202,9 +231,14 @@ def page(
     return rows, total
 
 
-def open_orders(session: Session, ids: Sequence[str] | None = None) -> list[Order]:
-    """Open orders (all, or those of `ids`), by due date then id."""
+def open_orders(session: Session, ids: Sequence[str] | None = None,
+                now: datetime | None = None) -> list[Order]:
+    """Open orders (all, or those of `ids`), by due date then id; with `now`, also the
+    quoted orders still held then (a plan made at `now` keeps their capacity)."""
     q = query(status=OrderStatus.OPEN)
+    if now is not None:
+        q = query().where((Order.status == OrderStatus.OPEN) | (
+            (Order.status == OrderStatus.QUOTED) & (Order.expires_at > stamp(now))))
     if ids is None:
         return list(session.scalars(q))
     if len(ids) <= PARAMS_PER_QUERY:

@@ -31,11 +31,11 @@ def build_problem(
     *,
     keep_pins: bool = True,
 ) -> dict[str, Any]:
-    """The problem document for the open orders (all, or `order_ids`), starting at
-    `horizon_start` floored to the minute, with the floor's state up to then as facts
-    (`app.services.floor`) and, unless not `keep_pins`, the pins (`app.services.pins`;
+    """The problem document for the open orders and held quotes (all, or `order_ids`),
+    starting at `horizon_start` floored to the minute, with the floor's state up to then as
+    facts (`app.services.floor`) and, unless not `keep_pins`, the pins (`app.services.pins`;
     what became of each is written into `pins` when given)."""
-    rows = orders_svc.open_orders(session, order_ids)
+    rows = orders_svc.open_orders(session, order_ids, now=horizon_start)
     if order_ids is not None:
         missing = sorted(set(order_ids) - {r.id for r in rows})
         if missing:
