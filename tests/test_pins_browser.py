@@ -57,8 +57,10 @@ def _bar(page: Any, item: str) -> dict[str, Any]:
     return bar
 
 
-def _drag(page: Any, bar: dict[str, Any], group: str, minutes: int) -> list[Any]:
-    """Drag `bar` onto `group`'s row, `minutes` later; where the ghost showed it would land."""
+def _drag(page: Any, bar: dict[str, Any], group: str, minutes: int,
+          shot: str | None = None) -> list[Any]:
+    """Drag `bar` onto `group`'s row, `minutes` later; where the ghost showed it would land
+    (with `shot`, a screenshot of the drag before the drop)."""
     slot = page.evaluate(
         "([g, a, b]) => { const s = rackGantt.slotBox(g, a, b);"
         " const r = rackGantt.canvas.getBoundingClientRect();"
@@ -71,6 +73,9 @@ def _drag(page: Any, bar: dict[str, Any], group: str, minutes: int) -> list[Any]
     page.mouse.move(x + minutes * scale, slot["y"], steps=6)
     landed: list[Any] = page.evaluate(
         "rackGantt.ghost && [rackGantt.ghost.group, rackGantt.ghost.start_min]")
+    if shot is not None:
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / shot))
     page.mouse.up()
     return landed
 
@@ -117,7 +122,7 @@ def test_pin_then_an_accepted_drag(served: Served, page: Any) -> None:
     target = next(g for g in ("HOU-BIL-01", "HOU-BIL-02") if g != bar["group"])
     page.click("#move-mode")
     bar = _bar(page, STEP)  # the step's panel above the chart moved it down
-    group, start = _drag(page, bar, target, 240)
+    group, start = _drag(page, bar, target, 240, shot="move-dragging.png")
     assert group == target
     page.wait_for_url(lambda u: served.job_id not in u, timeout=60000)
     wait_ready(page)

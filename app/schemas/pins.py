@@ -85,7 +85,7 @@ class MoveIn(BaseModel):
     reason: Text = Field(default="", max_length=2000, description="the pin's reason")
     time_limit: float | None = Field(
         default=None, gt=0, le=60, allow_inf_nan=False,
-        description="seconds for the repair (default 3)")
+        description="seconds for the repair (default 2)")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 

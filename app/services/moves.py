@@ -27,7 +27,7 @@ from app.services.pins import Placer, Refused
 from app.tables import Job, JobKind, JobStatus, Pin, PinKind, StepState
 from solver.problem import load_problem
 
-DEFAULT_TIME_LIMIT = 3.0  # seconds for the repair: the planner waits for it
+DEFAULT_TIME_LIMIT = 2.0  # seconds for the repair: the planner waits for it
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 

@@ -526,7 +526,7 @@ const RackGantt = (() => {
       });
       c.addEventListener("mousemove", (e) => {
         if (this.barDrag) {
-          this.ghost = this.dropTarget(this.barDrag, e.clientX, e.clientY, e.offsetY);
+          this.ghost = this.dropTarget(this.barDrag, e.clientX, e.offsetY);
           this.draw();
           return;
         }
@@ -581,7 +581,7 @@ const RackGantt = (() => {
 
     // where a dragged bar would land: the resource row under the pointer (its own row
     // when over none) and its start shifted by the drag, on a quarter hour
-    dropTarget(bd, clientX, clientY, py) {
+    dropTarget(bd, clientX, py) {
       const b = bd.bar;
       const y = py - AXIS_H + this.scrollY;
       const ri = lowerBound(this.rowTops, y + 0.0001) - 1;
