@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4  # 3: locks; 4: jobs.heartbeat_at (a running job's lease)
+SCHEMA_VERSION = 5  # 3: locks; 4: jobs.heartbeat_at (a running job's lease); 5: scenarios
 
 
 class Base(DeclarativeBase):
@@ -32,6 +32,7 @@ class JobStatus(StrEnum):
 class JobKind(StrEnum):
     SOLVE = "solve"
     RESCHEDULE = "reschedule"  # from the floor's state, close to the published plan
+    SCENARIO = "scenario"  # the base or a variant of a what-if scenario (never published)
 
 
 class Meta(Base):
@@ -151,3 +152,21 @@ class Lock(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[str] = mapped_column(String(20))
+
+
+class Scenario(Base):
+    """A what-if scenario (or a site-loss resilience run): a base problem and variants of
+    it (named lists of changes, `solver.scenario`), each solved by a job of kind
+    scenario; `variants` holds per variant its name, changes and job id."""
+
+    __tablename__ = "scenarios"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # whatif | resilience
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[str] = mapped_column(String(20), index=True)
+    params: Mapped[dict[str, Any]]
+    # the factory version the base was built from; None: a problem sent in
+    factory_version: Mapped[int | None] = mapped_column(ForeignKey("factory_versions.version"))
+    base_job: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    variants: Mapped[list[Any]]
+    applied: Mapped[list[Any] | None]  # each apply: variant, time, factory version, orders
