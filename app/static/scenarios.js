@@ -34,7 +34,7 @@
       ["makespan", hours(side.makespan_min),
         isBase ? null : side.makespan_min_change, hours, true],
     ];
-    return h("div", { class: "sc-kpis" }, rows.map(([label, fig, d, fmt, up]) => [
+    return h("div", { class: "sc-kpis" }, rows.flatMap(([label, fig, d, fmt, up]) => [
       h("span", { class: "label" }, label), h("span", { class: "fig" }, fig),
       d === null ? h("span") : delta(d, fmt, up)]));
   }
@@ -81,7 +81,9 @@
 
   function orders(side) {
     const rows = (side.order_changes || []).slice()
-      .sort((a, b) => Math.abs(b.delivery_change_min || 0) - Math.abs(a.delivery_change_min || 0));
+      .sort((a, b) => (a.delivery_change_min === null ? -Infinity : -Math.abs(a.delivery_change_min))
+        - (b.delivery_change_min === null ? -Infinity : -Math.abs(b.delivery_change_min))
+        || a.order.localeCompare(b.order));
     if (!rows.length) return h("p", { class: "sc-none" }, "no order delivers at another time");
     const shown = rows.slice(0, 12);
     return [h("h3", {}, `Orders that change (${rows.length})`),
@@ -103,7 +105,7 @@
       side.status ? h("a", { href: side.links.view, class: "gantt-link" }, "Gantt") : null,
       side.status ? h("a", { href: side.links.capacity }, "capacity") : null);
     const body = side.status ? [kpis(side, isBase), sites(side), heat(side), bottlenecks(side),
-      isBase ? null : orders(side)]
+      isBase ? null : orders(side)].flat(2)
       : [h("p", { class: "sc-none" }, side.error || `the solve is ${side.job_status}`)];
     return h("section", { class: "card sc-side", "data-side": isBase ? "base" : String(side.index) },
       h("h2", {}, title, h("span", { class: "status" },
