@@ -82,6 +82,11 @@ OPERATION_IDS = {
     ("GET", "/events"): "listEvents",
     ("POST", "/capacity"): "createCapacityReport",
     ("GET", "/schedules/{job_id}/capacity"): "getScheduleCapacity",
+    ("POST", "/scenarios"): "createScenario",
+    ("GET", "/scenarios/{scenario_id}"): "getScenario",
+    ("DELETE", "/scenarios/{scenario_id}"): "cancelScenario",
+    ("POST", "/scenarios/{scenario_id}/variants/{n}/apply"): "applyScenarioVariant",
+    ("POST", "/resilience"): "createResilience",
 }
 
 

@@ -121,7 +121,8 @@ def test_each_page_has_the_layouts_head_and_nav(
 def test_every_page_template_extends_the_layout() -> None:
     """No page template writes its own head or nav: each extends layout.html."""
     names = sorted(p.name for p in TEMPLATES.glob("*.html"))
-    assert names == ["capacity.html", "index.html", "layout.html", "orders.html", "view.html"]
+    assert names == ["capacity.html", "index.html", "layout.html", "orders.html",
+                     "scenarios.html", "view.html"]
     for name in names:
         if name != "layout.html":
             text = (TEMPLATES / name).read_text(encoding="utf-8")
