@@ -76,6 +76,7 @@ def test_variants_are_normal_schedules_compared_and_applied_only_when_asked(api:
                  f"/schedules/{job}/view", f"/ui/scenarios/{sid}"):
         assert api.get(path).status_code == 200, path
     assert api.get(f"/schedules/{job}").json()["publishable"] is False
+    assert api.get("/overview").json()["latest"] is None  # the front page's plan is not one
     refused = api.post(f"/schedules/{job}/publish")
     assert refused.status_code == 409 and "apply the variant" in refused.json()["detail"]
     # nothing applied yet
