@@ -73,7 +73,7 @@ def what_if(problem: Problem, variants: Sequence[Variant], *, time_limit: float,
 def rank_sites(comparison: Mapping[str, Any], days: float) -> dict[str, Any]:
     """The resilience answer from a comparison whose variants are the site losses (named
     by site): the sites ranked by the weighted tardiness their loss adds, most first, each
-    with the orders that slip (later than in the base)."""
+    with the orders that slip (later than in the base), the longest slip first."""
     rows = []
     for v in comparison["variants"]:
         cost = v.get("weighted_tardiness_min_change")
@@ -85,7 +85,9 @@ def rank_sites(comparison: Mapping[str, Any], days: float) -> dict[str, Any]:
             "slipped": [{"order": r["order"], "delivery_change_min": r["delivery_change_min"],
                          "base_tardiness_min": r["base_tardiness_min"],
                          "tardiness_min": r["tardiness_min"]}
-                        for r in v["order_changes"] if r["change"] == "later"],
+                        for r in sorted(v["order_changes"],
+                                        key=lambda r: -(r["delivery_change_min"] or 0))
+                        if r["change"] == "later"],
         })
     rows.sort(key=lambda r: (r["weighted_tardiness_added_min"] is None,
                              -(r["weighted_tardiness_added_min"] or 0), r["site"]))

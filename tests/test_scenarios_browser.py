@@ -74,6 +74,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served,
                            factory_version=1, base_job=ids[0], applied=None,
                            variants=[{"name": n, "job": j, "changes": c}
                                      for (n, c), j in zip(VARIANTS, ids[1:], strict=True)]))
+            # a resilience run over the same jobs: the week without HOU as its one loss
+            s.add(Scenario(id=f"{sid}r", kind="resilience", name="resilience", created_at=now,
+                           params={"time_limit": 1, "seed": 0, "workers": 1, "days": 7},
+                           factory_version=1, base_job=ids[0], applied=None,
+                           variants=[{"name": "HOU", "job": ids[1], "changes": VARIANTS[0][1]}]))
         engine.dispose()
         yield srv, sid
 
@@ -110,3 +115,21 @@ def test_the_compare_page_shows_the_sides_side_by_side(
     down.query_selector("a.gantt-link").click()
     page.wait_for_url(f"**/schedules/{sc['variants'][0]['job']}/view")
     test_browser.wait_ready(page)
+
+
+def test_a_resilience_run_shows_the_ranking_of_sites(
+        scenario: tuple[Served, str], page: Any) -> None:
+    """A resilience scenario's page ranks the sites: rank, site, the weighted tardiness
+    its loss adds, the orders that slip."""
+    srv, sid = scenario
+    page.goto(f"{srv.base}/ui/scenarios/{sid}r")
+    page.wait_for_function("() => document.querySelector('main.scenarios')"
+                           ".dataset.state === 'ready'", timeout=60000)
+    page.screenshot(path=str(SHOTS / "scenarios-resilience.png"), full_page=True)
+    sc = page.evaluate("window.rackScenario")
+    rows = page.query_selector_all("#sc-ranking table.sc-rank tbody tr")
+    assert len(rows) == 1
+    cells = [c.inner_text() for c in rows[0].query_selector_all("td")]
+    added = sc["ranking"][0]["weighted_tardiness_added_min"]
+    assert cells[:3] == ["1", "HOU", f"+{round(added):,}"]
+    assert sc["ranking"][0]["slipped"][0]["order"] in cells[4]

@@ -56,15 +56,19 @@
         h("td", { class: "num" }, s.power_cap_kw === null ? "–" : num(s.power_cap_kw))))));
   }
 
-  function heat(side) {
+  // sites by buckets, `width` buckets wide (the widest side's), so the sides line up
+  function heat(side, width) {
     if (!side.heat) return null;
     const hm = side.heat;
+    const from = hm.buckets.length ? hm.buckets[0].slice(0, 10) : "";
     return h("div", { class: "sc-heat" },
-      h("h3", {}, `Capacity by ${hm.bucket}`),
+      h("h3", {}, `Utilisation by ${hm.bucket} from ${from}`),
       h("table", {}, h("tbody", {}, hm.sites.map((row) => h("tr", {},
         h("th", {}, row.site),
-        row.utilisation.map((u, b) => {
-          const title = `${row.site} ${hm.buckets[b].slice(0, 10)}: ${pct(u)}`;
+        Array.from({ length: Math.max(width, row.utilisation.length) }, (_, b) => {
+          const u = b < row.utilisation.length ? row.utilisation[b] : null;
+          const when = b < hm.buckets.length ? hm.buckets[b].slice(0, 10) : "after the plan";
+          const title = `${row.site} ${when}: ${u === null ? "nothing planned" : pct(u)}`;
           const td = h("td", { class: u === null ? "cap-cell none" : "cap-cell", title });
           if (u !== null) td.style.background = RackCapacity.colour(u);
           return td;
@@ -99,12 +103,12 @@
         `... and ${rows.length - shown.length} more`) : null];
   }
 
-  function card(side, isBase) {
+  function card(side, isBase, width) {
     const title = isBase ? "Base" : side.name;
     const links = h("div", { class: "sc-links" },
       side.status ? h("a", { href: side.links.view, class: "gantt-link" }, "Gantt") : null,
       side.status ? h("a", { href: side.links.capacity }, "capacity") : null);
-    const body = side.status ? [kpis(side, isBase), sites(side), heat(side), bottlenecks(side),
+    const body = side.status ? [kpis(side, isBase), sites(side), heat(side, width), bottlenecks(side),
       isBase ? null : orders(side)].flat(2)
       : [h("p", { class: "sc-none" }, side.error || `the solve is ${side.job_status}`)];
     return h("section", { class: "card sc-side", "data-side": isBase ? "base" : String(side.index) },
@@ -136,8 +140,10 @@
       show(document.getElementById("sc-facts"),
         `${sc.kind}, ${sc.status}, ${sc.variants.length} variant(s), ` +
         `${sc.params.time_limit} s per solve, seed ${sc.params.seed}`);
-      show(document.getElementById("sc-sides"), card(sc.base, true),
-        ...sc.variants.map((v) => card(v, false)));
+      const width = Math.max(0, ...[sc.base, ...sc.variants].map((x) =>
+        (x.heat ? x.heat.buckets.length : 0)));
+      show(document.getElementById("sc-sides"), card(sc.base, true, width),
+        ...sc.variants.map((v) => card(v, false, width)));
       const rankCard = document.getElementById("sc-ranking-card");
       rankCard.hidden = !sc.ranking;
       if (sc.ranking) show(document.getElementById("sc-ranking"), ranking(sc.ranking));
