@@ -83,6 +83,7 @@ OPERATION_IDS = {
     ("POST", "/capacity"): "createCapacityReport",
     ("GET", "/schedules/{job_id}/capacity"): "getScheduleCapacity",
     ("POST", "/scenarios"): "createScenario",
+    ("GET", "/scenarios"): "listScenarios",
     ("GET", "/scenarios/{scenario_id}"): "getScenario",
     ("DELETE", "/scenarios/{scenario_id}"): "cancelScenario",
     ("POST", "/scenarios/{scenario_id}/variants/{n}/apply"): "applyScenarioVariant",

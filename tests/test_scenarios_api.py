@@ -64,6 +64,8 @@ def test_variants_are_normal_schedules_compared_and_applied_only_when_asked(api:
     assert r.headers["Location"] == f"/scenarios/{sid}"
     out = _wait(api, sid)
     assert out["status"] == "done"
+    listed = api.get("/scenarios").json()
+    assert listed["total"] == 1 and listed["items"][0]["links"]["page"] == f"/ui/scenarios/{sid}"
     base, down, grow = out["base"], *out["variants"]
     assert base["status"] in ("OPTIMAL", "FEASIBLE") and down["status"] in ("OPTIMAL", "FEASIBLE")
     assert down["weighted_tardiness_min_change"] == (
@@ -114,6 +116,7 @@ def test_a_bad_change_is_refused_with_the_field_named_and_nothing_written(api: A
                       "variants[1].changes[2].count", "variants[1].changes[3].type"]
     assert "NOWHERE" in r.json()["detail"]
     assert api.get("/schedules").json()["total"] == 0
+    assert api.get("/scenarios").json()["total"] == 0
     assert api.get("/scenarios/nope").status_code == 404
 
 

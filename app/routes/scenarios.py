@@ -1,13 +1,13 @@
 """What-if scenarios: `POST /scenarios` (the base and variants solved as jobs), `GET
-/scenarios/{id}` (the comparison), cancel, `POST /scenarios/{id}/variants/{n}/apply`,
-`POST /resilience` (per site, its loss for some days), and the compare page
-(`/ui/scenarios/{id}`)."""
+/scenarios` (the list), `GET /scenarios/{id}` (the comparison), cancel, `POST
+/scenarios/{id}/variants/{n}/apply`, `POST /resilience` (per site, its loss for some days),
+and the compare page (`/ui/scenarios/{id}`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.db import reading, transaction
@@ -18,6 +18,7 @@ from app.schemas.scenarios import (
     ResilienceRequest,
     ScenarioCompare,
     ScenarioOut,
+    ScenarioPage,
     ScenarioRequest,
 )
 from app.services import scenarios as svc
@@ -82,6 +83,20 @@ def resilience(state: AppState, _: Planner, response: Response,
         state.runner.wake()
     response.headers["Location"] = f"/scenarios/{scen_id}"
     return _out(state, scen_id)
+
+
+@router.get("/scenarios", operation_id="listScenarios", response_model=ScenarioPage)
+def list_scenarios(
+    state: AppState, _: Reader,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
+) -> ScenarioPage:
+    """Scenarios and resilience runs, newest first, without their comparisons (each
+    links to its compare page)."""
+    with reading(state.sessions) as s:
+        items, total = svc.page(s, limit, offset)
+    return ScenarioPage(items=[ScenarioOut.model_validate(i) for i in items], total=total,
+                        limit=limit, offset=offset)
 
 
 @router.get("/scenarios/{scenario_id}", operation_id="getScenario",

@@ -99,6 +99,15 @@ class ScenarioOut(BaseModel):
     links: dict[str, str]
 
 
+class ScenarioPage(BaseModel):
+    """One page of scenarios, newest first."""
+
+    items: list[ScenarioOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class ScenarioCompare(BaseModel):
     """A scenario with the comparison of its finished jobs (docs/scenarios.md)."""
 

@@ -171,6 +171,15 @@ def get(session: Session, scenario_id: str) -> Scenario:
     return scen
 
 
+def page(session: Session, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of scenarios (newest first) as summaries, and the total count."""
+    total = session.scalar(select(func.count()).select_from(Scenario)) or 0
+    rows = session.scalars(select(Scenario).order_by(Scenario.created_at.desc(),
+                                                     Scenario.id.desc())
+                           .limit(limit).offset(offset)).all()
+    return [summary(r, _jobs(session, r)) for r in rows], total
+
+
 def _jobs(session: Session, scen: Scenario) -> dict[str, Job]:
     ids = [scen.base_job, *(v["job"] for v in scen.variants)]
     return {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)))}
@@ -331,5 +340,5 @@ def apply(session: Session, scenario_id: str, n: int, now: datetime,
     return record
 
 
-__all__ = ["apply", "cancel", "comparison", "get", "status_of", "submit",
+__all__ = ["apply", "cancel", "comparison", "get", "page", "status_of", "submit",
            "summary"]
