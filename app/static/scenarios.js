@@ -153,7 +153,7 @@
         "solving: the sides fill in as their solves finish ..."));
       root.dataset.state = FINISHED.includes(sc.status) ? "ready" : "solving";
       window.rackScenario = sc;
-      if (!FINISHED.includes(sc.status)) setTimeout(reload, 2000);
+      if (!FINISHED.includes(sc.status)) setTimeout(reload, 3000);
     } catch (err) {
       show(msg, rp.errorBox(err));
       root.dataset.state = "error";
