@@ -427,18 +427,19 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     except InputError as exc:
         errors += exc.errors
     variants = []
+    names: list[tuple[Path, str]] = []
     for path in args.changes:
         try:
             name, raw = _read_variant(path)
-            changes = load_changes(raw, problem)
-            variants.append((name, changes))
+            names.append((path, name))
+            variants.append((name, load_changes(raw, problem)))
         except InputError as exc:
             errors += exc.errors
         except ChangeError as exc:
             errors += [f"{path}: {e}" for e in exc.errors]
-    names = [n for n, _ in variants]
+    taken = [n for _, n in names]
     errors += [f"{p}: name '{n}' is the name of another variant"
-               for p, n in zip(args.changes, names, strict=False) if names.count(n) > 1]
+               for p, n in names if taken.count(n) > 1]
     if errors or problem is None:
         raise InputError(errors)
     from solver.resilience import Variant, what_if
