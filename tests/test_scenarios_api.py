@@ -1,13 +1,15 @@
 """What-if scenarios through the API: `POST /scenarios` solves the base and the variants as
 normal schedules, `GET /scenarios/{id}` compares them, a bad change is refused with the
 field named and nothing written, a cancel halfway keeps the finished sides, apply makes a
-variant real, `POST /resilience` ranks the sites (SQLite only: the jobs are the runner's)."""
+variant real, `POST /resilience` ranks the sites (the solving tests on SQLite, the refusal
+and the apply on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +100,15 @@ def test_variants_are_normal_schedules_compared_and_applied_only_when_asked(api:
     assert api.post(f"/scenarios/{sid}/variants/7/apply").status_code == 404
 
 
-def test_a_bad_change_is_refused_with_the_field_named_and_nothing_written(api: Any) -> None:
-    """422 naming every bad change as variants[v].changes[i].field; no job, no scenario."""
+def test_a_bad_change_is_refused_with_the_field_named_and_nothing_written(
+        make_client: Callable[..., AbstractContextManager[Any]]) -> None:
+    """422 naming every bad change as variants[v].changes[i].field; no job, no scenario
+    (SQLite and PostgreSQL)."""
+    with make_client() as api:
+        _refused(api)
+
+
+def _refused(api: Any) -> None:
     body = {"time_limit": 1, "variants": [
         {"name": "ok", "changes": [HOU_DOWN]},
         {"name": "bad", "changes": [
@@ -166,3 +175,29 @@ def test_resilience_ranks_the_sites_of_a_problem_sent_in(api: Any) -> None:
     assert added == sorted(added, reverse=True) and ranking[0]["rank"] == 1
     no = api.post(f"/scenarios/{out['id']}/variants/0/apply")
     assert no.status_code == 409 and no.json()["errors"][0]["field"] == "problem"
+
+
+def test_apply_writes_the_factory_and_orders_on_both_backends(
+        make_client: Callable[..., AbstractContextManager[Any]]) -> None:
+    """Applying a variant (solved or not) on SQLite and PostgreSQL: one new factory version
+    with the resource and a power window, the added order created; nothing before."""
+    body = {"time_limit": 1, "variants": [{"name": "grow", "changes": [
+        {"type": "resource_add", "like": "PHX-TST-01", "count": 2},
+        {"type": "power_cap", "site": "PHX", "power_cap_kw": 900,
+         "start": "2026-12-10T00:00:00Z", "end": "2027-01-10T00:00:00Z"},
+        {"type": "order_add", "id": "SO-NEW", "product": "GB200-NVL72", "quantity": 3,
+         "due": "2026-12-24T00:00:00Z"}]}]}
+    with make_client(max_solves=1) as api:
+        sid = api.post("/scenarios", json=body).json()["id"]
+        assert api.get("/orders/SO-NEW").status_code == 404
+        r = api.post(f"/scenarios/{sid}/variants/0/apply")
+        assert r.status_code == 200, r.text
+        assert r.json()["orders"]["created"] == ["SO-NEW"]
+        factory = api.get("/factory").json()
+        assert factory["version"] == 2
+        ids = {x["id"] for x in factory["resources"]}
+        assert {"PHX-TST-01+1", "PHX-TST-01+2"} <= ids
+        phx = next(x for x in factory["sites"] if x["id"] == "PHX")
+        assert [w["power_cap_kw"] for w in phx["power_windows"]] == [900]
+        assert api.get("/orders/SO-NEW").json()["status"] == "open"
+        assert api.get(f"/scenarios/{sid}").json()["applied"][0]["factory_version"] == 2
