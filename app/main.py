@@ -32,6 +32,7 @@ from app.routes import (
     pages,
     quotes,
     reschedule,
+    scenarios,
     schedules,
     uploads,
 )
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
                exports, gantt, overview, pages, events, capacity, explain_routes,
-               exceptions, docs, pins_routes, quotes)
+               exceptions, docs, pins_routes, quotes,
+               scenarios)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs

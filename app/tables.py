@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 6  # 3: locks; 4: jobs.heartbeat_at (a running job's lease); 5: pins;
-# 6: orders.expires_at (a quote's hold)
+SCHEMA_VERSION = 7  # 3: locks; 4: jobs.heartbeat_at (a running job's lease); 5: pins;
+# 6: orders.expires_at (a quote's hold); 7: scenarios
 
 
 class Base(DeclarativeBase):
@@ -35,6 +35,7 @@ class JobKind(StrEnum):
     SOLVE = "solve"
     RESCHEDULE = "reschedule"  # from the floor's state, close to the published plan
     QUOTE = "quote"  # a new order inserted into the published plan (`app.services.quotes`)
+    SCENARIO = "scenario"  # the base or a variant of a what-if scenario (never published)
 
 
 class Meta(Base):
@@ -180,3 +181,19 @@ class Pin(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     set_by: Mapped[str] = mapped_column(String(200))  # the caller's role and key fingerprint
     created_at: Mapped[str] = mapped_column(String(20))
+class Scenario(Base):
+    """A what-if scenario (or a site-loss resilience run): a base problem and variants of
+    it (named lists of changes, `solver.scenario`), each solved by a job of kind
+    scenario; `variants` holds per variant its name, changes and job id."""
+
+    __tablename__ = "scenarios"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # whatif | resilience
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[str] = mapped_column(String(20), index=True)
+    params: Mapped[dict[str, Any]]
+    # the factory version the base was built from; None: a problem sent in
+    factory_version: Mapped[int | None] = mapped_column(ForeignKey("factory_versions.version"))
+    base_job: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    variants: Mapped[list[Any]]
+    applied: Mapped[list[Any] | None]  # each apply: variant, time, factory version, orders

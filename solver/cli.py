@@ -1,4 +1,5 @@
-"""The ``rackplan`` command line (SPEC section 4): solve, validate, import, capacity, explain.
+"""The ``rackplan`` command line (SPEC section 4): solve, validate, import, capacity, explain,
+whatif, resilience.
 
 A thin layer: it parses arguments, reads and writes files, calls the library and turns
 the outcome into an exit code: 0 success, 1 infeasible / no schedule / invalid schedule,
@@ -186,6 +187,39 @@ def _parser(
     cap.add_argument("--html", metavar="REPORT.html", type=Path,
                      help="also write the report as a page of heat maps")
     cap.set_defaults(run=_cmd_capacity)
+
+    wi = sub.add_parser("whatif", help="solve the problem and variants of it side by side "
+                        "and compare them (docs/scenarios.md)")
+    wi.add_argument("problem", metavar="PROBLEM.json", type=Path)
+    wi.add_argument("changes", metavar="CHANGES.json", type=Path, nargs="+",
+                    help="one variant per file: a list of changes, or {name, changes}")
+    wi.add_argument("-o", "--output", metavar="COMPARE.json", type=Path,
+                    help="also write the comparison as JSON")
+    wi.add_argument("--time-limit", metavar="S", type=_positive_float, default=10.0,
+                    help="seconds per solve, the same for the base and every variant "
+                    "(default 10)")
+    wi.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (default 0)")
+    wi.add_argument("--workers", metavar="N", type=_positive_int, default=1,
+                    help="CP-SAT threads per solve (default 1)")
+    wi.add_argument("--jobs", metavar="N", type=_positive_int, default=1,
+                    help="solves at once, each in a process of its own (default 1)")
+    wi.set_defaults(run=_cmd_whatif)
+
+    rs = sub.add_parser("resilience", help="per site, the cost of losing it for a few days: "
+                        "sites ranked by the weighted tardiness their loss adds")
+    rs.add_argument("problem", metavar="PROBLEM.json", type=Path)
+    rs.add_argument("--days", metavar="D", type=_positive_float, default=14.0,
+                    help="days each site is down from horizon_start (default 14)")
+    rs.add_argument("-o", "--output", metavar="RESILIENCE.json", type=Path,
+                    help="also write the answer as JSON")
+    rs.add_argument("--time-limit", metavar="S", type=_positive_float, default=10.0,
+                    help="seconds per solve (default 10)")
+    rs.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (default 0)")
+    rs.add_argument("--workers", metavar="N", type=_positive_int, default=1,
+                    help="CP-SAT threads per solve (default 1)")
+    rs.add_argument("--jobs", metavar="N", type=_positive_int, default=1,
+                    help="solves at once, each in a process of its own (default 1)")
+    rs.set_defaults(run=_cmd_resilience)
     if extend is not None:
         extend(sub)
     return parser
@@ -362,6 +396,76 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
             args.html.write_text(render(report), encoding="utf-8")
         except OSError as exc:
             raise InputError([f"cannot write {args.html}: {exc.strerror or exc}"]) from None
+    return EXIT_OK
+
+
+def _read_variant(path: Path) -> tuple[str, Any]:
+    """A CHANGES.json file: (the variant's name, its raw list of changes)."""
+    data = _read_json(path, "changes")
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"name", "changes"})
+        if unknown:
+            raise InputError([f"{path}: {k}: unknown field (give name and changes)"
+                              for k in unknown])
+        name = data.get("name", path.stem)
+        if not isinstance(name, str) or not name.strip():
+            raise InputError([f"{path}: name: must be a non-empty text"])
+        return name, data.get("changes")
+    return path.stem, data
+
+
+def _cmd_whatif(args: argparse.Namespace) -> int:
+    """``rackplan whatif``: the base and one variant per changes file solved side by side;
+    a table on stdout, the comparison as JSON with ``-o``; exit 2 naming the file, the
+    change's index and field for a bad change."""
+    from solver.scenario import ChangeError, load_changes
+
+    errors: list[str] = []
+    problem: Problem | None = None
+    try:
+        problem = _load_problem(args.problem)
+    except InputError as exc:
+        errors += exc.errors
+    variants = []
+    names: list[tuple[Path, str]] = []
+    for path in args.changes:
+        try:
+            name, raw = _read_variant(path)
+            names.append((path, name))
+            variants.append((name, load_changes(raw, problem)))
+        except InputError as exc:
+            errors += exc.errors
+        except ChangeError as exc:
+            errors += [f"{path}: {e}" for e in exc.errors]
+    taken = [n for _, n in names]
+    errors += [f"{p}: name '{n}' is the name of another variant"
+               for p, n in names if taken.count(n) > 1]
+    if errors or problem is None:
+        raise InputError(errors)
+    from solver.resilience import Variant, what_if
+    from solver.scenario import render_table
+
+    out = what_if(problem, [Variant(n, c) for n, c in variants], time_limit=args.time_limit,
+                  seed=args.seed, workers=args.workers, processes=args.jobs)
+    if args.output is not None:
+        _write_json(out, args.output)
+    sys.stdout.write(render_table(out))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def _cmd_resilience(args: argparse.Namespace) -> int:
+    """``rackplan resilience``: per site the loss of it for ``--days`` days from
+    horizon_start, ranked by the weighted tardiness it adds; a table on stdout."""
+    problem = _load_problem(args.problem)
+    from solver.resilience import render_ranking, resilience
+
+    out = resilience(problem, args.days, time_limit=args.time_limit, seed=args.seed,
+                     workers=args.workers, processes=args.jobs)
+    if args.output is not None:
+        _write_json(out, args.output)
+    sys.stdout.write(render_ranking(out))
+    sys.stdout.flush()
     return EXIT_OK
 
 

@@ -239,4 +239,4 @@ def test_a_version_2_database_is_upgraded(make_client: MakeClient, env: str,
     assert "heartbeat_at" in {c["name"] for c in inspect(engine).get_columns("jobs")}
     with transaction(sessions) as s:
         version = s.scalar(text("SELECT value FROM meta WHERE key = 'schema_version'"))
-    assert version == str(SCHEMA_VERSION) == "6"
+    assert version == str(SCHEMA_VERSION) == "7"

@@ -89,6 +89,12 @@ OPERATION_IDS = {
     ("POST", "/schedules/{job_id}/moves"): "moveStep",
     ("POST", "/quotes"): "createQuote",
     ("POST", "/orders/{order_id}/confirm"): "confirmOrder",
+    ("POST", "/scenarios"): "createScenario",
+    ("GET", "/scenarios"): "listScenarios",
+    ("GET", "/scenarios/{scenario_id}"): "getScenario",
+    ("DELETE", "/scenarios/{scenario_id}"): "cancelScenario",
+    ("POST", "/scenarios/{scenario_id}/variants/{n}/apply"): "applyScenarioVariant",
+    ("POST", "/resilience"): "createResilience",
 }
 
 

@@ -136,7 +136,8 @@ def test_every_page_template_extends_the_layout() -> None:
     docs, which are Swagger UI's and ReDoc's own pages)."""
     names = sorted(p.name for p in TEMPLATES.glob("*.html"))
     assert names == ["capacity.html", "compare.html", "docs.html", "exceptions.html",
-                     "index.html", "layout.html", "orders.html", "redoc.html", "view.html"]
+                     "index.html", "layout.html", "orders.html", "redoc.html", "scenarios.html",
+                     "view.html"]
     for name in names:
         if name not in ("layout.html", "docs.html", "redoc.html"):
             text = (TEMPLATES / name).read_text(encoding="utf-8")

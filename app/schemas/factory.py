@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from solver.problem import Product, Resource, Site
+from solver.problem import Policies, Product, Resource, Site
 
 EXAMPLE: dict[str, Any] = {
     "sites": [{
@@ -39,6 +39,8 @@ class FactoryIn(BaseModel):
     sites: list[Site] = Field(min_length=1)
     resources: list[Resource] = Field(min_length=1)
     products: list[Product] = Field(min_length=1)
+    # SPEC section 6 spread-risk quotas: every plan of the factory keeps them
+    policies: Policies | None = None
 
 
 class FactoryOut(FactoryIn):

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from app.db import chunked, reading
 from app.domain import Conflict, Fault, Invalid, NotFound
-from app.tables import Event, Job, JobStatus, Publication, StepState
+from app.tables import Event, Job, JobKind, JobStatus, Publication, StepState
 from solver.calendar import minutes_between, resource_windows, site_windows
 from solver.problem import Resource, Site
 
@@ -643,11 +643,14 @@ def _brief(job: Job) -> dict[str, Any]:
 
 
 def overview(session: Session) -> dict[str, Any]:
-    """The newest done job, the queued and running ones, the published one, recent jobs."""
+    """The newest done job (not a scenario's), the queued and running ones, the published
+    one, recent jobs."""
     cols = load_only(Job.id, Job.status, Job.created_at, Job.started_at, Job.finished_at,
                      Job.valid, Job.params, Job.progress, Job.error)
     latest = session.scalars(
-        select(Job).options(cols).where(Job.status == JobStatus.DONE)
+        select(Job).options(cols)
+        # a scenario's what-if plans are not the factory's plan
+        .where(Job.status == JobStatus.DONE, Job.kind != JobKind.SCENARIO)
         .order_by(Job.finished_at.desc(), Job.created_at.desc(), Job.id.desc()).limit(1)
     ).first()
     active = session.scalars(

@@ -224,6 +224,7 @@ def publishable(job: Job) -> bool:
     """Finished (done, or cancelled with a schedule) with a validated plan."""
     return (
         job.status in (JobStatus.DONE, JobStatus.CANCELLED)
+        and job.kind != JobKind.SCENARIO
         and job.schedule is not None
         and job.schedule.get("status") in PLAN_STATUSES
         and job.valid
@@ -286,6 +287,9 @@ def publish(
         job = get_job(s, job_id)
         if job.status not in (JobStatus.DONE, JobStatus.CANCELLED):
             raise _refuse(job_id, f"the job is {job.status}; only a finished job can be")
+        if job.kind == JobKind.SCENARIO:  # a what-if: only applying a variant makes it real
+            raise _refuse(job_id, "it is a scenario's what-if plan; apply the variant "
+                          "(POST /scenarios/{id}/variants/{n}/apply) and plan again")
         if job.schedule is None:
             raise _refuse(job_id, "the job has no schedule")
         status = job.schedule.get("status")

@@ -143,6 +143,7 @@ const RackCapacity = (() => {
 })();
 
 (function main() {
+  if (!document.querySelector("main.capacity")) return;  // another page uses the pieces
   rp.keyBar(document.getElementById("key-slot"));
   const m = /^\/schedules\/([^/]+)\/capacity\/view\/?$/.exec(location.pathname);
   const jobId = m ? decodeURIComponent(m[1]) : "";
