@@ -330,6 +330,25 @@ def test_front_page_shows_latest_plan_and_actions(served: Served, page: Any) -> 
     assert page.query_selector(f'#recent-table tr[data-job="{served.job_id}"]') is not None
 
 
+def test_front_page_explains_a_late_order(served: Served, page: Any, tmp_path: Path) -> None:
+    """The front page's chart has the same explanation panel as a plan's page: a late
+    order's chip opens it with the order's causes."""
+    late = sorted((o for o in served.schedule["orders"] if o["tardiness_min"] > 0),
+                  key=lambda o: -o["tardiness_min"])
+    assert late, "the sample's 2-second plan has a late order"
+    order = late[0]["id"]
+    page.goto(f"{served.base}/")
+    wait_ready(page)
+    assert page.is_hidden("#explain-panel")
+    page.click(f'.gantt-late button.chip[data-order="{order}"]')
+    page.wait_for_selector('#explain-panel[data-ready="1"]', timeout=20000)
+    text = page.text_content("#explain-panel") or ""
+    assert order in text and "What held it" in text
+    page.screenshot(path=str(tmp_path / "front-explain.png"))
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#explain-panel")
+
+
 def test_orders_page_lists_orders(served: Served, page: Any) -> None:
     """The orders page lists the open orders from GET /orders, each with its status."""
     page.goto(f"{served.base}/ui/orders")

@@ -214,12 +214,25 @@
         `${body.counts[k]} ${labels[k]}`)));
   }
 
+  let panel = null;  // the explanation panel of the plan shown (one, kept across plans)
+
   function mountGantt(id, published) {
     shown = id;
     exceptionChips(published);
+    const explainOrder = (order) => { if (panel) panel.open(order); };
     const g = new RackGantt.Gantt($("gantt"), { jobId: id,
-      onLoad: (data) => { $("plan-facts").textContent = planFacts(data); } });
+      onLoad: (data) => { $("plan-facts").textContent = planFacts(data); },
+      onBarClick: (bar) => explainOrder(bar.order),
+      onLateClick: (order) => explainOrder(order) });
+    if (panel === null) {
+      panel = new GanttExplain.Panel($("explain-panel"), g, id);
+    } else {
+      panel.close();
+      panel.gantt = g;
+      panel.jobId = id;
+    }
     window.rackGantt = g;
+    window.rackExplain = panel;
     g.reload();
   }
 
