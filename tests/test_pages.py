@@ -102,7 +102,7 @@ NAV = [("/", "Plan"), ("/ui/exceptions", "Exceptions"), ("/ui/compare", "Compare
 
 
 @pytest.mark.parametrize(("path", "title", "current", "body_class", "scripts"), [
-    ("/", "rackplan", "/", None, ["api", "gantt", "upload", "plan", "index"]),
+    ("/", "rackplan", "/", None, ["api", "gantt", "gantt-explain", "upload", "plan", "index"]),
     ("/schedules/abc/view", "Schedule — rackplan", None, "full",
      ["api", "gantt", "gantt-explain", "plan", "view", "gantt-pins"]),
     ("/ui/orders", "Orders — rackplan", "/ui/orders", None, ["api", "upload", "orders"]),
