@@ -213,14 +213,26 @@ def test_confirm(api: tuple[Any, dict[str, Any]], db_url: str) -> None:
     assert q["order"] in {o["id"] for o in job["schedule"]["orders"]}
 
 
-def sqlite_client(url: str) -> AbstractContextManager[Any]:
+def sqlite_client(url: str, **more: Any) -> AbstractContextManager[Any]:
     from fastapi.testclient import TestClient
 
     from app.config import Settings
     from app.main import create_app
 
-    settings = Settings(database_url=url, now=PLANNED, log_json=False, plan_sample=False)
+    settings = Settings(database_url=url, now=PLANNED, log_json=False, plan_sample=False,
+                        **more)
     return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_roles(sqlite_url: str) -> None:
+    """mes and planner may quote and confirm; a viewer may not."""
+    keys = "viewer-key-0123456789:viewer,mes-key-0123456789abc:mes"
+    with sqlite_client(sqlite_url, api_keys=keys) as c:
+        viewer, mes = {"X-API-Key": "viewer-key-0123456789"}, {"X-API-Key": "mes-key-0123456789abc"}
+        assert c.post("/quotes", json=ASK, headers=viewer).status_code == 403
+        assert c.post("/orders/SO-1001/confirm", headers=viewer).status_code == 403
+        assert c.post("/quotes", json=ASK, headers=mes).status_code == 409  # nothing published
+        assert c.post("/orders/SO-1001/confirm", headers=mes).status_code == 200
 
 
 def test_cli_quote(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
