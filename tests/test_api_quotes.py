@@ -117,8 +117,10 @@ def test_a_quote_delays_no_order(api: tuple[Any, dict[str, Any]]) -> None:
     assert later_than(published["schedule"], schedule, q["order"]) == []
     row = next(o for o in schedule["orders"] if o["id"] == q["order"])
     assert row["delivery"] == q["delivery"]
-    for path in ("gantt", f"orders/{q['order']}/explain", f"diff/{published['id']}"):
+    for path in ("gantt", "view", "export.csv", f"orders/{q['order']}/explain",
+                 f"diff/{published['id']}"):
         assert c.get(f"/schedules/{q['plan']}/{path}").status_code == 200, path
+    assert q["plan"] in c.get("/overview").text and c.get("/").status_code == 200
     alt = q["alternative"]
     if alt is not None:
         assert alt["delivery"] < q["delivery"]

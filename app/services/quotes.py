@@ -173,8 +173,7 @@ def create(
                        {**base, "variant": "others may be later"}, now)
             alternative = {**q.alternative, "plan": alt}
         if reserve:
-            o = q.problem.orders[-1]
-            assert o.id == oid
+            o = next(x for x in q.problem.orders if x.id == oid)
             s.add(Order(
                 id=oid, product=o.product, customer=o.customer, quantity=o.quantity,
                 due=stamp(o.due), release=stamp(o.release) if o.release else None,
