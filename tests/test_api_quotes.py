@@ -200,6 +200,32 @@ def test_reserve_then_expiry_leaves_no_trace(make_client: MakeClient, db_url: st
         assert r.status_code == 409 and "expired" in r.json()["detail"]
 
 
+def test_reserving_quotes_take_turns(api: tuple[Any, dict[str, Any]], db_url: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another process reserves a quote (holds the lock), a reserving quote waits,
+    then answers 503 with nothing written; a quote that does not reserve goes ahead."""
+    from datetime import timedelta
+
+    from app.db import make_engine, session_factory
+    from app.services import locks
+
+    c, _ = api
+    monkeypatch.setattr(quotes_svc, "QUOTE_WAIT", 0.3)
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    try:
+        assert locks.acquire(sessions, quotes_svc.QUOTE_LOCK, "elsewhere", timedelta(minutes=1))
+        before = counts(c)
+        r = c.post("/quotes", params={"reserve": "true"}, json=ASK)
+        assert r.status_code == 503 and counts(c) == before, r.text
+        assert c.post("/quotes", json=ASK).status_code == 200
+        locks.release(sessions, quotes_svc.QUOTE_LOCK, "elsewhere")
+        assert c.post("/quotes", params={"reserve": "true"}, json=ASK).status_code == 200
+        assert locks.current(sessions, quotes_svc.QUOTE_LOCK) is None
+    finally:
+        engine.dispose()
+
+
 def test_confirm(api: tuple[Any, dict[str, Any]], db_url: str) -> None:
     """Confirmed, a quote is an open order without expiry, planned after the hold ends
     too; confirming again is harmless; unknown 404, cancelled 409."""
