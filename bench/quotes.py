@@ -4,10 +4,11 @@
 published plan). Then `--quotes` random requests (a product, 1 to `--max-quantity` racks,
 a destination and a customer of the instance, seeded) are quoted against it one after
 the other with `solver.quote.quote` and the service's search times (`QuoteParams`'
-defaults), each timed from the call to the validated answer (both plans). For the first
-`--scratch` requests the problem with the order added, due now and ahead of every other
-order (as the quote's "others may be later" answer has it), is also solved from scratch
-(`solve`, `--time-limit` seconds, the published plan ignored), and its date is compared.
+defaults), each timed from the call to the validated answer (both plans). Then, for the
+first `--scratch` requests, the problem with the order added, due now and ahead of every
+other order (as the quote's "others may be later" answer has it), is also solved from
+scratch (`solve`, `--time-limit` seconds, the published plan ignored), and its date is
+compared.
 
 Columns per quote: seconds; the held delivery (no other order later, no step moved), the
 delivery if others may be later, and the from-scratch delivery, in days from now; the
@@ -134,20 +135,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = QuoteParams(seed=args.seed)
     rows, seconds, gaps = [], [], []
     t0 = problem.horizon_start
-    for i, order in enumerate(_requests(data, args.quotes, args.max_quantity, args.seed)):
+    requests = _requests(data, args.quotes, args.max_quantity, args.seed)
+    quoted: list[tuple[Quoted, float]] = []
+    for order in requests:  # the quotes first, one after the other, nothing else running
         q, s = timed(partial(quote, problem, published, order, params=params))
         seconds.append(s)
+        quoted.append((q, s))
         if validate(q.problem, q.schedule):
             failures.append(f"{order.id}: the held plan fails the validator")
+        progress(f"  {order.id}: {s:.2f} s, held {q.delivery}, "
+                 f"others later {q.alternative and q.alternative['delivery']}")
+    for i, (order, (q, s)) in enumerate(zip(requests, quoted, strict=True)):
         scratch = None
-        if i < args.scratch:
+        if i < args.scratch:  # then the from-scratch solves
             progress(f"  {order.id}: from scratch ({args.time_limit:g} s) ...")
             scratch = _scratch(problem, order, args)
             if scratch is not None:
                 gaps.append(minutes_between(datetime.fromisoformat(scratch),
                                             datetime.fromisoformat(q.delivery)) / 60)
-        progress(f"  {order.id}: {s:.2f} s, held {q.delivery}, "
-                 f"others later {q.alternative and q.alternative['delivery']}")
         rows.append(_row(q, order, s, scratch, t0))
     p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1] if len(seconds) > 1 \
         else seconds[0]

@@ -416,7 +416,8 @@ def _alternative(
     first = search_order.model_copy(update={"weight": min(MAX_WEIGHT, 1.0 + others)})
     got = solve(_plus(problem, first), SolveParams(
         time_limit=params.alternative_seconds, workers=params.workers, seed=params.seed,
-        reference=published, tuning=QUICK_START))
+        reference=published, tuning=QUICK_START,
+        objective=Objective.TARDINESS))  # the order's date first, whatever the plan's goal
     row = _deliveries(got).get(order.id)
     if not got.get("items") or row is None:
         out.notes.append("the reschedule that may delay others found no plan in "

@@ -117,8 +117,10 @@ def test_a_quote_delays_no_order(api: tuple[Any, dict[str, Any]]) -> None:
     assert later_than(published["schedule"], schedule, q["order"]) == []
     row = next(o for o in schedule["orders"] if o["id"] == q["order"])
     assert row["delivery"] == q["delivery"]
-    for path in ("gantt", f"orders/{q['order']}/explain", f"diff/{published['id']}"):
+    for path in ("gantt", "view", "export.csv", f"orders/{q['order']}/explain",
+                 f"diff/{published['id']}"):
         assert c.get(f"/schedules/{q['plan']}/{path}").status_code == 200, path
+    assert q["plan"] in c.get("/overview").text and c.get("/").status_code == 200
     alt = q["alternative"]
     if alt is not None:
         assert alt["delivery"] < q["delivery"]
@@ -198,6 +200,32 @@ def test_reserve_then_expiry_leaves_no_trace(make_client: MakeClient, db_url: st
         assert r.status_code == 409 and "expired" in r.json()["detail"]
 
 
+def test_reserving_quotes_take_turns(api: tuple[Any, dict[str, Any]], db_url: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another process reserves a quote (holds the lock), a reserving quote waits,
+    then answers 503 with nothing written; a quote that does not reserve goes ahead."""
+    from datetime import timedelta
+
+    from app.db import make_engine, session_factory
+    from app.services import locks
+
+    c, _ = api
+    monkeypatch.setattr(quotes_svc, "QUOTE_WAIT", 0.3)
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    try:
+        assert locks.acquire(sessions, quotes_svc.QUOTE_LOCK, "elsewhere", timedelta(minutes=1))
+        before = counts(c)
+        r = c.post("/quotes", params={"reserve": "true"}, json=ASK)
+        assert r.status_code == 503 and counts(c) == before, r.text
+        assert c.post("/quotes", json=ASK).status_code == 200
+        locks.release(sessions, quotes_svc.QUOTE_LOCK, "elsewhere")
+        assert c.post("/quotes", params={"reserve": "true"}, json=ASK).status_code == 200
+        assert locks.current(sessions, quotes_svc.QUOTE_LOCK) is None
+    finally:
+        engine.dispose()
+
+
 def test_confirm(api: tuple[Any, dict[str, Any]], db_url: str) -> None:
     """Confirmed, a quote is an open order without expiry, planned after the hold ends
     too; confirming again is harmless; unknown 404, cancelled 409."""
@@ -213,14 +241,26 @@ def test_confirm(api: tuple[Any, dict[str, Any]], db_url: str) -> None:
     assert q["order"] in {o["id"] for o in job["schedule"]["orders"]}
 
 
-def sqlite_client(url: str) -> AbstractContextManager[Any]:
+def sqlite_client(url: str, **more: Any) -> AbstractContextManager[Any]:
     from fastapi.testclient import TestClient
 
     from app.config import Settings
     from app.main import create_app
 
-    settings = Settings(database_url=url, now=PLANNED, log_json=False, plan_sample=False)
+    settings = Settings(database_url=url, now=PLANNED, log_json=False, plan_sample=False,
+                        **more)
     return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_roles(sqlite_url: str) -> None:
+    """mes and planner may quote and confirm; a viewer may not."""
+    keys = "viewer-key-0123456789:viewer,mes-key-0123456789abc:mes"
+    with sqlite_client(sqlite_url, api_keys=keys) as c:
+        viewer, mes = {"X-API-Key": "viewer-key-0123456789"}, {"X-API-Key": "mes-key-0123456789abc"}
+        assert c.post("/quotes", json=ASK, headers=viewer).status_code == 403
+        assert c.post("/orders/SO-1001/confirm", headers=viewer).status_code == 403
+        assert c.post("/quotes", json=ASK, headers=mes).status_code == 409  # nothing published
+        assert c.post("/orders/SO-1001/confirm", headers=mes).status_code == 200
 
 
 def test_cli_quote(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,

@@ -225,18 +225,20 @@ def test_no_valid_schedule_exits_1(published: dict[str, Any],
 def test_a_version_2_database_is_upgraded(make_client: MakeClient, env: str,
                                           sessions: sessionmaker[Session],
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """A database of schema 2 (no locks table, no job leases) gets the table, the column
-    and version 4."""
+    """A database of schema 2 (no locks table, no job leases, no quote expiry) gets the
+    table, the columns and version 5."""
     with make_client():
         pass
     with transaction(sessions) as s:
         s.execute(text("DROP TABLE locks"))
         s.execute(text("ALTER TABLE jobs DROP COLUMN heartbeat_at"))
+        s.execute(text("ALTER TABLE orders DROP COLUMN expires_at"))
         s.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
     assert main(["reschedule", "--time-limit", "1"]) == 0, capsys.readouterr().err
     engine = sessions.kw["bind"]
     assert inspect(engine).has_table("locks")
     assert "heartbeat_at" in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    assert "expires_at" in {c["name"] for c in inspect(engine).get_columns("orders")}
     with transaction(sessions) as s:
         version = s.scalar(text("SELECT value FROM meta WHERE key = 'schema_version'"))
     assert version == str(SCHEMA_VERSION) == "7"

@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from solver.diff import diff  # noqa: E402
-from solver.problem import Order, ProblemError  # noqa: E402
+from solver.problem import Objective, Order, ProblemError  # noqa: E402
 from solver.quote import QuoteParams, quote  # noqa: E402
 from solver.validate import validate  # noqa: E402
 from tests.test_explain import _plan, _problem  # noqa: E402  (the same hand-made cases)
@@ -101,3 +101,15 @@ def test_an_unknown_product_is_a_problem_error() -> None:
     with pytest.raises(ProblemError):
         quote(ONE_BAY, _plan(ONE_BAY, {"E/1/burn_in": ("BI-1", 0)}),
               NEW.model_copy(update={"product": "X"}), params=QUICK)
+
+
+def test_a_makespan_plan() -> None:
+    """A plan on makespan: the same dates, each plan validated with the plan's objective."""
+    p = ONE_BAY.model_copy(update={"objective": Objective.MAKESPAN})
+    q = quote(p, _plan(p, {"E/1/burn_in": ("BI-1", 0)}), NEW, params=QUICK)
+    assert q.delivery == "2026-11-02T20:00:00Z" and q.schedule["objective"] == "makespan"
+    assert validate(q.problem, q.schedule) == []
+    assert q.alternative is not None and q.alternative["delivery"] == "2026-11-02T10:00:00Z"
+    assert q.alternative_problem and q.alternative_schedule
+    assert q.alternative_schedule["objective"] == "makespan"
+    assert validate(q.alternative_problem, q.alternative_schedule) == []

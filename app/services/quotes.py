@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from app.db import reading, transaction
 from app.domain import Conflict, Fault, Invalid, Unavailable
 from app.services import factory as factory_svc
 from app.services import jobs as jobs_svc
+from app.services import locks
 from app.services.problems import build_problem
 from app.tables import Job, JobKind, JobStatus, Order, OrderStatus
 from solver.problem import Limits, Problem, eligible, limit_faults, load_problem
@@ -43,6 +45,10 @@ INSERT_SECONDS = 0.3
 ALTERNATIVE_SECONDS = 2.0
 """The time limit of the reschedule that may delay others (`QuoteParams`)."""
 _QUOTING = threading.Lock()
+QUOTE_LOCK = "quote"
+"""The database lock a reserving quote holds (`app.services.locks`)."""
+LOCK_TTL = timedelta(minutes=2)
+"""How long a reserving quote's lock lasts if its process dies holding it."""
 
 
 def check(req: Any, factory: dict[str, Any], limits: Limits, now: datetime) -> list[Fault]:
@@ -121,7 +127,26 @@ def create(
     """Quote `req` (a `QuoteRequest`) against the published plan: the answer
     (`app.schemas.quotes.QuoteOut`). Invalid naming every fault, Conflict when nothing is
     published or no quote can be given, Unavailable while another quote runs too long;
-    nothing is written then."""
+    nothing is written then. A reserving quote holds the database lock `QUOTE_LOCK` from
+    reading to writing, so that reserving quotes of any process take turns and each one
+    plans around those reserved before it."""
+    if not reserve:
+        return _create(sessions, settings, req, reserve=False)
+    holder = locks.new_holder()
+    deadline = time.monotonic() + QUOTE_WAIT
+    while not locks.acquire(sessions, QUOTE_LOCK, holder, LOCK_TTL):
+        if time.monotonic() > deadline:
+            raise Unavailable("another quote is being reserved; retry in a few seconds")
+        time.sleep(0.2)
+    try:
+        return _create(sessions, settings, req, reserve=True)
+    finally:
+        locks.release(sessions, QUOTE_LOCK, holder)
+
+
+def _create(
+    sessions: sessionmaker[Session], settings: Settings, req: Any, *, reserve: bool,
+) -> dict[str, Any]:
     now = settings.clock()
     faults: list[Fault] = []
     with reading(sessions) as s:
@@ -173,8 +198,7 @@ def create(
                        {**base, "variant": "others may be later"}, now)
             alternative = {**q.alternative, "plan": alt}
         if reserve:
-            o = q.problem.orders[-1]
-            assert o.id == oid
+            o = next(x for x in q.problem.orders if x.id == oid)
             s.add(Order(
                 id=oid, product=o.product, customer=o.customer, quantity=o.quantity,
                 due=stamp(o.due), release=stamp(o.release) if o.release else None,
