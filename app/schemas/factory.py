@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from solver.problem import Product, Resource, Site
+from solver.problem import Policies, Product, Resource, Site
 
 EXAMPLE: dict[str, Any] = {
     "sites": [{
@@ -39,6 +39,11 @@ class FactoryIn(BaseModel):
     sites: list[Site] = Field(min_length=1)
     resources: list[Resource] = Field(min_length=1)
     products: list[Product] = Field(min_length=1)
+    policies: Policies | None = Field(
+        default=None,
+        description="SPEC section 6 spread-risk quotas: every solve, reschedule and "
+                    "capacity report of this factory keeps them",
+    )
 
 
 class FactoryOut(FactoryIn):
