@@ -13,8 +13,9 @@
    floor's facts beyond a resource's capacity or a site's power cap (a step running late),
    or it would pin its unit at a site where the customer's units (facts and steps kept
    before it) already fill the spread-risk quota (rule 10: the quota or the orders
-   changed since the plan was published). Facts always win over the plan. Windows, capacity and power caps (rules 6-8) are
-   judged by the validator's `Occupancy`, and the reason is its line (``rule 7: resource
+   changed since the plan was published). Facts always win over the plan. Windows,
+   capacity and power caps (rules 6-8) are judged by the validator's `Occupancy`, and the
+   reason is its line (``rule 7: resource
    ... runs 3 steps at ... (capacity 2): ...``).
 2. **Solve** with the published schedule as the reference: the search starts from it
    (repaired to the new facts) and pays for each step it moves (`solver.compiled.MoveCosts`).

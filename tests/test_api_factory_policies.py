@@ -30,7 +30,8 @@ POLICIES = {"max_site_share": 1.0, "customers": {"Aurora Hyperscale": {"max_site
 def sqlite_client(sqlite_url: str) -> Iterator[Any]:
     """A client on a fresh SQLite database holding the sample (one backend: the policies
     are part of the factory's JSON, stored alike on both)."""
-    settings = Settings(database_url=sqlite_url, now=NOW, log_json=False, plan_sample=False)
+    settings = Settings(database_url=sqlite_url, now=NOW,  # type: ignore[arg-type]
+                        log_json=False, plan_sample=False)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 
