@@ -93,7 +93,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pulp
@@ -143,6 +143,8 @@ class _Item:
     head: int
     deadlines: np.ndarray  # per slot b <= B (the last slot has none)
     rate: float = 1.0  # what a running step draws from the pool: 1, or its power
+    cap_head: float = 0.0  # the pool's cap at the head
+    cap_deadlines: np.ndarray = field(default_factory=lambda: np.zeros(0))  # ... deadlines
 
 
 #: ("resources", resource ids), or ("power:<level>", site ids): the steps drawing at least
@@ -255,19 +257,21 @@ def _heads_tails(c: Compiled, oi: int) -> tuple[list[int], list[int], int] | Non
     return [int(h) for h in heads], [int(q) for q in tails], int(best)
 
 
-def _forced(it: _Item, cap: _Capacity, t1: np.ndarray, t2: np.ndarray,
+def _forced(it: _Item, t1: np.ndarray, t2: np.ndarray, ct1: np.ndarray, ct2: np.ndarray,
             horizon: int, slot: int | None = None) -> np.ndarray:
     """``e_ojb(t1, t2)`` for every pair (t1[i], t2[i]) and slot b <= B, shape (pairs,
-    B + 1); with `slot`, for that slot alone, shape (pairs, 1)."""
+    B + 1); with `slot`, for that slot alone, shape (pairs, 1). `ct1` and `ct2` are the
+    item's pool's ``cap`` at `t1` and `t2`."""
     q, p, h = it.q * it.rate, it.p, it.head
-    t1c = t1[:, None]
-    t2c = t2[:, None]
-    d = (it.deadlines if slot is None else it.deadlines[slot:slot + 1])[None, :]
+    t1c, t2c = t1[:, None], t2[:, None]
+    c1, c2 = ct1[:, None], ct2[:, None]
+    sl = slice(None) if slot is None else slice(slot, slot + 1)
+    d, cd = it.deadlines[None, sl], it.cap_deadlines[None, sl]
     before_units = q * np.clip(t1c - h, 0, p)
-    before_cap = cap(np.maximum(t1c, h)) - cap(float(h))
+    before_cap = np.where(t1c > h, c1 - it.cap_head, 0.0)
     before = np.minimum(before_units, before_cap)
     after_units = q * np.clip(d - t2c, 0, p)
-    after_cap = np.where(d > horizon, np.inf, cap(np.maximum(d, t2c)) - cap(np.minimum(t2c, d)))
+    after_cap = np.where(d > horizon, np.inf, np.where(d > t2c, cd - c2, 0.0))
     after = np.minimum(after_units, after_cap)
     e = np.maximum(0.0, q * p - before - after)
     return np.where(t2c > t1c, e, 0.0)
@@ -336,6 +340,9 @@ def energetic_bound(
         return EnergeticBound(constant, "no orders modelled", seconds=time.perf_counter() - t0)
     pools = list(pool_ids)
     caps = [_Capacity(c, pool) for pool in pools]
+    for it in items:
+        it.cap_head = float(caps[it.pool](float(it.head)))
+        it.cap_deadlines = caps[it.pool](np.minimum(it.deadlines, horizon))
     # the row families: each pool, and per set of overlapping pools of a kind their union
     families: list[Pool] = list(pools)
     merged: list[tuple[str, set[int]]] = []
@@ -377,7 +384,7 @@ def energetic_bound(
 
     # candidate stretches per family
     cand: list[tuple[np.ndarray, np.ndarray]] = []
-    for fi, f_items in enumerate(fam_items):
+    for f_items in fam_items:
         # starts at heads and latest starts, ends at deadlines and earliest ends
         hs = np.unique(np.concatenate([[items[i].head for i in f_items]]
                                       + [items[i].deadlines - items[i].p for i in f_items]))
@@ -391,8 +398,13 @@ def energetic_bound(
         keep = g2 > g1
         t1, t2 = g1[keep], g2[keep]
         cand.append((t1, t2))
-        del fi
     fam_cap = [fc(cand[fi][1]) - fc(cand[fi][0]) for fi, fc in enumerate(fam_caps)]
+    # per family, per pool of its items, the pool's cap at the stretches' starts and ends
+    pool_caps: list[dict[int, tuple[np.ndarray, np.ndarray]]] = []
+    for fi, f_items in enumerate(fam_items):
+        t1, t2 = cand[fi]
+        pool_caps.append({pid: (caps[pid](t1), caps[pid](t2))
+                          for pid in {items[i].pool for i in f_items}})
     # the rows chosen so far: per family, pair index -> coefficients (orders, slots)
     chosen: list[dict[int, np.ndarray]] = [{} for _ in families]
     slot = np.array([int(np.argmax(open_[k])) for k in range(n_orders)])
@@ -407,11 +419,13 @@ def energetic_bound(
             if not len(t1):
                 continue
             load = np.zeros(len(t1))
+            at = pool_caps[fi]
             for i in f_items:
                 it = items[i]
                 b = slot[it.order]
                 if b < len(THETA):
-                    load += _forced(it, caps[it.pool], t1, t2, horizon, b)[:, 0]
+                    ct1, ct2 = at[it.pool]
+                    load += _forced(it, t1, t2, ct1, ct2, horizon, b)[:, 0]
             over = load - fam_cap[fi]
             new = [int(pi) for pi in np.argsort(-over)[:4 * ROWS_PER_ROUND]
                    if over[pi] > 1e-6 and int(pi) not in chosen[fi]][:ROWS_PER_ROUND]
@@ -421,8 +435,9 @@ def energetic_bound(
             tot = np.zeros((len(sel), n_orders, n_slots))
             for i in f_items:
                 it = items[i]
-                tot[:, it.order, :len(THETA)] += _forced(it, caps[it.pool], t1[sel], t2[sel],
-                                                         horizon)
+                ct1, ct2 = at[it.pool]
+                tot[:, it.order, :len(THETA)] += _forced(it, t1[sel], t2[sel], ct1[sel],
+                                                         ct2[sel], horizon)
             for r, pi in enumerate(new):
                 chosen[fi][pi] = tot[r]
             added += len(new)
