@@ -119,8 +119,10 @@ MAX_ROUNDS = 12
 class EnergeticBound:
     """A proven lower bound on weighted tardiness from `energetic_bound`, and its cost.
 
-    `value` is in the units of a schedule's ``objective_value`` (weighted minutes); None
-    when HiGHS proved nothing (`status` says why).
+    `value` is in the units of a schedule's ``objective_value`` (weighted minutes), at
+    least the orders' floors summed; None for an objective it does not model. `status`
+    is HiGHS's, or ``"no overloaded stretch"`` (no row was needed), ``"time limit"``
+    (none solved in time: the floors alone) or ``"no orders modelled"``.
     """
 
     value: float | None
@@ -412,9 +414,13 @@ def energetic_bound(
     status = "no rows"
     rounds = 0
     rows = 0
+    cut = False
     while rounds < MAX_ROUNDS and time.perf_counter() - t0 < time_limit - 0.2:
         added = 0
         for fi, f_items in enumerate(fam_items):
+            if time.perf_counter() - t0 > time_limit:
+                cut = True  # the rows found so far still give a bound
+                break
             t1, t2 = cand[fi]
             if not len(t1):
                 continue
@@ -472,11 +478,10 @@ def energetic_bound(
         for (k, b), v in x.items():
             if (v.value() or 0) > 0.5:
                 slot[k] = b
-    if best is None and rows == 0:
-        best, status = 0.0, "no overloaded stretch"
+    if best is None:  # no row solved: the orders' floors are the bound
+        best = 0.0
+        status = "no overloaded stretch" if rounds == 0 and not cut else "time limit"
     seconds = time.perf_counter() - t0
-    if best is None:
-        return EnergeticBound(None, status, n_orders, int(open_.sum()), rows, rounds, seconds)
     floor_sum = sum(float(c.problem.orders[oi].weight) * f for oi, f in zip(modelled, floors,
                                                                           strict=True))
     value = constant + max(best, floor_sum, 0.0)
