@@ -60,3 +60,23 @@ def test_bound_sees_the_rack_that_waits_for_the_next_shift() -> None:
     got = planning_bound(p, bucket="day", time_limit=10)
     assert got.value is not None, got.reasons
     assert 0 < got.value <= float(best[0]) + 1e-6
+
+
+def test_allocation_headroom_leaves_room_in_every_capacity_row() -> None:
+    """With `headroom` 0.6 the allocation plans on no step type's resources more than 0.6
+    of their available minutes in any bucket (the relaxation, rounded: quick)."""
+    from bench.instances import generate
+    from solver.planning import allocate
+    from solver.problem import load_problem
+
+    p = load_problem(generate(150, 0))
+    got = allocate(p, bucket="week", time_limit=20, integer=False, headroom=0.6)
+    assert got.orders, got.reasons
+    c = compile_for(p, 10080)
+    rid = {r: i for i, r in enumerate(c.res_ids)}
+    grid = Grid(10080, max(len(ld.minutes) for ld in got.load))
+    for ld in got.load:
+        avail = [sum(col) for col in zip(*(capacity_minutes(c, grid, rid[r])
+                                           for r in ld.resources), strict=True)]
+        for b, used in enumerate(ld.minutes):
+            assert used <= 0.6 * avail[b] + 1e-3, (ld.site, ld.resources, b)

@@ -189,8 +189,10 @@ class PlanningModel:
 
 class _Builder:
     def __init__(self, c: Compiled, grid: Grid, s6: Section6,
-                 order_lb: Mapping[int, float], window: int, whole: bool = False) -> None:
+                 order_lb: Mapping[int, float], window: int, whole: bool = False,
+                 headroom: float = 1.0) -> None:
         self.c, self.grid, self.s6, self.window = c, grid, s6, window
+        self.headroom = headroom
         # the allocation: whole racks per site, and per member the racks by the bucket
         # of their last step's start over the whole grid
         self.whole = whole
@@ -623,7 +625,8 @@ class _Builder:
                 for b in range(grid.n):
                     terms = self._sum(work, inside, b, lambda _: 1.0)
                     if terms:
-                        self.row(terms, pulp.LpConstraintLE, sum(m[b] for m in per_r))
+                        self.row(terms, pulp.LpConstraintLE,
+                                 self.headroom * sum(m[b] for m in per_r))
             self._power(work, s, keys, family)
 
     @staticmethod
@@ -783,6 +786,7 @@ def build_model(
     c: Compiled, grid: Grid, s6: Section6, order_lb: Mapping[int, float] | None = None,
     window: int = LATE_WINDOW,
     whole: bool = False,
+    headroom: float = 1.0,
 ) -> PlanningModel:
     """Build the aggregate model of `c` over `grid` (see the module docstring).
 
@@ -803,8 +807,12 @@ def build_model(
     whole
         The allocation's model: racks per member and site are integers, and so are its
         racks by the bucket of their last step's start, counted over the whole grid.
+    headroom
+        The share of each capacity row's minutes the steps may use: 1 for the bound (any
+        less and it is no longer a relaxation); below 1 only for an allocation that
+        leaves the detailed schedule room for what buckets do not see.
     """
-    return _Builder(c, grid, s6, order_lb or {}, window, whole).build()
+    return _Builder(c, grid, s6, order_lb or {}, window, whole, headroom).build()
 
 
 # ---- a schedule read into the model --------------------------------------------------------
