@@ -137,3 +137,28 @@ def test_racks_already_started_beyond_the_quota_are_admitted() -> None:
     load_problem(got)
     same, none = admit_fixed(_started(2, "LA"))
     assert none == [] and same == _started(2, "LA")
+
+
+def test_a_solve_admits_racks_the_floor_started_beyond_the_quota(sqlite_client: Any) -> None:
+    """Four of the customer's six racks already assembled at HOU, under a quota of 0.34
+    (at most 3 a site): the solve's problem holds that customer's quota at 0.6667 for this
+    plan, and its schedule keeps the facts, passes the validator and is done."""
+    c = sqlite_client
+    assert with_policies(c, POLICIES).status_code == 201
+    events = []
+    for u in range(1, 5):
+        a, b = f"2026-11-29T{4 * u:02d}:00:00Z", f"2026-11-29T{4 * u + 3:02d}:00:00Z"
+        events += [{"event_id": f"s{u}", "type": "step_started", "order": "SO-1002",
+                    "unit": u, "op": "assembly", "resource": "HOU-ASM-01", "at": a},
+                   {"event_id": f"d{u}", "type": "step_completed", "order": "SO-1002",
+                    "unit": u, "op": "assembly", "at": b}]
+    r = c.post("/events", json=events)
+    assert r.status_code == 200, r.text
+    job_id = solved_here(c, AURORA)
+    job = c.get(f"/schedules/{job_id}").json()
+    prob = c.get(f"/schedules/{job_id}/problem").json()
+    assert prob["policies"]["customers"]["Aurora Hyperscale"]["max_site_share"] == 0.6667
+    assert job["status"] == "done" and job["valid"], job.get("error")
+    assert validate(load_problem(prob), job["schedule"]) == []
+    racks = Counter(it["site"] for it in job["schedule"]["items"] if it["op"] == "assembly")
+    assert 4 <= racks["HOU"] <= 5, racks  # the facts, and the held quota's limit
