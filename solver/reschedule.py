@@ -10,9 +10,12 @@
    available then (downtime reported since, or the calendar changed), the order is
    released later, its unit already runs at another site, the step before it in the
    routing is neither done, running nor kept (e.g. it is late), or it would overlap the
-   floor's facts beyond a resource's capacity or a site's power cap (a step running late).
-   Facts always win over the plan. Windows, capacity and power caps (rules 6-8) are
-   judged by the validator's `Occupancy`, and the reason is its line (``rule 7: resource
+   floor's facts beyond a resource's capacity or a site's power cap (a step running late),
+   or it would pin its unit at a site where the customer's units (facts and steps kept
+   before it) already fill the spread-risk quota (rule 10: the quota or the orders
+   changed since the plan was published). Facts always win over the plan. Windows,
+   capacity and power caps (rules 6-8) are judged by the validator's `Occupancy`, and the
+   reason is its line (``rule 7: resource
    ... runs 3 steps at ... (capacity 2): ...``).
 2. **Solve** with the published schedule as the reference: the search starts from it
    (repaired to the new facts) and pays for each step it moves (`solver.compiled.MoveCosts`).
@@ -33,7 +36,7 @@ from typing import Any
 
 from solver.calendar import minutes_between
 from solver.diff import diff
-from solver.problem import FixedStep, Problem, eligible
+from solver.problem import FixedStep, Problem, eligible, site_limit
 from solver.solve import SolveParams, solve
 from solver.validate import Occupancy
 
@@ -47,6 +50,48 @@ class Frozen:
     problem: Problem
     kept: list[str] = field(default_factory=list)  # step ids "order/unit/op"
     released: list[dict[str, str]] = field(default_factory=list)  # {"step", "reason"}
+
+
+class _Quotas:
+    """Rule 10 for the freeze: a kept step may not pin a unit at a site where its
+    customer's units (the floor's facts and the steps kept so far) fill the quota."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.pol = problem.policies
+        self.site_of = {r.id: r.site for r in problem.resources}
+        self.customer = {o.id: o.customer for o in problem.orders}
+        self.total: dict[str, int] = {}
+        for o in problem.orders:
+            if o.customer is not None:
+                self.total[o.customer] = self.total.get(o.customer, 0) + o.quantity
+        self.unit_site: dict[tuple[str, int], str] = {}
+        self.count: dict[tuple[str, str], int] = {}
+        for f in problem.fixed:
+            self.add(f)
+
+    def add(self, st: FixedStep) -> None:
+        key = (st.order, st.unit)
+        site, cust = self.site_of.get(st.resource), self.customer.get(st.order)
+        if site is None or key in self.unit_site:
+            return
+        self.unit_site[key] = site
+        if cust is not None:
+            self.count[cust, site] = self.count.get((cust, site), 0) + 1
+
+    def faults(self, st: FixedStep) -> list[str]:
+        cust, site = self.customer.get(st.order), self.site_of.get(st.resource)
+        if (self.pol is None or cust is None or site is None
+                or (st.order, st.unit) in self.unit_site):
+            return []
+        share = self.pol.share(cust)
+        if share is None:
+            return []
+        limit = site_limit(share, self.total[cust])
+        n = self.count.get((cust, site), 0)
+        if n < limit:
+            return []
+        return [f"rule 10: site '{site}' already builds {n} of customer '{cust}''s "
+                f"{self.total[cust]} units, the most its quota {share:g} allows ({limit})"]
 
 
 @dataclass
@@ -163,8 +208,9 @@ def freeze(problem: Problem, published: Mapping[str, Any],
             candidates.append(candidate)
             prev_end, unit_site = e, res.site
 
-    # rules 7 and 8 (as the validator judges them) against the floor's facts, then each
-    # other, in start order
+    # rules 7 and 8 (as the validator judges them) and rule 10 against the floor's facts,
+    # then each other, in start order
+    quotas = _Quotas(problem)
     dropped: set[tuple[str, int]] = set()
     kept: list[FixedStep] = []
     for st in sorted(candidates, key=lambda x: (x.start, x.order, x.unit, x.op)):
@@ -173,10 +219,13 @@ def freeze(problem: Problem, published: Mapping[str, Any],
             out.released.append({"step": label, "reason": blocked[key[:2]]})
             continue
         faults = occupancy.load_faults(st)
+        if not faults:
+            faults = quotas.faults(st)
         if faults:
             dropped.add(key[:2])
             release(key, "; ".join(faults))
             continue
+        quotas.add(st)
         occupancy.add(st)
         out.kept.append(label)
         kept.append(st)

@@ -256,6 +256,8 @@ class Tuning:
     planning_max_seconds: float = _seconds(30.0)
     # it runs only with more time than this (the model's build is not interrupted)
     planning_min_seconds: float = _seconds(2.0)
+    # the share of the phase's time the energetic relaxation gets first (the LP the rest)
+    planning_energetic_share: float = _share(0.3)
 
     # ---- decomposition by site -----------------------------------------------------------
     # a problem with at least this many racks (and two sites or more) is solved site by

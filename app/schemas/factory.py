@@ -39,8 +39,11 @@ class FactoryIn(BaseModel):
     sites: list[Site] = Field(min_length=1)
     resources: list[Resource] = Field(min_length=1)
     products: list[Product] = Field(min_length=1)
-    # SPEC section 6 spread-risk quotas: every plan of the factory keeps them
-    policies: Policies | None = None
+    policies: Policies | None = Field(
+        default=None,
+        description="SPEC section 6 spread-risk quotas: every solve, reschedule and "
+                    "capacity report of this factory keeps them",
+    )
 
 
 class FactoryOut(FactoryIn):

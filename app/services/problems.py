@@ -16,6 +16,7 @@ from app.services import orders as orders_svc
 from app.services import pins as pins_svc
 from app.services.floor import apply_floor_state
 from app.tables import FactoryVersion
+from solver.planning.section6 import admit_fixed
 
 log = logging.getLogger("rackplan.problems")
 
@@ -56,7 +57,9 @@ def build_problem(
     }
     # what happened on the floor up to the horizon's start is a fact of the plan
     problem, notes = apply_floor_state(session, problem, horizon_start)
-    for note in notes:
+    # racks the floor has started at a site are facts: the quotas admit them
+    problem, relaxed = admit_fixed(problem)
+    for note in [*notes, *relaxed]:
         log.warning("%s", note)
     if not keep_pins:
         return problem

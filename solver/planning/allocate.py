@@ -99,6 +99,7 @@ def allocate(
     threads: int = 1,
     integer: bool | None = None,
     max_integers: int = MAX_INTEGERS,
+    headroom: float = 1.0,
 ) -> Allocation:
     """Allocate each order's racks to sites and buckets (see the module docstring).
 
@@ -118,6 +119,8 @@ def allocate(
         As for `planning_bound`.
     threads
         HiGHS threads.
+    headroom
+        The share of the resources' usable minutes the allocation may plan (1: all).
     integer
         True: the MIP; False: its linear relaxation, rounded to whole racks per order
         and site (largest remainders, then the quotas restored) and buckets; None: the
@@ -136,7 +139,8 @@ def allocate(
     c = got_c if got_c is not None else (
         source if isinstance(source, Compiled) else compile_for(source, length))
     s6 = section6 if section6 is not None else section6_of(c.problem)
-    model = build_model(c, model_grid(c, length), s6, order_lb, whole=True)
+    model = build_model(c, model_grid(c, length), s6, order_lb, whole=True,
+                        headroom=headroom)
     tardiness_terms = dict(model.prob.objective.items())
     objective = model.prob.objective
     for (mi, s), v in model.y.items():

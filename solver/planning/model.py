@@ -40,7 +40,11 @@ Constraints
   eligible sets of the site's step types and the unions of overlapping ones (resources of
   one kind and qualification, and what a qualification subset needs): the minutes of the
   step types whose eligible resources all lie in `R` fit in ``sum over R of capacity x
-  available minutes``, less the fixed steps' minutes inside those windows;
+  usable minutes``, less the fixed steps' minutes inside those windows; a window that lies
+  wholly inside one bucket is usable for the most minutes its length holds of the
+  durations those step types have on the resource (`solver.planning.tables.usable_minutes`:
+  a 960-minute shift holds one 540-minute step, not 1.78), others count in full, and so do
+  windows holding a fixed step;
 - power, per site and bucket: ``sum power_kw x minutes`` of steps fit in the integral of
   the cap in force over the bucket (`power_cap_kw` and `power_windows`), less the fixed
   steps' energy (a bucket partly without any cap has no such row); and whole racks
@@ -129,10 +133,10 @@ from solver.planning.grid import Grid
 from solver.planning.section6 import PowerWindow, Section6
 from solver.planning.tables import (
     StepTable,
-    capacity_minutes,
     fixed_minutes,
     overlap,
     span_minutes,
+    usable_minutes,
 )
 from solver.solution import Assignment
 
@@ -185,8 +189,10 @@ class PlanningModel:
 
 class _Builder:
     def __init__(self, c: Compiled, grid: Grid, s6: Section6,
-                 order_lb: Mapping[int, float], window: int, whole: bool = False) -> None:
+                 order_lb: Mapping[int, float], window: int, whole: bool = False,
+                 headroom: float = 1.0) -> None:
         self.c, self.grid, self.s6, self.window = c, grid, s6, window
+        self.headroom = headroom
         # the allocation: whole racks per site, and per member the racks by the bucket
         # of their last step's start over the whole grid
         self.whole = whole
@@ -199,6 +205,8 @@ class _Builder:
         self.type_of: dict[tuple[int, tuple[Mode, ...]], int] = {}
         # per step type key (site, table id, power): table, eligible resources, power
         self.types: dict[tuple[int, int, float], tuple[StepTable, frozenset[int]]] = {}
+        # per step type, per eligible resource, the durations of its modes there
+        self.type_durations: dict[tuple[int, int, float], dict[int, set[int]]] = {}
         # per (site, table id, power, bucket): the terms of X (starts) and its upper bound
         self.x_terms: dict[tuple[int, int, float, int], dict[Any, float]] = {}
         self.x_max: dict[tuple[int, int, float, int], int] = {}
@@ -371,6 +379,9 @@ class _Builder:
             modes = tuple(m for m in c.op_modes[ops[j]] if c.res_site[m.resource] == s)
             tkey = (s, id(tab), p)
             self.types.setdefault(tkey, (tab, frozenset(m.resource for m in modes)))
+            durs = self.type_durations.setdefault(tkey, {})
+            for md in modes:
+                durs.setdefault(md.resource, set()).add(md.duration)
             self.type_members.setdefault(tkey, set()).update(mids)
             prev: Any = None
             for b, v in entries:
@@ -584,23 +595,38 @@ class _Builder:
         """Rules 6-7 per resource set and bucket, rule 8 per site and bucket."""
         c, grid = self.c, self.grid
         fixed_on: dict[int, list[tuple[int, float]]] = {}
+        held: dict[int, set[int]] = {}  # per resource, the windows holding a fixed step
         for f in c.op_fixed:
             if f is not None:
                 fixed_on.setdefault(f[0], []).extend(fixed_minutes(c, grid, *f))
-        caps: dict[int, list[float]] = {}
-        for r in {r for _, rs in self.types.values() for r in rs}:
-            caps[r] = capacity_minutes(c, grid, r)
-            for b, mins in fixed_on.get(r, []):
-                caps[r][b] -= mins
+                held.setdefault(f[0], set()).update(
+                    i for i, (a, z) in enumerate(c.res_windows[f[0]]) if a < f[2] and f[1] < z)
+        caps: dict[tuple[int, frozenset[int]], list[float]] = {}
+
+        def usable(r: int, durations: frozenset[int]) -> list[float]:
+            """The resource's usable minutes per bucket for steps of `durations`, less
+            the fixed steps' minutes."""
+            got = caps.get((r, durations))
+            if got is None:
+                got = usable_minutes(c, grid, r, durations, frozenset(held.get(r, ())))
+                for b, mins in fixed_on.get(r, []):
+                    got[b] -= mins
+                caps[r, durations] = got
+            return got
+
         for s in range(len(c.site_ids)):
             keys = [k for k in work if k[0] == s]
             family = _union_family({self.types[k][1] for k in keys})
             for rset in family:
                 inside = [k for k in keys if self.types[k][1] <= rset]
+                per_r = [usable(r, frozenset(d for k in inside
+                                             for d in self.type_durations[k].get(r, ())))
+                         for r in sorted(rset)]
                 for b in range(grid.n):
                     terms = self._sum(work, inside, b, lambda _: 1.0)
                     if terms:
-                        self.row(terms, pulp.LpConstraintLE, sum(caps[r][b] for r in rset))
+                        self.row(terms, pulp.LpConstraintLE,
+                                 self.headroom * sum(m[b] for m in per_r))
             self._power(work, s, keys, family)
 
     @staticmethod
@@ -760,6 +786,7 @@ def build_model(
     c: Compiled, grid: Grid, s6: Section6, order_lb: Mapping[int, float] | None = None,
     window: int = LATE_WINDOW,
     whole: bool = False,
+    headroom: float = 1.0,
 ) -> PlanningModel:
     """Build the aggregate model of `c` over `grid` (see the module docstring).
 
@@ -780,8 +807,12 @@ def build_model(
     whole
         The allocation's model: racks per member and site are integers, and so are its
         racks by the bucket of their last step's start, counted over the whole grid.
+    headroom
+        The share of each capacity row's minutes the steps may use: 1 for the bound (any
+        less and it is no longer a relaxation); below 1 only for an allocation that
+        leaves the detailed schedule room for what buckets do not see.
     """
-    return _Builder(c, grid, s6, order_lb or {}, window, whole).build()
+    return _Builder(c, grid, s6, order_lb or {}, window, whole, headroom).build()
 
 
 # ---- a schedule read into the model --------------------------------------------------------

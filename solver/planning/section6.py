@@ -136,3 +136,68 @@ def section6_of(problem: Problem) -> Section6:
                 key=lambda w: w.start,
             )
     return Section6(share, per, windows)
+
+
+def admit_fixed(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A problem document whose quotas admit the racks its fixed steps already pin.
+
+    A rack with a fixed step is built where that step ran: a fact the plan cannot undo.
+    When a customer's racks pinned at one site already exceed its quota there (the quota
+    or the orders changed since those racks started), no schedule keeps rule 10, so for
+    that customer alone the share becomes the least one (to four decimals, rounded up)
+    whose limit holds the pinned racks, written as its own override in `policies`, and
+    a note says so. Racks that only `allowed_sites` force to a site are not relaxed:
+    that stays an input error. Data that does not read as a problem is returned as it
+    is (the problem model names its faults).
+
+    Returns
+    -------
+    tuple
+        The document (a shallow copy when changed) and one note per customer relaxed.
+    """
+    pol = data.get("policies")
+    fixed = data.get("fixed")
+    if not isinstance(pol, Mapping) or not isinstance(fixed, list) or not fixed:
+        return dict(data), []
+    try:
+        res_site = {str(r["id"]): str(r["site"]) for r in data.get("resources") or []}
+        pinned = {(str(f["order"]), int(f["unit"])): res_site[str(f["resource"])]
+                  for f in fixed if str(f.get("resource")) in res_site}
+        orders = [(str(o["id"]), o.get("customer"), int(o.get("quantity", 1)))
+                  for o in data.get("orders") or []]
+        default = pol.get("max_site_share")
+        own = {str(k): v.get("max_site_share") for k, v in (pol.get("customers") or {}).items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return dict(data), []
+    total: dict[str, int] = {}
+    at: dict[tuple[str, str], int] = {}
+    for oid, cust, qty in orders:
+        if not isinstance(cust, str):
+            continue
+        total[cust] = total.get(cust, 0) + qty
+        for u in range(1, qty + 1):
+            site = pinned.get((oid, u))
+            if site is not None:
+                at[cust, site] = at.get((cust, site), 0) + 1
+    raised: dict[str, float] = {}
+    notes: list[str] = []
+    for (cust, site), n in sorted(at.items()):
+        share = own.get(cust, default)
+        if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1:
+            continue
+        limit = math.ceil(Fraction(str(share)) * total[cust])
+        if n <= limit:
+            continue
+        need = min(1.0, math.ceil(Fraction(n, total[cust]) * 10_000) / 10_000)
+        if need > raised.get(cust, 0.0):
+            raised[cust] = need
+            notes.append(
+                f"policies: customer '{cust}' already has {n} of its {total[cust]} racks "
+                f"started at site '{site}', more than its quota {share:g} allows "
+                f"({limit}); this plan holds its quota at {need:g}")
+    if not raised:
+        return dict(data), []
+    customers = {**(pol.get("customers") or {})}
+    for cust, need in raised.items():
+        customers[cust] = {**(customers.get(cust) or {}), "max_site_share": need}
+    return {**data, "policies": {**pol, "customers": customers}}, notes

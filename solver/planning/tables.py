@@ -143,6 +143,47 @@ def capacity_minutes(c: Compiled, grid: Grid, r: int) -> list[float]:
     return out
 
 
+def usable_minutes(c: Compiled, grid: Grid, r: int, durations: frozenset[int],
+                   skip: frozenset[int] = frozenset()) -> list[float]:
+    """Per bucket, `capacity_minutes` where a window lying wholly inside one bucket counts
+    only the most minutes of `durations` that fit into it (rules 6 and 7: a step lies
+    inside one window, and a resource of capacity `k` runs its steps on `k` lanes, none
+    overlapping on one lane, so each lane of a window holds steps whose durations sum to
+    at most its length; a 540-minute step in a 960-minute shift leaves 420 minutes no
+    such step can use). Windows with an index in `skip` (those holding a fixed step)
+    count in full."""
+    out = [0.0] * grid.n
+    cap = c.res_cap[r]
+    fit: dict[int, int] = {}
+    for i, (a, z) in enumerate(c.res_windows[r]):
+        if a >= grid.end:
+            break
+        first, last = grid.of(a), grid.of(min(z, grid.end) - 1)
+        if first == last and z <= grid.end and durations and i not in skip:
+            length = z - a
+            if length not in fit:
+                fit[length] = _most_fitting(length, durations)
+            out[first] += cap * fit[length]
+            continue
+        for b in range(first, last + 1):
+            out[b] += cap * overlap(a, z - a, grid.start(b), grid.stop(b))
+    return out
+
+
+def _most_fitting(length: int, durations: frozenset[int]) -> int:
+    """The largest sum of `durations` (each any number of times) at most `length`."""
+    reach = 1  # bit t: a sum of t minutes is reachable
+    mask = (1 << (length + 1)) - 1
+    for d in sorted(durations):
+        if d <= 0:
+            return length
+        prev = -1
+        while prev != reach:  # add d once more, until nothing new is reachable
+            prev = reach
+            reach |= (reach << d) & mask
+    return reach.bit_length() - 1
+
+
 def fixed_minutes(c: Compiled, grid: Grid, r: int, s: int, e: int) -> list[tuple[int, float]]:
     """(bucket, minutes) of a fixed step ``[s, e)`` on `r` that lie in its windows."""
     out: dict[int, float] = {}

@@ -10,10 +10,12 @@ dispatch schedule: CP-SAT on each order alone, with the factory to itself, gives
 tardiness that no schedule can beat (`order_bounds`).
 
 The planning phase (`PlanningBound`, due dates beyond the full model) then solves the
-aggregate capacity model's linear relaxation (`solver.planning.planning_bound`, whose
-module docstring proves it a relaxation), with those per-order bounds as its orders'
-floors: orders compete for the sites' capacity and power there, which no bound on one
-order alone sees. The schedule's ``lower_bound`` is the best of all of them.
+energetic relaxation (`solver.planning.energetic_bound`: which of several orders due
+close together on one pool of resources or power must wait) and the aggregate capacity
+model's linear relaxation (`solver.planning.planning_bound`), each module docstring
+proving its own, with those per-order bounds as their orders' floors: orders compete
+for the sites' capacity and power there, which no bound on one order alone sees. The
+schedule's ``lower_bound`` is the best of all of them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from solver.compiled import Compiled
 from solver.cpsat.model import ModelBuilder
 from solver.cpsat.runner import run_model
 from solver.dispatch import DispatchFailed, HorizonTooShort, dispatch, rule_keys
-from solver.planning import planning_bound
+from solver.planning import energetic_bound, planning_bound
 from solver.problem import Objective
 from solver.search.context import Context
 from solver.solution import Assignment, order_tardiness, unit_delivery
@@ -75,8 +77,17 @@ class PlanningBound:
         budget = min(budget, t.planning_max_seconds)
         if budget <= t.planning_min_seconds or ctx.done(start) or ctx.stopped():
             return start
-        got = planning_bound(ctx.c, time_limit=budget, order_lb=ctx.order_lb,
-                             threads=max(1, ctx.workers))
+        t0 = time.monotonic()
+        threads = max(1, ctx.workers)
+        energy = energetic_bound(ctx.c, order_lb=ctx.order_lb, threads=threads,
+                                 time_limit=budget * t.planning_energetic_share)
+        if energy.value is not None and energy.value > ctx.bound:
+            ctx.bound = energy.value
+            ctx.report(start, self.name)
+        left = budget - (time.monotonic() - t0)
+        if left <= t.planning_min_seconds or ctx.done(start) or ctx.stopped():
+            return start
+        got = planning_bound(ctx.c, time_limit=left, order_lb=ctx.order_lb, threads=threads)
         # an infinite value (the model proves no schedule exists) cannot happen with a
         # schedule in hand; it is not taken
         if got.value is not None and math.isfinite(got.value) and got.value > ctx.bound:
@@ -85,7 +96,8 @@ class PlanningBound:
         return start
 
     def describe(self) -> str:
-        return "planning bound (the aggregate capacity model's LP, HiGHS)"
+        return ("planning bounds (the energetic relaxation's MIP and the aggregate "
+                "capacity model's LP, HiGHS)")
 
 
 def unit_earliest(c: Compiled, u: int) -> tuple[int, int]:
