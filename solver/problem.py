@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -275,6 +275,15 @@ def load_problem(
     """Parse and check a SPEC section 1 problem; raise `ProblemError` listing every fault
     (`limits`, default `Limits()`: how far its times may lie from `horizon_start`, how many
     units an order may have; see `check_limits`)."""
+    problem = _parse(data)
+    errors = check_limits(problem, limits or Limits()) + check_references(problem)
+    if errors:
+        raise ProblemError(errors)
+    return problem
+
+
+def _parse(data: Mapping[str, Any] | str | bytes | Path) -> Problem:
+    """The problem's shape (pydantic), or `ProblemError` naming every fault of it."""
     if isinstance(data, Path):
         try:
             data = data.read_text(encoding="utf-8")
@@ -288,13 +297,9 @@ def load_problem(
     if not isinstance(data, Mapping):
         raise ProblemError(["the problem must be a JSON object"])
     try:
-        problem = Problem.model_validate(data)
+        return Problem.model_validate(data)
     except ValidationError as exc:
         raise ProblemError(_describe(exc, data)) from None
-    errors = check_limits(problem, limits or Limits()) + check_references(problem)
-    if errors:
-        raise ProblemError(errors)
-    return problem
 
 
 def _describe(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
@@ -348,7 +353,6 @@ def check_references(p: Problem) -> list[str]:
     site_ids = {s.id for s in p.sites}
     product_ids = {x.id for x in p.products}
     res_by_id = {r.id: r for r in p.resources}
-    sites = {s.id: s for s in p.sites}
 
     for r in p.resources:
         if r.site not in site_ids:
@@ -382,53 +386,203 @@ def check_references(p: Problem) -> list[str]:
                 )
 
     products = {x.id: x for x in p.products}
-    order_sites: dict[str, set[str]] = {}  # where each order's racks can be built at all
+    bad, order_sites = order_faults(p)
+    errs += [u.reason for u in bad]
+
+    errs += _check_fixed(p, products, res_by_id)
+    errs += _check_section6(p, order_sites, res_by_id)
+    return errs
+
+
+class Unbuildable(NamedTuple):
+    """An order its problem cannot build, whatever the other orders do: `code` says why in
+    a word, `reason` in a sentence; `op` the routing step at fault and `sites` the sites
+    concerned, where they apply.
+
+    Codes: ``unknown_product``, ``unknown_site`` (allowed_sites lists a site that is not
+    one), ``no_allowed_site`` (allowed_sites is empty), ``unknown_destination`` (missing
+    from an allowed site's transit_min), ``no_eligible_resource`` (a step no resource at
+    an allowed site may run), ``no_site_for_routing`` (no allowed site runs every step,
+    for its resources and power caps), ``quota`` (a spread-risk quota of rule 10 the
+    order's sites cannot keep), ``out_of_range`` (a time or quantity past the limits)."""
+
+    order: str
+    code: str
+    reason: str
+    op: str | None = None
+    sites: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The schedule's `unplanned` entry: order, code, reason, and op and sites when
+        they apply."""
+        out: dict[str, Any] = {"order": self.order, "code": self.code, "reason": self.reason}
+        if self.op is not None:
+            out["op"] = self.op
+        if self.sites:
+            out["sites"] = list(self.sites)
+        return out
+
+
+def order_faults(p: Problem) -> tuple[list[Unbuildable], dict[str, set[str]]]:
+    """The orders of `p` that fail the cross-reference checks of their own (product,
+    sites, destination, eligible resources, one site for the whole routing), and per
+    checked order the sites that can run its whole routing."""
+    site_ids = {s.id for s in p.sites}
+    sites = {s.id: s for s in p.sites}
+    products = {x.id: x for x in p.products}
+    bad: list[Unbuildable] = []
+    order_sites: dict[str, set[str]] = {}
     for o in p.orders:
         where = f"order '{o.id}'"
         if o.product not in products:
-            errs.append(f"{where}: product '{o.product}' is unknown")
+            bad.append(Unbuildable(o.id, "unknown_product",
+                                   f"{where}: product '{o.product}' is unknown"))
             continue
-        allowed = o.allowed_sites if o.allowed_sites is not None else list(site_ids)
+        allowed = o.allowed_sites if o.allowed_sites is not None else sorted(site_ids)
+        before = len(bad)
         for s in allowed:
             if s not in site_ids:
-                errs.append(f"{where}: allowed_sites lists unknown site '{s}'")
+                bad.append(Unbuildable(o.id, "unknown_site",
+                                       f"{where}: allowed_sites lists unknown site '{s}'",
+                                       sites=(s,)))
         if o.allowed_sites is not None and not o.allowed_sites:
-            errs.append(f"{where}: allowed_sites is empty")
+            bad.append(Unbuildable(o.id, "no_allowed_site", f"{where}: allowed_sites is empty"))
         allowed = [s for s in allowed if s in site_ids]
         if o.destination is not None:
             for s in allowed:
                 if o.destination not in sites[s].transit_min:
-                    errs.append(
+                    bad.append(Unbuildable(
+                        o.id, "unknown_destination",
                         f"{where}: destination '{o.destination}' is missing from "
-                        f"site '{s}' transit_min"
-                    )
+                        f"site '{s}' transit_min", sites=(s,)))
         prod = products[o.product]
         runnable = set(allowed)
         for st in prod.routing:
             at = {r.site for r, _ in eligible(p, prod, st) if r.site in allowed}
             if not at:
-                errs.append(
+                bad.append(Unbuildable(
+                    o.id, "no_eligible_resource",
                     f"{where}: step '{st.op}' of product '{prod.id}' has no eligible "
-                    f"resource at any allowed site ({', '.join(sorted(allowed))})"
-                )
+                    f"resource at any allowed site ({', '.join(sorted(allowed))})",
+                    op=st.op, sites=tuple(sorted(allowed))))
             runnable &= at
-            power_ok = {
+            runnable = {
                 s for s in runnable
                 if (cap := peak_cap(sites[s])) is None or st.power_kw <= cap
             }
-            runnable = power_ok
         order_sites[o.id] = runnable
-        if not runnable and all(
-            any(r.site in allowed for r, _ in eligible(p, prod, st)) for st in prod.routing
-        ):
-            errs.append(
+        if not runnable and len(bad) == before:
+            bad.append(Unbuildable(
+                o.id, "no_site_for_routing",
                 f"{where}: no allowed site can run every step of product '{prod.id}' "
-                "(resources and power caps)"
-            )
+                "(resources and power caps)", sites=tuple(sorted(allowed))))
+    return bad, order_sites
 
-    errs += _check_fixed(p, products, res_by_id)
-    errs += _check_section6(p, order_sites, res_by_id)
-    return errs
+
+def unbuildable(p: Problem, limits: Limits | None = None) -> list[Unbuildable]:
+    """Every order of `p` that cannot be built, whatever the other orders do (the pure
+    judgement `load_plannable` plans around and the validator checks an `unplanned`
+    list with): its own faults (`order_faults`), its times and quantity past `limits`
+    (default `Limits()`, around `horizon_start`), and, while the other orders keep the
+    spread-risk quotas, the orders left out so that the rest can (rule 10: of a customer
+    whose racks confined to some sites overfill their quota there, the orders confined
+    to those sites, latest due first, until the rest fit). One entry per fault."""
+    limits = limits or Limits()
+    bad: list[Unbuildable] = []
+    for i, o in enumerate(p.orders):
+        for where, msg in limit_faults(o, limits, p.horizon_start, "horizon_start",
+                                       f"orders[{i}] (id '{o.id}')"):
+            bad.append(Unbuildable(o.id, "out_of_range", f"{where}: {msg}"))
+    own, order_sites = order_faults(p)
+    bad += own
+    if p.policies is not None and _policies_sound(p):
+        res_by_id = {r.id: r for r in p.resources}
+        out = {u.order for u in bad}
+        while True:
+            rest = p.model_copy(update={"orders": [o for o in p.orders if o.id not in out]})
+            cuts = _quota_cuts(rest, order_sites, res_by_id)
+            if not cuts:
+                break
+            cust, cut, message = cuts[0]
+            confined = [o for o in rest.orders if o.customer == cust
+                        and _unit_sites(rest, o, order_sites, res_by_id) <= cut]
+            drop = max(confined, key=lambda o: (o.due, o.id))
+            out.add(drop.id)
+            bad.append(Unbuildable(
+                drop.id, "quota",
+                f"order '{drop.id}': {message.removeprefix('policies: ')}; its racks can be "
+                f"built only at {', '.join(repr(s) for s in sorted(order_sites[drop.id]))}",
+                sites=tuple(sorted(order_sites[drop.id]))))
+    return bad
+
+
+def _policies_sound(p: Problem) -> bool:
+    """Shares in (0, 1] and power windows apart: the quotas can be judged (no order
+    sites given, so `_check_section6` judges no quota itself)."""
+    return not _check_section6(p, {}, {})
+
+
+def _unit_sites(
+    p: Problem, o: Order, order_sites: Mapping[str, set[str]], res_by_id: Mapping[str, Resource]
+) -> frozenset[str]:
+    """Every site some unit of `o` may be built at (a fixed step pins its unit)."""
+    pinned = {f.unit: res_by_id[f.resource].site for f in p.fixed
+              if f.order == o.id and f.resource in res_by_id}
+    free = set(order_sites.get(o.id, set())) if len(pinned) < o.quantity else set()
+    return frozenset(free | set(pinned.values()))
+
+
+@dataclass(frozen=True)
+class Plannable:
+    """A problem without the orders it cannot build (`unbuildable`), and those orders."""
+
+    problem: Problem
+    unplanned: list[Unbuildable]
+
+    def unplanned_dicts(self) -> list[dict[str, Any]]:
+        """The schedule's `unplanned` section: one entry per left-out order (its first
+        fault)."""
+        seen: set[str] = set()
+        out = []
+        for u in self.unplanned:
+            if u.order not in seen:
+                seen.add(u.order)
+                out.append(u.as_dict())
+        return out
+
+
+def without_orders(p: Problem, ids: Iterable[str]) -> Problem:
+    """`p` without the orders `ids` and their fixed steps."""
+    drop = set(ids)
+    if not drop:
+        return p
+    return p.model_copy(update={
+        "orders": [o for o in p.orders if o.id not in drop],
+        "fixed": [f for f in p.fixed if f.order not in drop],
+    })
+
+
+def load_plannable(
+    data: Mapping[str, Any] | str | bytes | Path, limits: Limits | None = None
+) -> Plannable:
+    """Like `load_problem`, but an order the problem cannot build (`unbuildable`) is left
+    out with its reasons instead of failing the whole: the problem of the other orders,
+    and the left-out ones. Raise `ProblemError` listing every other fault, and when orders
+    were given and none of them can be built (then listing theirs)."""
+    limits = limits or Limits()
+    problem = _parse(data)
+    start = check_limits(problem.model_copy(update={"orders": []}), limits)
+    if start and start[0].startswith("horizon_start"):
+        raise ProblemError(start)
+    bad = unbuildable(problem, limits)
+    rest = without_orders(problem, (u.order for u in bad))
+    errors = start + check_references(rest)
+    if problem.orders and not rest.orders:
+        errors += [u.reason for u in bad]
+        errors.append("no order can be built: there is nothing to plan")
+    if errors:
+        raise ProblemError(errors)
+    return Plannable(rest, bad)
 
 
 def peak_cap(site: Site) -> float | None:
@@ -478,6 +632,13 @@ def quota_faults(
     """Rule 10 quotas that the orders' sites (allowed_sites, the sites' resources and power
     caps, fixed steps) make impossible: per customer, each site that must take more units
     than its quota allows, or else a set of sites that must together."""
+    return [message for _, _, message in _quota_cuts(p, order_sites, res_by_id)]
+
+
+def _quota_cuts(
+    p: Problem, order_sites: Mapping[str, set[str]], res_by_id: Mapping[str, Resource]
+) -> list[tuple[str, frozenset[str], str]]:
+    """`quota_faults` as (customer, the sites overfilled, the message)."""
     assert p.policies is not None
     pinned: dict[tuple[str, int], str] = {}
     for f in p.fixed:
@@ -494,7 +655,7 @@ def quota_faults(
             at = pinned.get((o.id, u))
             key = frozenset([at]) if at is not None else frozenset(order_sites[o.id])
             g[key] = g.get(key, 0) + 1
-    out: list[str] = []
+    out: list[tuple[str, frozenset[str], str]] = []
     for cust in sorted(groups):
         g = groups[cust]
         share = p.policies.share(cust)
@@ -506,22 +667,22 @@ def quota_faults(
             (site,) = key
             if g[key] > limit:
                 single = True
-                out.append(
+                out.append((cust, key,
                     f"policies: customer '{cust}' must have {g[key]} of its {total} units "
                     f"built at site '{site}' (allowed_sites and fixed steps), more than its "
                     f"quota {share:g} allows ({limit})"
-                )
+                ))
         if single:
             continue
         cut = spread_cut(list(g.items()), {s: limit for k in g for s in k})
         if cut is not None:
             n = sum(k for s, k in g.items() if s <= cut)
             names = ", ".join(f"'{s}'" for s in sorted(cut))
-            out.append(
+            out.append((cust, cut,
                 f"policies: customer '{cust}' must have {n} of its {total} units built at "
                 f"sites {names} (allowed_sites and fixed steps), more than its quota "
                 f"{share:g} allows there ({limit} per site)"
-            )
+            ))
     return out
 
 
