@@ -39,11 +39,42 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
 class ProblemError(ValueError):
-    """Invalid problem input; `errors` lists one plain message per fault."""
+    """Invalid problem input; `errors` lists one plain message per fault, `faults` the
+    same as {field?, id?, message} (the field path and the id the message names)."""
 
     def __init__(self, errors: Iterable[str]) -> None:
         self.errors = list(errors)
         super().__init__("\n".join(self.errors))
+
+    @property
+    def faults(self) -> list[dict[str, str]]:
+        """Each message with the field path and the id it starts with, where it has them:
+        ``orders[2] (id 'SO-3').quantity: ...`` gives field ``orders[2].quantity`` and id
+        ``SO-3``; ``order 'SO-3': ...`` field ``orders`` and id ``SO-3``; ``fixed[0]
+        (SO-3/1/test): ...`` field ``fixed[0]`` and id ``SO-3``."""
+        return [fault_of(m) for m in self.errors]
+
+
+_PATH = re.compile(
+    r"^(?P<head>[A-Za-z_]\w*(?:\[\d+\])?)"
+    r"(?: \((?:id '(?P<id>[^']*)'|(?P<fixed>[^)/]+)/[^)]*)\))?"
+    r"(?P<tail>(?:\.[\w-]+|\[\d+\])*): "
+)
+_KIND = re.compile(r"^(?P<kind>order|resource|product|site) '(?P<id>[^']*)'")
+
+
+def fault_of(message: str) -> dict[str, str]:
+    """One message of `ProblemError` as {field?, id?, message} (`ProblemError.faults`)."""
+    out: dict[str, str] = {}
+    if (m := _PATH.match(message)) is not None:
+        out["field"] = m["head"] + m["tail"]
+        if m["id"] is not None or m["fixed"] is not None:
+            out["id"] = m["id"] if m["id"] is not None else m["fixed"]
+    elif (k := _KIND.match(message)) is not None:
+        out["field"] = k["kind"] + "s"
+        out["id"] = k["id"]
+    out["message"] = message
+    return out
 
 
 class Objective(StrEnum):
@@ -579,7 +610,7 @@ def load_plannable(
     errors = start + check_references(rest)
     if problem.orders and not rest.orders:
         errors += [u.reason for u in bad]
-        errors.append("no order can be built: there is nothing to plan")
+        errors.append("orders: no order can be built, so there is nothing to plan")
     if errors:
         raise ProblemError(errors)
     return Plannable(rest, bad)

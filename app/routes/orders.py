@@ -12,7 +12,7 @@ from app.deps import AppState, OrderWriter, Reader
 from app.domain import Invalid
 from app.errors import problem_responses
 from app.schemas import MAX_BATCH
-from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
+from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage, Unplanned
 from app.services import events as events_svc
 from app.services import factory as factory_svc
 from app.services import orders as svc
@@ -44,7 +44,8 @@ def post_orders(
     _: OrderWriter,
 ) -> OrderBatchResult:
     """Insert or update a batch of orders by id (at most 50,000), all or nothing; the same
-    batch twice changes nothing."""
+    batch twice changes nothing. An order the factory cannot build is stored with a
+    warning naming its step and sites; plans leave it out with that reason."""
     now = state.settings.clock()
     errors = svc.check_batch(orders) + svc.check_values(orders, state.settings.limits(), now)
     with transaction(state.sessions) as s:
@@ -52,7 +53,9 @@ def post_orders(
         errors += svc.check_against_factory(orders, fv.data)
         if errors:
             raise Invalid.listing(errors, title="Invalid order batch")
-        return OrderBatchResult(**svc.upsert(s, orders, now))
+        warnings = [Unplanned.model_validate(w)
+                    for w in svc.batch_warnings(s, orders, fv.data, now)]
+        return OrderBatchResult(**svc.upsert(s, orders, now), warnings=warnings)
 
 
 @router.get("", operation_id="listOrders", response_model=OrderPage)

@@ -23,7 +23,7 @@ from app.db import transaction
 from app.domain import Conflict, Invalid, NotFound, PreconditionFailed, QueueFull
 from app.services import factory as factory_svc
 from app.services.job_state import starting_progress
-from app.services.problems import build_problem
+from app.services.problems import build_problem, plannable
 from app.tables import Job, JobKind, JobStatus, Publication
 from solver.problem import Objective, load_problem
 from solver.validate import validate
@@ -91,11 +91,11 @@ def submit(
     fv = factory_svc.require_latest(session)
     start = horizon_start or now
     obj = objective or Objective.TARDINESS
-    problem = build_problem(session, fv, start, obj.value, orders, name)
+    problem, unplanned = plannable(build_problem(session, fv, start, obj.value, orders, name))
     params = {
         "objective": obj.value, "time_limit": limit, "workers": workers, "seed": seed,
         "orders": list(orders) if orders is not None else None,
-        "horizon_start": problem["horizon_start"],
+        "horizon_start": problem["horizon_start"], "unplanned": unplanned,
     }
     return create_job(session, problem, fv.version, params)
 
@@ -149,11 +149,11 @@ def submit_reschedule(
     if pub is not None:
         ref = session.scalar(select(Job.params).where(Job.id == pub.job_id))
         objective = str((ref or {}).get("objective") or objective)
-    problem = build_problem(session, fv, now, objective)
+    problem, unplanned = plannable(build_problem(session, fv, now, objective))
     problem["name"] = f"reschedule-{problem['horizon_start']}"
     params = {
         "objective": objective, "time_limit": limit, "workers": workers, "seed": seed,
-        "orders": None, "horizon_start": problem["horizon_start"],
+        "orders": None, "horizon_start": problem["horizon_start"], "unplanned": unplanned,
         "reference": pub.job_id if pub else None, "publication": pub.id if pub else None,
         "frozen_hours": frozen_hours,
     }

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.clock import stamp
+from app.clock import floor_minute, stamp
 from app.db import PARAMS_PER_QUERY, chunked
 from app.domain import Fault, Invalid, NotFound
 from app.tables import Order, OrderStatus
-from solver.problem import MAX_TEXT, Limits, limit_faults
+from solver.problem import MAX_TEXT, Limits, Problem, limit_faults, unbuildable
 from solver.problem import Order as SpecOrder
 
 ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
@@ -239,3 +239,31 @@ def check_against_factory(
         if o.release is not None and o.release > o.due:
             fault(i, o, "release", "release is after due")
     return errors
+
+
+def batch_warnings(
+    session: Session, orders: Sequence[SpecOrder], factory: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """The orders of a batch the factory cannot build (`solver.problem.unbuildable`: no
+    eligible resource at an allowed site, no site for the whole routing, a spread-risk
+    quota that the customer's open orders and these cannot keep), one entry each in the
+    shape of a schedule's `unplanned` list. They are stored all the same: plans leave them
+    out, with the reason, until the order or the factory changes."""
+    if not orders:
+        return []
+    mine = {o.id for o in orders}
+    rows = [o.model_dump(mode="json", exclude_none=True) for o in orders]
+    customers = {o.customer for o in orders if o.customer is not None}
+    if factory.get("policies") and customers:  # a quota counts the customer's other racks
+        others = query(status=OrderStatus.OPEN).where(Order.customer.in_(sorted(customers)))
+        rows += [spec_dict(r) for r in session.scalars(others) if r.id not in mine]
+    problem = Problem.model_validate({**factory, "horizon_start": stamp(floor_minute(now)),
+                                      "orders": rows})
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for u in unbuildable(problem):
+        # times and sizes are the intake's own refusals (`check_values`)
+        if u.order in mine and u.order not in seen and u.code != "out_of_range":
+            seen.add(u.order)
+            out.append(u.as_dict())
+    return out

@@ -14,6 +14,7 @@ from app.domain import Conflict, Invalid
 from app.services import orders as orders_svc
 from app.services.floor import apply_floor_state
 from app.tables import FactoryVersion
+from solver.problem import load_plannable
 
 log = logging.getLogger("rackplan.problems")
 
@@ -53,3 +54,20 @@ def build_problem(
     for note in notes:
         log.warning("%s", note)
     return problem
+
+
+def plannable(problem: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The problem without the orders it cannot build, and those orders as the schedule's
+    `unplanned` entries (`solver.problem.load_plannable`: any other fault, or no order
+    left to plan, raises `ProblemError` naming every fault)."""
+    got = load_plannable(problem)
+    unplanned = got.unplanned_dicts()
+    if not unplanned:
+        return problem, []
+    out = {u["order"] for u in unplanned}
+    rest = {**problem, "orders": [o for o in problem["orders"] if o["id"] not in out]}
+    if "fixed" in problem:
+        rest["fixed"] = [f for f in problem["fixed"] if f["order"] not in out]
+    for u in unplanned:
+        log.warning("left out of the plan: %s", u["reason"])
+    return rest, unplanned
