@@ -330,7 +330,50 @@ def _parse(data: Mapping[str, Any] | str | bytes | Path) -> Problem:
     try:
         return Problem.model_validate(data)
     except ValidationError as exc:
-        raise ProblemError(_describe(exc, data)) from None
+        raise ProblemError(_describe(exc, data) + _beyond_shape(exc, data)) from None
+
+
+_LISTS = {"sites": "sites", "resources": "resources", "products": "products",
+          "orders": "orders", "fixed": "fixed"}
+
+
+def _beyond_shape(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """The faults of the later layers (cross-references, limits) in what did parse, so that
+    one answer names every fault: the items with a shape fault are left out, their ids
+    still count as known (an order of a product whose routing is bad is not also 'of an
+    unknown product'), and what hangs on them is not judged."""
+    bad: dict[str, set[int]] = {}
+    pruned = dict(data)
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        if not loc:
+            return []
+        head = str(loc[0])
+        if head in _LISTS and len(loc) > 1 and isinstance(loc[1], int):
+            bad.setdefault(head, set()).add(loc[1])
+        elif head in ("sites", "resources", "products"):
+            return []  # the factory itself has no shape: nothing to check it against
+        else:  # a top-level value (or an unknown field): judged without it
+            pruned.pop(head, None)
+    ghosts: dict[str, set[str]] = {}
+    for head, rows in bad.items():
+        items = pruned.get(head)
+        if not isinstance(items, list):
+            return []
+        for i in rows:
+            if i < len(items) and isinstance(items[i], Mapping):
+                ident = items[i].get("id")
+                if isinstance(ident, str):
+                    ghosts.setdefault(head, set()).add(ident)
+        pruned[head] = [x for i, x in enumerate(items) if i not in rows]
+    timed = "horizon_start" in pruned
+    pruned.setdefault("horizon_start", "2000-01-01T00:00:00Z")
+    try:
+        rest = Problem.model_validate(pruned)
+    except ValidationError:
+        return []  # e.g. no site left: the shape faults say it all
+    limits = check_limits(rest, Limits()) if timed else []
+    return limits + check_references(rest, ghosts)
 
 
 def _describe(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
@@ -374,16 +417,20 @@ def _dups(kind: str, ids: Iterable[str]) -> list[str]:
     return out
 
 
-def check_references(p: Problem) -> list[str]:
-    """Every cross-reference check of SPEC section 1; one message per fault."""
+def check_references(p: Problem, ghosts: Mapping[str, set[str]] | None = None) -> list[str]:
+    """Every cross-reference check of SPEC section 1; one message per fault (`ghosts`: ids
+    per list, e.g. ``{"products": {"P1"}}``, of items left out for a fault of their shape:
+    known, and what depends on them not judged)."""
+    ghosts = ghosts or {}
     errs: list[str] = []
     errs += _dups("site", (s.id for s in p.sites))
     errs += _dups("resource", (r.id for r in p.resources))
     errs += _dups("product", (x.id for x in p.products))
     errs += _dups("order", (o.id for o in p.orders))
-    site_ids = {s.id for s in p.sites}
-    product_ids = {x.id for x in p.products}
+    site_ids = {s.id for s in p.sites} | ghosts.get("sites", set())
+    product_ids = {x.id for x in p.products} | ghosts.get("products", set())
     res_by_id = {r.id: r for r in p.resources}
+    known_res = set(res_by_id) | ghosts.get("resources", set())
 
     for r in p.resources:
         if r.site not in site_ids:
@@ -406,22 +453,24 @@ def check_references(p: Problem) -> list[str]:
                     errs.append(f"{where}: alternatives is empty")
                 errs += _dups(f"{where}: alternative", (a.resource for a in st.alternatives))
                 for alt in st.alternatives:
-                    if alt.resource not in res_by_id:
+                    if alt.resource not in known_res:
                         errs.append(f"{where}: alternative resource '{alt.resource}' is unknown")
             elif st.kind is None or st.duration_min is None:
                 errs.append(f"{where}: needs kind and duration_min (or alternatives)")
             caps = [c for c in (peak_cap(s) for s in p.sites) if c is not None]
-            if st.power_kw > 0 and len(caps) == len(p.sites) and st.power_kw > max(caps):
+            if (st.power_kw > 0 and len(caps) == len(p.sites) and st.power_kw > max(caps)
+                    and not ghosts.get("sites")):
                 errs.append(
                     f"{where}: power_kw {st.power_kw:g} exceeds every site's power_cap_kw"
                 )
 
     products = {x.id: x for x in p.products}
-    bad, order_sites = order_faults(p)
+    bad, order_sites = order_faults(p, ghosts)
     errs += [u.reason for u in bad]
 
-    errs += _check_fixed(p, products, res_by_id)
-    errs += _check_section6(p, order_sites, res_by_id)
+    errs += _check_fixed(p, products, res_by_id, ghosts)
+    if not any(ghosts.get(k) for k in ("sites", "resources", "orders")):
+        errs += _check_section6(p, order_sites, res_by_id)
     return errs
 
 
@@ -454,10 +503,15 @@ class Unbuildable(NamedTuple):
         return out
 
 
-def order_faults(p: Problem) -> tuple[list[Unbuildable], dict[str, set[str]]]:
+def order_faults(
+    p: Problem, ghosts: Mapping[str, set[str]] | None = None
+) -> tuple[list[Unbuildable], dict[str, set[str]]]:
     """The orders of `p` that fail the cross-reference checks of their own (product,
     sites, destination, eligible resources, one site for the whole routing), and per
-    checked order the sites that can run its whole routing."""
+    checked order the sites that can run its whole routing (`ghosts` as
+    `check_references`: with a site or resource left out, eligibility is not judged)."""
+    ghosts = ghosts or {}
+    judged = not ghosts.get("sites") and not ghosts.get("resources")
     site_ids = {s.id for s in p.sites}
     sites = {s.id: s for s in p.sites}
     products = {x.id: x for x in p.products}
@@ -466,13 +520,14 @@ def order_faults(p: Problem) -> tuple[list[Unbuildable], dict[str, set[str]]]:
     for o in p.orders:
         where = f"order '{o.id}'"
         if o.product not in products:
-            bad.append(Unbuildable(o.id, "unknown_product",
-                                   f"{where}: product '{o.product}' is unknown"))
+            if o.product not in ghosts.get("products", set()):
+                bad.append(Unbuildable(o.id, "unknown_product",
+                                       f"{where}: product '{o.product}' is unknown"))
             continue
         allowed = o.allowed_sites if o.allowed_sites is not None else sorted(site_ids)
         before = len(bad)
         for s in allowed:
-            if s not in site_ids:
+            if s not in site_ids and s not in ghosts.get("sites", set()):
                 bad.append(Unbuildable(o.id, "unknown_site",
                                        f"{where}: allowed_sites lists unknown site '{s}'",
                                        sites=(s,)))
@@ -486,6 +541,8 @@ def order_faults(p: Problem) -> tuple[list[Unbuildable], dict[str, set[str]]]:
                         o.id, "unknown_destination",
                         f"{where}: destination '{o.destination}' is missing from "
                         f"site '{s}' transit_min", sites=(s,)))
+        if not judged:
+            continue
         prod = products[o.product]
         runnable = set(allowed)
         for st in prod.routing:
@@ -781,7 +838,8 @@ def spread_cut(
 
 
 def _check_fixed(
-    p: Problem, products: dict[str, Product], res_by_id: dict[str, Resource]
+    p: Problem, products: dict[str, Product], res_by_id: dict[str, Resource],
+    ghosts: Mapping[str, set[str]],
 ) -> list[str]:
     errs: list[str] = []
     orders = {o.id: o for o in p.orders}
@@ -790,7 +848,8 @@ def _check_fixed(
         where = f"fixed[{i}] ({f.order}/{f.unit}/{f.op})"
         o = orders.get(f.order)
         if o is None:
-            errs.append(f"{where}: order '{f.order}' is unknown")
+            if f.order not in ghosts.get("orders", set()):
+                errs.append(f"{where}: order '{f.order}' is unknown")
             continue
         if f.unit > o.quantity:
             errs.append(f"{where}: unit {f.unit} exceeds the order's quantity {o.quantity}")
@@ -806,7 +865,8 @@ def _check_fixed(
             errs.append(f"{where}: the same step is fixed twice")
         seen.add(key)
         if f.resource not in res_by_id:
-            errs.append(f"{where}: resource '{f.resource}' is unknown")
+            if f.resource not in ghosts.get("resources", set()):
+                errs.append(f"{where}: resource '{f.resource}' is unknown")
         elif f.resource not in {r.id for r, _ in eligible(p, prod, step)}:
             errs.append(f"{where}: resource '{f.resource}' cannot run step '{f.op}'")
         elif o.allowed_sites is not None and res_by_id[f.resource].site not in o.allowed_sites:

@@ -95,8 +95,10 @@ def submit(
     params = {
         "objective": obj.value, "time_limit": limit, "workers": workers, "seed": seed,
         "orders": list(orders) if orders is not None else None,
-        "horizon_start": problem["horizon_start"], "unplanned": unplanned,
+        "horizon_start": problem["horizon_start"],
     }
+    if unplanned:  # the orders left out, with why (the worker puts them in the schedule)
+        params["unplanned"] = unplanned
     return create_job(session, problem, fv.version, params)
 
 
@@ -153,10 +155,12 @@ def submit_reschedule(
     problem["name"] = f"reschedule-{problem['horizon_start']}"
     params = {
         "objective": objective, "time_limit": limit, "workers": workers, "seed": seed,
-        "orders": None, "horizon_start": problem["horizon_start"], "unplanned": unplanned,
+        "orders": None, "horizon_start": problem["horizon_start"],
         "reference": pub.job_id if pub else None, "publication": pub.id if pub else None,
         "frozen_hours": frozen_hours,
     }
+    if unplanned:
+        params["unplanned"] = unplanned
     return create_job(session, problem, fv.version, params, kind=JobKind.RESCHEDULE,
                       queued=queued)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,7 @@ from app.clock import floor_minute, stamp
 from app.db import PARAMS_PER_QUERY, chunked
 from app.domain import Fault, Invalid, NotFound
 from app.tables import Order, OrderStatus
-from solver.problem import MAX_TEXT, Limits, Problem, limit_faults, unbuildable
+from solver.problem import MAX_TEXT, Limits, Problem, limit_faults, text_message, unbuildable
 from solver.problem import Order as SpecOrder
 
 ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
@@ -50,6 +51,28 @@ def _fields(o: SpecOrder) -> dict[str, Any]:
         "destination": o.destination,
         "allowed_sites": list(o.allowed_sites) if o.allowed_sites else None,
     }
+
+
+def parse_batch(items: Sequence[Any]) -> tuple[list[SpecOrder], list[Fault]]:
+    """The orders of a batch that have the SPEC section 1 shape, and a fault for every
+    field of the others (`[3].quantity`, with the order's id when it has one), so that
+    the later checks run on the rest and one answer names every fault."""
+    good: list[SpecOrder] = []
+    faults: list[Fault] = []
+    for i, item in enumerate(items):
+        try:
+            good.append(SpecOrder.model_validate(item))
+        except ValidationError as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            for err in exc.errors(include_url=False):
+                where = f"[{i}]" + "".join(
+                    f"[{x}]" if isinstance(x, int) else f".{x}" for x in err["loc"])
+                fault: Fault = {"field": where,
+                                "message": text_message(err) or str(err["msg"])}
+                if isinstance(ident, str):
+                    fault["id"] = ident[:MAX_TEXT]
+                faults.append(fault)
+    return good, faults
 
 
 def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
