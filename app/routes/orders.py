@@ -52,11 +52,12 @@ def post_orders(
     factory). An order the factory cannot build is stored with a warning naming its step
     and sites; plans leave it out with that reason."""
     now = state.settings.clock()
-    orders, errors = svc.parse_batch(batch)
-    errors += svc.check_batch(orders) + svc.check_values(orders, state.settings.limits(), now)
+    orders, places, shape = svc.parse_batch(batch)
+    errors = svc.check_batch(orders) + svc.check_values(orders, state.settings.limits(), now)
     with transaction(state.sessions) as s:
         fv = factory_svc.require_latest(s)
         errors += svc.check_against_factory(orders, fv.data)
+        errors = sorted(shape + svc.renumber(errors, places), key=svc.place)
         if errors:
             raise Invalid.listing(errors, title="Invalid order batch")
         warnings = [Unplanned.model_validate(w)

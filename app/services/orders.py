@@ -53,15 +53,18 @@ def _fields(o: SpecOrder) -> dict[str, Any]:
     }
 
 
-def parse_batch(items: Sequence[Any]) -> tuple[list[SpecOrder], list[Fault]]:
-    """The orders of a batch that have the SPEC section 1 shape, and a fault for every
-    field of the others (`[3].quantity`, with the order's id when it has one), so that
-    the later checks run on the rest and one answer names every fault."""
+def parse_batch(items: Sequence[Any]) -> tuple[list[SpecOrder], list[int], list[Fault]]:
+    """The orders of a batch that have the SPEC section 1 shape, their places in the
+    batch, and a fault for every field of the others (`[3].quantity`, with the order's id
+    when it has one), so that the later checks run on the rest and one answer names every
+    fault (`renumber` gives their faults the batch's places)."""
     good: list[SpecOrder] = []
+    places: list[int] = []
     faults: list[Fault] = []
     for i, item in enumerate(items):
         try:
             good.append(SpecOrder.model_validate(item))
+            places.append(i)
         except ValidationError as exc:
             ident = item.get("id") if isinstance(item, dict) else None
             for err in exc.errors(include_url=False):
@@ -72,7 +75,25 @@ def parse_batch(items: Sequence[Any]) -> tuple[list[SpecOrder], list[Fault]]:
                 if isinstance(ident, str):
                     fault["id"] = ident[:MAX_TEXT]
                 faults.append(fault)
-    return good, faults
+    return good, places, faults
+
+
+def place(fault: Fault) -> int:
+    """The batch place a fault's field names (`[3].due` -> 3; -1 for none)."""
+    head = fault.get("field", "").partition("]")[0]
+    return int(head[1:]) if head.startswith("[") and head[1:].isdigit() else -1
+
+
+def renumber(faults: Sequence[Fault], places: Sequence[int]) -> list[Fault]:
+    """Faults found on the well-shaped orders (`[j]...` fields) with the batch's places."""
+    out: list[Fault] = []
+    for f in faults:
+        field = f.get("field", "")
+        head, _, rest = field.partition("]")
+        if head.startswith("[") and head[1:].isdigit() and int(head[1:]) < len(places):
+            f = {**f, "field": f"[{places[int(head[1:])]}]{rest}"}
+        out.append(f)
+    return out
 
 
 def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
