@@ -29,6 +29,7 @@ from app.routes import (
     overview,
     pages,
     reschedule,
+    resources,
     schedules,
     uploads,
 )
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # uploads before orders: /orders/upload must not match /orders/{order_id}
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
-               exports, gantt, overview, pages, events, capacity, explain_routes)
+               exports, gantt, overview, pages, events, capacity, explain_routes, resources)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs

@@ -166,6 +166,7 @@ class Site(_Model):
 class Window(_Model):
     start: AwareDatetime
     end: AwareDatetime
+    reason: Text | None = None  # why the resource is down (planned maintenance): notes only
 
 
 class Resource(_Model):
