@@ -166,7 +166,8 @@ class Site(_Model):
 class Window(_Model):
     start: AwareDatetime
     end: AwareDatetime
-    reason: Text | None = None  # why the resource is down (planned maintenance): notes only
+    # why the resource is down (planned maintenance): notes only, left out when unset
+    reason: Text | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Resource(_Model):
@@ -652,18 +653,26 @@ def without_orders(p: Problem, ids: Iterable[str]) -> Problem:
 
 
 def load_plannable(
-    data: Mapping[str, Any] | str | bytes | Path, limits: Limits | None = None
+    data: Mapping[str, Any] | str | bytes | Path, limits: Limits | None = None, *,
+    plan_out_of_range: bool = False,
 ) -> Plannable:
     """Like `load_problem`, but an order the problem cannot build (`unbuildable`) is left
     out with its reasons instead of failing the whole: the problem of the other orders,
     and the left-out ones. Raise `ProblemError` listing every other fault, and when orders
-    were given and none of them can be built (then listing theirs)."""
+    were given and none of them can be built (then listing theirs). An order's time or
+    quantity past `limits` is a fault of the input too, unless `plan_out_of_range` (the
+    service, whose orders were within its limits when they came, and may drift out of a
+    later problem's)."""
     limits = limits or Limits()
     problem = _parse(data)
     start = check_limits(problem.model_copy(update={"orders": []}), limits)
     if start and start[0].startswith("horizon_start"):
         raise ProblemError(start)
     bad = unbuildable(problem, limits)
+    if not plan_out_of_range:
+        start += [u.reason for u in bad if u.code == "out_of_range"]
+        dropped = {u.order for u in bad if u.code == "out_of_range"}
+        bad = [u for u in bad if u.order not in dropped]
     rest = without_orders(problem, (u.order for u in bad))
     errors = start + check_references(rest)
     if problem.orders and not rest.orders:

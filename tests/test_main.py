@@ -82,6 +82,8 @@ OPERATION_IDS = {
     ("GET", "/events"): "listEvents",
     ("POST", "/capacity"): "createCapacityReport",
     ("GET", "/schedules/{job_id}/capacity"): "getScheduleCapacity",
+    ("POST", "/resources/{resource_id}/downtime"): "addDowntime",
+    ("DELETE", "/resources/{resource_id}/downtime/{start}"): "removeDowntime",
 }
 
 

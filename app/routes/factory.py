@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import ValidationError
 
 from app.db import reading, transaction
@@ -24,27 +23,28 @@ def _out(fv: FactoryVersion) -> FactoryOut:
                                       "created_at": fv.created_at})
 
 
-# the body as FactoryIn documents it (its parts are components the responses use too)
-_FACTORY_IN = {k: v for k, v in FactoryIn.model_json_schema(
-    ref_template="#/components/schemas/{model}").items() if k != "$defs"}
+async def _every_fault(request: Request, state: AppState, _: Planner) -> None:
+    """A body that is not a factory is answered by the problem model, which names the
+    faults of every layer (shape, references, calendars, limits) in one answer; this runs
+    before the body's own check, which names its shape faults only."""
+    try:
+        raw = await request.json()
+    except ValueError:
+        return  # not JSON: the body's own check answers (400)
+    if not isinstance(raw, dict):
+        return
+    try:
+        FactoryIn.model_validate(raw)
+    except ValidationError:
+        svc.check_factory(raw, state.settings.clock(), state.settings.limits())
 
 
-@router.put("", operation_id="replaceFactory",
-            response_model=FactoryOut, responses={201: {"model": FactoryOut}},
-            openapi_extra={"requestBody": {"required": True, "content": {
-                "application/json": {"schema": _FACTORY_IN}}}})
-def put_factory(
-    raw: Annotated[dict[str, Any], Body()], state: AppState, _: Planner, response: Response
-) -> FactoryOut:
+@router.put("", operation_id="replaceFactory", dependencies=[Depends(_every_fault)],
+            response_model=FactoryOut, responses={201: {"model": FactoryOut}})
+def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response) -> FactoryOut:
     """Replace the factory model; a change is kept as a new version (201), the same model
     again changes nothing (200). A refusal names every fault at once: shape, references,
     calendars and limits."""
-    try:
-        body = FactoryIn.model_validate(raw)
-    except ValidationError as exc:
-        # the problem model names the faults of every layer in one answer
-        svc.check_factory(raw, state.settings.clock(), state.settings.limits())
-        raise RequestValidationError(exc.errors(include_url=False)) from None
     data = body.model_dump(mode="json", exclude_none=True)
     with transaction(state.sessions) as s:
         fv, created = svc.put_factory(s, data, state.settings.clock(),

@@ -72,7 +72,7 @@ def parse_batch(items: Sequence[Any]) -> tuple[list[SpecOrder], list[int], list[
                     f"[{x}]" if isinstance(x, int) else f".{x}" for x in err["loc"])
                 fault: Fault = {"field": where,
                                 "message": text_message(err) or str(err["msg"])}
-                if isinstance(ident, str):
+                if isinstance(ident, str) and _writable(ident):
                     fault["id"] = ident[:MAX_TEXT]
                 faults.append(fault)
     return good, places, faults
@@ -82,6 +82,15 @@ def place(fault: Fault) -> int:
     """The batch place a fault's field names (`[3].due` -> 3; -1 for none)."""
     head = fault.get("field", "").partition("]")[0]
     return int(head[1:]) if head.startswith("[") and head[1:].isdigit() else -1
+
+
+def _writable(text: str) -> bool:
+    """Text an answer can carry (no lone surrogate such as \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def renumber(faults: Sequence[Fault], places: Sequence[int]) -> list[Fault]:
