@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jobwait import wait
 from test_api_reschedule import LATER, PLANNED
+from test_api_uploads import upload
 
 from app.cli import main
 from solver.problem import load_problem
@@ -160,3 +161,16 @@ def test_the_validator_checks_the_unplanned_claims() -> None:
         problem, claimed)
     assert validate(problem, {**schedule, "unplanned": [{"order": 3}]}) == [
         "format: unplanned[0] needs an 'order' id"]
+
+
+def test_an_upload_warns_of_an_order_it_cannot_build(client: Any) -> None:
+    """An order file (dry run, then for real) answers one warning per order the factory
+    cannot build, naming the step and sites; the order is stored by the real upload."""
+    csv = (b"id,product,quantity,due,allowed_sites\n"
+           b"U-1,GB300-NVL72,1,2026-12-20,SJC\nU-2,GB200-NVL72,1,2026-12-20,\n")
+    for dry in ("true", "false"):
+        r = upload(client, csv, dry_run=dry)
+        assert r.status_code == 200, r.text
+        (w,) = r.json()["warnings"]
+        assert (w["order"], w["code"], w["sites"]) == ("U-1", "no_eligible_resource", ["SJC"])
+    assert client.get("/orders/U-1").json()["status"] == "open"
