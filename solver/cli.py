@@ -221,7 +221,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             errors += [f"{args.tuning}: {e}" for e in exc.errors]
     if errors:
         raise InputError(errors)
-    if plannable.unplanned and not args.plan_buildable:
+    if plannable.unplanned and not (args.plan_buildable and plannable.problem.orders):
         return _unbuildable(plannable, args.output)
     problem = plannable.problem
     from solver.solve import SolveParams, solve  # imports ortools: only when solving
@@ -265,7 +265,10 @@ def _unbuildable(plannable: Plannable, output: Path | None) -> int:
     from solver.schedule import Status, empty_schedule
 
     reasons = [u.reason for u in plannable.unplanned]
-    reasons.append("--plan-buildable plans the other orders and lists these as unplanned")
+    if plannable.problem.orders:
+        reasons.append("--plan-buildable plans the other orders and lists these as unplanned")
+    else:
+        reasons.append("no order of the problem can be built")
     schedule = empty_schedule(plannable.problem, Status.INFEASIBLE, reasons, 0.0)
     schedule["kpis"]["orders"] += len(plannable.unplanned_dicts())
     _write_json(schedule, output)
@@ -447,7 +450,7 @@ def _load_plannable(path: Path) -> Plannable:
     `InputError` listing every other fault."""
     data = _read_json(path, "problem")
     try:
-        return load_plannable(data)
+        return load_plannable(data, require_orders=False)
     except ProblemError as exc:
         raise InputError([f"{path}: {e}" for e in exc.errors]) from None
 

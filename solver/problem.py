@@ -622,6 +622,12 @@ def _unit_sites(
     return frozenset(free | set(pinned.values()))
 
 
+STALE = frozenset({"unknown_product", "unknown_site", "unknown_destination",
+                   "no_allowed_site", "out_of_range"})
+"""The codes of `Unbuildable` that a problem file cannot have (a broken reference, a value
+past the limits) but the service's stored orders can come to have."""
+
+
 @dataclass(frozen=True)
 class Plannable:
     """A problem without the orders it cannot build (`unbuildable`), and those orders."""
@@ -654,28 +660,30 @@ def without_orders(p: Problem, ids: Iterable[str]) -> Problem:
 
 def load_plannable(
     data: Mapping[str, Any] | str | bytes | Path, limits: Limits | None = None, *,
-    plan_out_of_range: bool = False,
+    plan_stale: bool = False, require_orders: bool = True,
 ) -> Plannable:
     """Like `load_problem`, but an order the problem cannot build (`unbuildable`) is left
     out with its reasons instead of failing the whole: the problem of the other orders,
     and the left-out ones. Raise `ProblemError` listing every other fault, and when orders
-    were given and none of them can be built (then listing theirs). An order's time or
-    quantity past `limits` is a fault of the input too, unless `plan_out_of_range` (the
-    service, whose orders were within its limits when they came, and may drift out of a
-    later problem's)."""
+    were given and none of them can be built (then listing theirs; not without
+    `require_orders`: the problem then has no orders left). An order that names what the
+    problem lacks (a product, site or destination) or has a time or quantity past
+    `limits` is a fault of the input too (`STALE` codes), unless `plan_stale`: the
+    service's orders were checked when they came, and a later factory or horizon may
+    leave them behind."""
     limits = limits or Limits()
     problem = _parse(data)
     start = check_limits(problem.model_copy(update={"orders": []}), limits)
     if start and start[0].startswith("horizon_start"):
         raise ProblemError(start)
     bad = unbuildable(problem, limits)
-    if not plan_out_of_range:
-        start += [u.reason for u in bad if u.code == "out_of_range"]
-        dropped = {u.order for u in bad if u.code == "out_of_range"}
+    if not plan_stale:
+        start += [u.reason for u in bad if u.code in STALE]
+        dropped = {u.order for u in bad if u.code in STALE}
         bad = [u for u in bad if u.order not in dropped]
     rest = without_orders(problem, (u.order for u in bad))
     errors = start + check_references(rest)
-    if problem.orders and not rest.orders:
+    if require_orders and problem.orders and not rest.orders:
         errors += [u.reason for u in bad]
         errors.append("orders: no order can be built, so there is nothing to plan")
     if errors:

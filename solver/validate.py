@@ -577,7 +577,7 @@ def validate_files(problem_path: Path | str, schedule_path: Path | str) -> list[
         If the problem file is unreadable or invalid (an order it cannot build is not a
         fault of the file: see `validate_plannable`).
     """
-    plannable = load_plannable(Path(problem_path))
+    plannable = load_plannable(Path(problem_path), require_orders=False)
     try:
         schedule = json.loads(Path(schedule_path).read_text(encoding="utf-8"))
     except OSError as exc:

@@ -60,7 +60,7 @@ def plannable(problem: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
     """The problem without the orders it cannot build, and those orders as the schedule's
     `unplanned` entries (`solver.problem.load_plannable`: any other fault, or no order
     left to plan, raises `ProblemError` naming every fault)."""
-    got = load_plannable(problem, plan_out_of_range=True)
+    got = load_plannable(problem, plan_stale=True)
     unplanned = got.unplanned_dicts()
     if not unplanned:
         return problem, []
