@@ -519,6 +519,7 @@ def order_faults(
     products = {x.id: x for x in p.products}
     bad: list[Unbuildable] = []
     order_sites: dict[str, set[str]] = {}
+    step_sites: dict[tuple[str, str], set[str]] = {}
     for o in p.orders:
         where = f"order '{o.id}'"
         if o.product not in products:
@@ -548,7 +549,10 @@ def order_faults(
         prod = products[o.product]
         runnable = set(allowed)
         for st in prod.routing:
-            at = {r.site for r, _ in eligible(p, prod, st) if r.site in allowed}
+            key = (prod.id, st.op)
+            if key not in step_sites:  # once per product and step, not per order
+                step_sites[key] = {r.site for r, _ in eligible(p, prod, st)}
+            at = step_sites[key] & set(allowed)
             if not at:
                 bad.append(Unbuildable(
                     o.id, "no_eligible_resource",
