@@ -477,6 +477,11 @@ def summary(job: Any) -> list[str]:
     lines.append(f"frozen steps: {len(section.get('kept') or [])} kept, "
                  f"{len(section.get('released') or [])} released "
                  f"(window {_figure(section.get('frozen_hours'))} h)")
+    unplanned = schedule.get("unplanned") or []
+    if unplanned:
+        lines.append(f"unplanned orders: {len(unplanned)} (left out: they cannot be built)")
+        lines += [f"unplanned: {u.get('order')} ({u.get('code')}): {u.get('reason')}"
+                  for u in unplanned]
     return lines
 
 

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         default=Limits.max_quantity, ge=1, le=Limits.max_quantity,
         description="the most racks one order may have",
     )
+    clock_skew_seconds: float = Field(
+        default=120.0, ge=0, le=3600, allow_inf_nan=False,
+        description="how far ahead of the server's clock a floor event's time may be (an "
+        "MES clock running fast) before it is refused as in the future; such a time is "
+        "taken as now",
+    )
     max_workers: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 64), ge=1, le=64,
         description="the most CP-SAT workers a solve may ask for (default: the machine's "

@@ -236,7 +236,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        errors = [{"message": m} for m in exc.errors]
+        errors = exc.faults  # each with the field and id it names, where it has them
         detail = "; ".join(exc.errors[:3]) + (" ..." if len(exc.errors) > 3 else "")
         return problem_response(
             request, 422, detail, title="Invalid factory or orders", errors=errors

@@ -32,6 +32,7 @@ from app.routes import (
     pages,
     quotes,
     reschedule,
+    resources,
     scenarios,
     schedules,
     uploads,
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     modules = (metrics, health, factory, uploads, orders, diff, schedules, reschedule,
                exports, gantt, overview, pages, events, capacity, explain_routes,
                exceptions, docs, pins_routes, quotes,
-               scenarios)
+               scenarios, resources)
     for module in modules:
         app.include_router(module.router)
     routes = [*(r for r in app.router.routes if getattr(r, "methods", None)),  # the API docs

@@ -298,6 +298,8 @@ def _run(sessions: sessionmaker[Session], job_id: str, heartbeat: Heartbeat,
         problem = load_problem(data)
         schedule, solved, store = _solve(problem, data, kind, reference, params, heartbeat)
         heartbeat.finished.set()
+        if params.get("unplanned"):  # the orders the problem left out (their reasons)
+            schedule["unplanned"] = params["unplanned"]
         faults = validate(solved, schedule)
         if store is not None and not faults:  # what GET .../problem and publish will read
             faults = validate(load_problem(store), schedule)

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from solver.formats.benchmarks import read_fjsp, read_jssp
-from solver.problem import Objective, Problem, ProblemError, load_problem
+from solver.problem import (
+    Objective,
+    Plannable,
+    Problem,
+    ProblemError,
+    load_plannable,
+    load_problem,
+)
 from solver.tuning import Tuning, TuningError, load_tuning
 
 if TYPE_CHECKING:
@@ -142,6 +149,11 @@ def _parser(
         help="solve site by site after a site allocation (default: above the tuning's "
         "decompose_min_racks)",
     )
+    solve.add_argument(
+        "--plan-buildable", action="store_true",
+        help="plan the orders that can be built and list the others in the schedule's "
+        "'unplanned' section (exit 0), instead of answering INFEASIBLE (exit 1)",
+    )
     solve.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     solve.set_defaults(run=_cmd_solve)
 
@@ -232,7 +244,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     """``rackplan solve``: load, solve, write the schedule; exit 0 only with a schedule."""
     errors: list[str] = []
     try:
-        problem = _load_problem(args.problem)
+        plannable = _load_plannable(args.problem)
     except InputError as exc:
         errors += exc.errors
     tuning: Tuning | None = None
@@ -243,6 +255,9 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             errors += [f"{args.tuning}: {e}" for e in exc.errors]
     if errors:
         raise InputError(errors)
+    if plannable.unplanned and not (args.plan_buildable and plannable.problem.orders):
+        return _unbuildable(plannable, args.output)
+    problem = plannable.problem
     from solver.solve import SolveParams, solve  # imports ortools: only when solving
 
     options: dict[str, Any] = {}
@@ -261,9 +276,14 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if not args.quiet:
         options["progress"] = _ProgressPrinter()
     schedule = solve(problem, SolveParams(**options))
+    unplanned = plannable.unplanned_dicts()
+    if unplanned:
+        schedule["unplanned"] = unplanned
     _write_json(schedule, args.output)
     status = str(schedule.get("status"))
     if not args.quiet:
+        for entry in unplanned:
+            _note(f"unplanned {entry['order']} ({entry['code']}): {entry['reason']}")
         _note(_summary(schedule))
     if status in SCHEDULE_STATUSES:
         return EXIT_OK
@@ -273,15 +293,33 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_NO_SCHEDULE
 
 
+def _unbuildable(plannable: Plannable, output: Path | None) -> int:
+    """The INFEASIBLE answer of a problem with orders it cannot build (SPEC section 4:
+    exit 1), its reasons naming each order and what is at fault."""
+    from solver.schedule import Status, empty_schedule
+
+    reasons = [u.reason for u in plannable.unplanned]
+    if plannable.problem.orders:
+        reasons.append("--plan-buildable plans the other orders and lists these as unplanned")
+    else:
+        reasons.append("no order of the problem can be built")
+    schedule = empty_schedule(plannable.problem, Status.INFEASIBLE, reasons, 0.0)
+    schedule["kpis"]["orders"] += len(plannable.unplanned_dicts())
+    _write_json(schedule, output)
+    for reason in reasons:
+        _error(reason)
+    return EXIT_NO_SCHEDULE
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     """``rackplan validate``: print ``valid`` (exit 0) or one line per violation (exit 1)."""
-    problem = _load_problem(args.problem)
+    plannable = _load_plannable(args.problem)
     schedule = _read_json(args.schedule, "schedule")
     if not isinstance(schedule, dict):
         raise InputError([f"{args.schedule}: the schedule must be a JSON object"])
-    from solver.validate import validate
+    from solver.validate import validate_plannable
 
-    violations = validate(problem, schedule)
+    violations = validate_plannable(plannable, schedule)
     if not violations:
         print("valid")
         return EXIT_OK
@@ -297,7 +335,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     problem: Problem | None = None
     schedule: Any = None
     try:
-        problem = _load_problem(args.problem)
+        problem = _load_plannable(args.problem).problem
     except InputError as exc:
         errors += exc.errors
     try:
@@ -507,6 +545,16 @@ def _load_problem(path: Path) -> Problem:
     data = _read_json(path, "problem")
     try:
         return load_problem(data)
+    except ProblemError as exc:
+        raise InputError([f"{path}: {e}" for e in exc.errors]) from None
+
+
+def _load_plannable(path: Path) -> Plannable:
+    """The problem in `path` with the orders it cannot build left out (and named);
+    `InputError` listing every other fault."""
+    data = _read_json(path, "problem")
+    try:
+        return load_plannable(data, require_orders=False)
     except ProblemError as exc:
         raise InputError([f"{path}: {e}" for e in exc.errors]) from None
 

@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -39,11 +39,42 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
 class ProblemError(ValueError):
-    """Invalid problem input; `errors` lists one plain message per fault."""
+    """Invalid problem input; `errors` lists one plain message per fault, `faults` the
+    same as {field?, id?, message} (the field path and the id the message names)."""
 
     def __init__(self, errors: Iterable[str]) -> None:
         self.errors = list(errors)
         super().__init__("\n".join(self.errors))
+
+    @property
+    def faults(self) -> list[dict[str, str]]:
+        """Each message with the field path and the id it starts with, where it has them:
+        ``orders[2] (id 'SO-3').quantity: ...`` gives field ``orders[2].quantity`` and id
+        ``SO-3``; ``order 'SO-3': ...`` field ``orders`` and id ``SO-3``; ``fixed[0]
+        (SO-3/1/test): ...`` field ``fixed[0]`` and id ``SO-3``."""
+        return [fault_of(m) for m in self.errors]
+
+
+_PATH = re.compile(
+    r"^(?P<head>[A-Za-z_]\w*(?:\[\d+\])?)"
+    r"(?: \((?:id '(?P<id>[^']*)'|(?P<fixed>[^)/]+)/[^)]*)\))?"
+    r"(?P<tail>(?:\.[\w-]+|\[\d+\])*): "
+)
+_KIND = re.compile(r"^(?P<kind>order|resource|product|site) '(?P<id>[^']*)'")
+
+
+def fault_of(message: str) -> dict[str, str]:
+    """One message of `ProblemError` as {field?, id?, message} (`ProblemError.faults`)."""
+    out: dict[str, str] = {}
+    if (m := _PATH.match(message)) is not None:
+        out["field"] = m["head"] + m["tail"]
+        if m["id"] is not None or m["fixed"] is not None:
+            out["id"] = m["id"] if m["id"] is not None else m["fixed"]
+    elif (k := _KIND.match(message)) is not None:
+        out["field"] = k["kind"] + "s"
+        out["id"] = k["id"]
+    out["message"] = message
+    return out
 
 
 class Objective(StrEnum):
@@ -135,6 +166,8 @@ class Site(_Model):
 class Window(_Model):
     start: AwareDatetime
     end: AwareDatetime
+    # why the resource is down (planned maintenance): notes only, left out when unset
+    reason: Text | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Resource(_Model):
@@ -275,6 +308,15 @@ def load_problem(
     """Parse and check a SPEC section 1 problem; raise `ProblemError` listing every fault
     (`limits`, default `Limits()`: how far its times may lie from `horizon_start`, how many
     units an order may have; see `check_limits`)."""
+    problem = _parse(data)
+    errors = check_limits(problem, limits or Limits()) + check_references(problem)
+    if errors:
+        raise ProblemError(errors)
+    return problem
+
+
+def _parse(data: Mapping[str, Any] | str | bytes | Path) -> Problem:
+    """The problem's shape (pydantic), or `ProblemError` naming every fault of it."""
     if isinstance(data, Path):
         try:
             data = data.read_text(encoding="utf-8")
@@ -288,13 +330,52 @@ def load_problem(
     if not isinstance(data, Mapping):
         raise ProblemError(["the problem must be a JSON object"])
     try:
-        problem = Problem.model_validate(data)
+        return Problem.model_validate(data)
     except ValidationError as exc:
-        raise ProblemError(_describe(exc, data)) from None
-    errors = check_limits(problem, limits or Limits()) + check_references(problem)
-    if errors:
-        raise ProblemError(errors)
-    return problem
+        raise ProblemError(_describe(exc, data) + _beyond_shape(exc, data)) from None
+
+
+_LISTS = {"sites": "sites", "resources": "resources", "products": "products",
+          "orders": "orders", "fixed": "fixed"}
+
+
+def _beyond_shape(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """The faults of the later layers (cross-references, limits) in what did parse, so that
+    one answer names every fault: the items with a shape fault are left out, their ids
+    still count as known (an order of a product whose routing is bad is not also 'of an
+    unknown product'), and what hangs on them is not judged."""
+    bad: dict[str, set[int]] = {}
+    pruned = dict(data)
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        if not loc:
+            return []
+        head = str(loc[0])
+        if head in _LISTS and len(loc) > 1 and isinstance(loc[1], int):
+            bad.setdefault(head, set()).add(loc[1])
+        elif head in ("sites", "resources", "products"):
+            return []  # the factory itself has no shape: nothing to check it against
+        else:  # a top-level value (or an unknown field): judged without it
+            pruned.pop(head, None)
+    ghosts: dict[str, set[str]] = {}
+    for head, rows in bad.items():
+        items = pruned.get(head)
+        if not isinstance(items, list):
+            return []
+        for i in rows:
+            if i < len(items) and isinstance(items[i], Mapping):
+                ident = items[i].get("id")
+                if isinstance(ident, str):
+                    ghosts.setdefault(head, set()).add(ident)
+        pruned[head] = [x for i, x in enumerate(items) if i not in rows]
+    timed = "horizon_start" in pruned
+    pruned.setdefault("horizon_start", "2000-01-01T00:00:00Z")
+    try:
+        rest = Problem.model_validate(pruned)
+    except ValidationError:
+        return []  # e.g. no site left: the shape faults say it all
+    limits = check_limits(rest, Limits()) if timed else []
+    return limits + check_references(rest, ghosts)
 
 
 def _describe(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
@@ -338,17 +419,20 @@ def _dups(kind: str, ids: Iterable[str]) -> list[str]:
     return out
 
 
-def check_references(p: Problem) -> list[str]:
-    """Every cross-reference check of SPEC section 1; one message per fault."""
+def check_references(p: Problem, ghosts: Mapping[str, set[str]] | None = None) -> list[str]:
+    """Every cross-reference check of SPEC section 1; one message per fault (`ghosts`: ids
+    per list, e.g. ``{"products": {"P1"}}``, of items left out for a fault of their shape:
+    known, and what depends on them not judged)."""
+    ghosts = ghosts or {}
     errs: list[str] = []
     errs += _dups("site", (s.id for s in p.sites))
     errs += _dups("resource", (r.id for r in p.resources))
     errs += _dups("product", (x.id for x in p.products))
     errs += _dups("order", (o.id for o in p.orders))
-    site_ids = {s.id for s in p.sites}
-    product_ids = {x.id for x in p.products}
+    site_ids = {s.id for s in p.sites} | ghosts.get("sites", set())
+    product_ids = {x.id for x in p.products} | ghosts.get("products", set())
     res_by_id = {r.id: r for r in p.resources}
-    sites = {s.id: s for s in p.sites}
+    known_res = set(res_by_id) | ghosts.get("resources", set())
 
     for r in p.resources:
         if r.site not in site_ids:
@@ -371,64 +455,244 @@ def check_references(p: Problem) -> list[str]:
                     errs.append(f"{where}: alternatives is empty")
                 errs += _dups(f"{where}: alternative", (a.resource for a in st.alternatives))
                 for alt in st.alternatives:
-                    if alt.resource not in res_by_id:
+                    if alt.resource not in known_res:
                         errs.append(f"{where}: alternative resource '{alt.resource}' is unknown")
             elif st.kind is None or st.duration_min is None:
                 errs.append(f"{where}: needs kind and duration_min (or alternatives)")
             caps = [c for c in (peak_cap(s) for s in p.sites) if c is not None]
-            if st.power_kw > 0 and len(caps) == len(p.sites) and st.power_kw > max(caps):
+            if (st.power_kw > 0 and len(caps) == len(p.sites) and st.power_kw > max(caps)
+                    and not ghosts.get("sites")):
                 errs.append(
                     f"{where}: power_kw {st.power_kw:g} exceeds every site's power_cap_kw"
                 )
 
     products = {x.id: x for x in p.products}
-    order_sites: dict[str, set[str]] = {}  # where each order's racks can be built at all
+    bad, order_sites = order_faults(p, ghosts)
+    errs += [u.reason for u in bad]
+
+    errs += _check_fixed(p, products, res_by_id, ghosts)
+    if not any(ghosts.get(k) for k in ("sites", "resources", "orders")):
+        errs += _check_section6(p, order_sites, res_by_id)
+    return errs
+
+
+class Unbuildable(NamedTuple):
+    """An order its problem cannot build, whatever the other orders do: `code` says why in
+    a word, `reason` in a sentence; `op` the routing step at fault and `sites` the sites
+    concerned, where they apply.
+
+    Codes: ``unknown_product``, ``unknown_site`` (allowed_sites lists a site that is not
+    one), ``no_allowed_site`` (allowed_sites is empty), ``unknown_destination`` (missing
+    from an allowed site's transit_min), ``no_eligible_resource`` (a step no resource at
+    an allowed site may run), ``no_site_for_routing`` (no allowed site runs every step,
+    for its resources and power caps), ``quota`` (a spread-risk quota of rule 10 the
+    order's sites cannot keep), ``out_of_range`` (a time or quantity past the limits)."""
+
+    order: str
+    code: str
+    reason: str
+    op: str | None = None
+    sites: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The schedule's `unplanned` entry: order, code, reason, and op and sites when
+        they apply."""
+        out: dict[str, Any] = {"order": self.order, "code": self.code, "reason": self.reason}
+        if self.op is not None:
+            out["op"] = self.op
+        if self.sites:
+            out["sites"] = list(self.sites)
+        return out
+
+
+def order_faults(
+    p: Problem, ghosts: Mapping[str, set[str]] | None = None
+) -> tuple[list[Unbuildable], dict[str, set[str]]]:
+    """The orders of `p` that fail the cross-reference checks of their own (product,
+    sites, destination, eligible resources, one site for the whole routing), and per
+    checked order the sites that can run its whole routing (`ghosts` as
+    `check_references`: with a site or resource left out, eligibility is not judged)."""
+    ghosts = ghosts or {}
+    judged = not ghosts.get("sites") and not ghosts.get("resources")
+    site_ids = {s.id for s in p.sites}
+    sites = {s.id: s for s in p.sites}
+    products = {x.id: x for x in p.products}
+    bad: list[Unbuildable] = []
+    order_sites: dict[str, set[str]] = {}
+    step_sites: dict[tuple[str, str], set[str]] = {}
     for o in p.orders:
         where = f"order '{o.id}'"
         if o.product not in products:
-            errs.append(f"{where}: product '{o.product}' is unknown")
+            if o.product not in ghosts.get("products", set()):
+                bad.append(Unbuildable(o.id, "unknown_product",
+                                       f"{where}: product '{o.product}' is unknown"))
             continue
-        allowed = o.allowed_sites if o.allowed_sites is not None else list(site_ids)
+        allowed = o.allowed_sites if o.allowed_sites is not None else sorted(site_ids)
+        before = len(bad)
         for s in allowed:
-            if s not in site_ids:
-                errs.append(f"{where}: allowed_sites lists unknown site '{s}'")
+            if s not in site_ids and s not in ghosts.get("sites", set()):
+                bad.append(Unbuildable(o.id, "unknown_site",
+                                       f"{where}: allowed_sites lists unknown site '{s}'",
+                                       sites=(s,)))
         if o.allowed_sites is not None and not o.allowed_sites:
-            errs.append(f"{where}: allowed_sites is empty")
+            bad.append(Unbuildable(o.id, "no_allowed_site", f"{where}: allowed_sites is empty"))
         allowed = [s for s in allowed if s in site_ids]
         if o.destination is not None:
             for s in allowed:
                 if o.destination not in sites[s].transit_min:
-                    errs.append(
+                    bad.append(Unbuildable(
+                        o.id, "unknown_destination",
                         f"{where}: destination '{o.destination}' is missing from "
-                        f"site '{s}' transit_min"
-                    )
+                        f"site '{s}' transit_min", sites=(s,)))
+        if not judged:
+            continue
         prod = products[o.product]
         runnable = set(allowed)
         for st in prod.routing:
-            at = {r.site for r, _ in eligible(p, prod, st) if r.site in allowed}
+            key = (prod.id, st.op)
+            if key not in step_sites:  # once per product and step, not per order
+                step_sites[key] = {r.site for r, _ in eligible(p, prod, st)}
+            at = step_sites[key] & set(allowed)
             if not at:
-                errs.append(
+                bad.append(Unbuildable(
+                    o.id, "no_eligible_resource",
                     f"{where}: step '{st.op}' of product '{prod.id}' has no eligible "
-                    f"resource at any allowed site ({', '.join(sorted(allowed))})"
-                )
+                    f"resource at any allowed site ({', '.join(sorted(allowed))})",
+                    op=st.op, sites=tuple(sorted(allowed))))
             runnable &= at
-            power_ok = {
+            runnable = {
                 s for s in runnable
                 if (cap := peak_cap(sites[s])) is None or st.power_kw <= cap
             }
-            runnable = power_ok
         order_sites[o.id] = runnable
-        if not runnable and all(
-            any(r.site in allowed for r, _ in eligible(p, prod, st)) for st in prod.routing
-        ):
-            errs.append(
+        if not runnable and len(bad) == before:
+            bad.append(Unbuildable(
+                o.id, "no_site_for_routing",
                 f"{where}: no allowed site can run every step of product '{prod.id}' "
-                "(resources and power caps)"
-            )
+                "(resources and power caps)", sites=tuple(sorted(allowed))))
+    return bad, order_sites
 
-    errs += _check_fixed(p, products, res_by_id)
-    errs += _check_section6(p, order_sites, res_by_id)
-    return errs
+
+def unbuildable(p: Problem, limits: Limits | None = None) -> list[Unbuildable]:
+    """Every order of `p` that cannot be built, whatever the other orders do (the pure
+    judgement `load_plannable` plans around and the validator checks an `unplanned`
+    list with): its own faults (`order_faults`), its times and quantity past `limits`
+    (default `Limits()`, around `horizon_start`), and, while the other orders keep the
+    spread-risk quotas, the orders left out so that the rest can (rule 10: of a customer
+    whose racks confined to some sites overfill their quota there, the orders confined
+    to those sites, latest due first, until the rest fit). One entry per fault."""
+    limits = limits or Limits()
+    bad: list[Unbuildable] = []
+    for i, o in enumerate(p.orders):
+        for where, msg in limit_faults(o, limits, p.horizon_start, "horizon_start",
+                                       f"orders[{i}] (id '{o.id}')"):
+            bad.append(Unbuildable(o.id, "out_of_range", f"{where}: {msg}"))
+    own, order_sites = order_faults(p)
+    bad += own
+    if p.policies is not None and _policies_sound(p):
+        res_by_id = {r.id: r for r in p.resources}
+        out = {u.order for u in bad}
+        while True:
+            rest = p.model_copy(update={"orders": [o for o in p.orders if o.id not in out]})
+            cuts = _quota_cuts(rest, order_sites, res_by_id)
+            if not cuts:
+                break
+            cust, cut, message = cuts[0]
+            confined = [o for o in rest.orders if o.customer == cust
+                        and _unit_sites(rest, o, order_sites, res_by_id) <= cut]
+            drop = max(confined, key=lambda o: (o.due, o.id))
+            out.add(drop.id)
+            bad.append(Unbuildable(
+                drop.id, "quota",
+                f"order '{drop.id}': {message.removeprefix('policies: ')}; its racks can be "
+                f"built only at {', '.join(repr(s) for s in sorted(order_sites[drop.id]))}",
+                sites=tuple(sorted(order_sites[drop.id]))))
+    return bad
+
+
+def _policies_sound(p: Problem) -> bool:
+    """Shares in (0, 1] and power windows apart: the quotas can be judged (no order
+    sites given, so `_check_section6` judges no quota itself)."""
+    return not _check_section6(p, {}, {})
+
+
+def _unit_sites(
+    p: Problem, o: Order, order_sites: Mapping[str, set[str]], res_by_id: Mapping[str, Resource]
+) -> frozenset[str]:
+    """Every site some unit of `o` may be built at (a fixed step pins its unit)."""
+    pinned = {f.unit: res_by_id[f.resource].site for f in p.fixed
+              if f.order == o.id and f.resource in res_by_id}
+    free = set(order_sites.get(o.id, set())) if len(pinned) < o.quantity else set()
+    return frozenset(free | set(pinned.values()))
+
+
+STALE = frozenset({"unknown_product", "unknown_site", "unknown_destination",
+                   "no_allowed_site", "out_of_range"})
+"""The codes of `Unbuildable` that a problem file cannot have (a broken reference, a value
+past the limits) but the service's stored orders can come to have."""
+
+
+@dataclass(frozen=True)
+class Plannable:
+    """A problem without the orders it cannot build (`unbuildable`), and those orders."""
+
+    problem: Problem
+    unplanned: list[Unbuildable]
+
+    def unplanned_dicts(self) -> list[dict[str, Any]]:
+        """The schedule's `unplanned` section: one entry per left-out order (its first
+        fault)."""
+        seen: set[str] = set()
+        out = []
+        for u in self.unplanned:
+            if u.order not in seen:
+                seen.add(u.order)
+                out.append(u.as_dict())
+        return out
+
+
+def without_orders(p: Problem, ids: Iterable[str]) -> Problem:
+    """`p` without the orders `ids` and their fixed steps."""
+    drop = set(ids)
+    if not drop:
+        return p
+    return p.model_copy(update={
+        "orders": [o for o in p.orders if o.id not in drop],
+        "fixed": [f for f in p.fixed if f.order not in drop],
+    })
+
+
+def load_plannable(
+    data: Mapping[str, Any] | str | bytes | Path, limits: Limits | None = None, *,
+    plan_stale: bool = False, require_orders: bool = True,
+) -> Plannable:
+    """Like `load_problem`, but an order the problem cannot build (`unbuildable`) is left
+    out with its reasons instead of failing the whole: the problem of the other orders,
+    and the left-out ones. Raise `ProblemError` listing every other fault, and when orders
+    were given and none of them can be built (then listing theirs; not without
+    `require_orders`: the problem then has no orders left). An order that names what the
+    problem lacks (a product, site or destination) or has a time or quantity past
+    `limits` is a fault of the input too (`STALE` codes), unless `plan_stale`: the
+    service's orders were checked when they came, and a later factory or horizon may
+    leave them behind."""
+    limits = limits or Limits()
+    problem = _parse(data)
+    start = check_limits(problem.model_copy(update={"orders": []}), limits)
+    if start and start[0].startswith("horizon_start"):
+        raise ProblemError(start)
+    bad = unbuildable(problem, limits)
+    if not plan_stale:
+        start += [u.reason for u in bad if u.code in STALE]
+        dropped = {u.order for u in bad if u.code in STALE}
+        bad = [u for u in bad if u.order not in dropped]
+    rest = without_orders(problem, (u.order for u in bad))
+    errors = start + check_references(rest)
+    if require_orders and problem.orders and not rest.orders:
+        errors += [u.reason for u in bad]
+        errors.append("orders: no order can be built, so there is nothing to plan")
+    if errors:
+        raise ProblemError(errors)
+    return Plannable(rest, bad)
 
 
 def peak_cap(site: Site) -> float | None:
@@ -478,6 +742,13 @@ def quota_faults(
     """Rule 10 quotas that the orders' sites (allowed_sites, the sites' resources and power
     caps, fixed steps) make impossible: per customer, each site that must take more units
     than its quota allows, or else a set of sites that must together."""
+    return [message for _, _, message in _quota_cuts(p, order_sites, res_by_id)]
+
+
+def _quota_cuts(
+    p: Problem, order_sites: Mapping[str, set[str]], res_by_id: Mapping[str, Resource]
+) -> list[tuple[str, frozenset[str], str]]:
+    """`quota_faults` as (customer, the sites overfilled, the message)."""
     assert p.policies is not None
     pinned: dict[tuple[str, int], str] = {}
     for f in p.fixed:
@@ -494,7 +765,7 @@ def quota_faults(
             at = pinned.get((o.id, u))
             key = frozenset([at]) if at is not None else frozenset(order_sites[o.id])
             g[key] = g.get(key, 0) + 1
-    out: list[str] = []
+    out: list[tuple[str, frozenset[str], str]] = []
     for cust in sorted(groups):
         g = groups[cust]
         share = p.policies.share(cust)
@@ -506,22 +777,22 @@ def quota_faults(
             (site,) = key
             if g[key] > limit:
                 single = True
-                out.append(
+                out.append((cust, key,
                     f"policies: customer '{cust}' must have {g[key]} of its {total} units "
                     f"built at site '{site}' (allowed_sites and fixed steps), more than its "
                     f"quota {share:g} allows ({limit})"
-                )
+                ))
         if single:
             continue
         cut = spread_cut(list(g.items()), {s: limit for k in g for s in k})
         if cut is not None:
             n = sum(k for s, k in g.items() if s <= cut)
             names = ", ".join(f"'{s}'" for s in sorted(cut))
-            out.append(
+            out.append((cust, cut,
                 f"policies: customer '{cust}' must have {n} of its {total} units built at "
                 f"sites {names} (allowed_sites and fixed steps), more than its quota "
                 f"{share:g} allows there ({limit} per site)"
-            )
+            ))
     return out
 
 
@@ -589,7 +860,8 @@ def spread_cut(
 
 
 def _check_fixed(
-    p: Problem, products: dict[str, Product], res_by_id: dict[str, Resource]
+    p: Problem, products: dict[str, Product], res_by_id: dict[str, Resource],
+    ghosts: Mapping[str, set[str]],
 ) -> list[str]:
     errs: list[str] = []
     orders = {o.id: o for o in p.orders}
@@ -598,7 +870,8 @@ def _check_fixed(
         where = f"fixed[{i}] ({f.order}/{f.unit}/{f.op})"
         o = orders.get(f.order)
         if o is None:
-            errs.append(f"{where}: order '{f.order}' is unknown")
+            if f.order not in ghosts.get("orders", set()):
+                errs.append(f"{where}: order '{f.order}' is unknown")
             continue
         if f.unit > o.quantity:
             errs.append(f"{where}: unit {f.unit} exceeds the order's quantity {o.quantity}")
@@ -614,7 +887,8 @@ def _check_fixed(
             errs.append(f"{where}: the same step is fixed twice")
         seen.add(key)
         if f.resource not in res_by_id:
-            errs.append(f"{where}: resource '{f.resource}' is unknown")
+            if f.resource not in ghosts.get("resources", set()):
+                errs.append(f"{where}: resource '{f.resource}' is unknown")
         elif f.resource not in {r.id for r, _ in eligible(p, prod, step)}:
             errs.append(f"{where}: resource '{f.resource}' cannot run step '{f.op}'")
         elif o.allowed_sites is not None and res_by_id[f.resource].site not in o.allowed_sites:

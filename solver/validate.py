@@ -39,16 +39,19 @@ from solver.problem import (
     FixedStep,
     Objective,
     Order,
+    Plannable,
     Problem,
     Product,
     Resource,
     Site,
     eligible,
-    load_problem,
+    load_plannable,
     site_limit,
+    unbuildable,
+    without_orders,
 )
 
-__all__ = ["Occupancy", "validate", "validate_files"]
+__all__ = ["Occupancy", "validate", "validate_files", "validate_plannable"]
 
 US_PER_MIN = 60_000_000
 """Microseconds in a minute."""
@@ -510,8 +513,46 @@ def validate(problem: Problem, schedule: Mapping[str, Any]) -> list[str]:
         One plain line per violation, each starting with ``rule N:``, ``format:``,
         ``fixed:`` or ``kpi:`` and naming the item, order, resource or site at fault.
         An empty list means the schedule is valid.
+
+    A plan with an ``unplanned`` section (the orders left out, each with why) is judged
+    against the problem without those orders; each of them that the problem holds must
+    be one it cannot build (`solver.problem.unbuildable`), else ``unplanned:`` says so.
     """
-    return _Validator(problem, schedule).run()
+    faults: list[str] = []
+    if isinstance(schedule, Mapping) and "unplanned" in schedule:
+        faults, left_out = _check_unplanned(problem, schedule.get("unplanned"))
+        problem = without_orders(problem, left_out)
+    return faults + _Validator(problem, schedule).run()
+
+
+def _check_unplanned(problem: Problem, entries: object) -> tuple[list[str], set[str]]:
+    """The ``unplanned`` section: a list of {order, code, reason, op?, sites?}, each order
+    once, each one in `problem` unbuildable there; the faults and the orders it names."""
+    if not isinstance(entries, list):
+        return ["format: unplanned must be a list"], set()
+    out: list[str] = []
+    named: set[str] = set()
+    for i, e in enumerate(entries):
+        if not isinstance(e, Mapping) or not isinstance(e.get("order"), str):
+            out.append(f"format: unplanned[{i}] needs an 'order' id")
+            continue
+        oid = e["order"]
+        if not all(isinstance(e.get(k), str) and e[k].strip() for k in ("code", "reason")):
+            out.append(f"format: unplanned[{i}] (order '{oid}') needs a 'code' and a 'reason'")
+        if "op" in e and not isinstance(e["op"], str | None):
+            out.append(f"format: unplanned[{i}] (order '{oid}').op must be a step id")
+        sites = e.get("sites", [])
+        if not isinstance(sites, list) or not all(isinstance(x, str) for x in sites):
+            out.append(f"format: unplanned[{i}] (order '{oid}').sites must be a list of ids")
+        if oid in named:
+            out.append(f"format: unplanned lists order '{oid}' twice")
+        named.add(oid)
+    held = named & {o.id for o in problem.orders}
+    if held:
+        cannot = {u.order for u in unbuildable(problem)}
+        out += [f"unplanned: order '{oid}' can be built, so it must be planned"
+                for oid in sorted(held - cannot)]
+    return out, named
 
 
 def validate_files(problem_path: Path | str, schedule_path: Path | str) -> list[str]:
@@ -533,9 +574,10 @@ def validate_files(problem_path: Path | str, schedule_path: Path | str) -> list[
     Raises
     ------
     solver.problem.ProblemError
-        If the problem file is unreadable or invalid.
+        If the problem file is unreadable or invalid (an order it cannot build is not a
+        fault of the file: see `validate_plannable`).
     """
-    problem = load_problem(Path(problem_path))
+    plannable = load_plannable(Path(problem_path), require_orders=False)
     try:
         schedule = json.loads(Path(schedule_path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -544,7 +586,22 @@ def validate_files(problem_path: Path | str, schedule_path: Path | str) -> list[
         return [f"format: {schedule_path} is not valid JSON: {exc}"]
     if not isinstance(schedule, Mapping):
         return ["format: the schedule must be a JSON object"]
-    return validate(problem, schedule)
+    return validate_plannable(plannable, schedule)
+
+
+def validate_plannable(plannable: Plannable, schedule: Mapping[str, Any]) -> list[str]:
+    """`validate` for a problem loaded with the orders it cannot build left out
+    (`solver.problem.load_plannable`): a plan must list each of them in ``unplanned``
+    (an INFEASIBLE or UNKNOWN answer need not)."""
+    out: list[str] = []
+    if schedule.get("status") not in ("INFEASIBLE", "UNKNOWN"):
+        entries = schedule.get("unplanned")
+        listed = {e.get("order") for e in entries if isinstance(e, Mapping)} if isinstance(
+            entries, list) else set()
+        out += [f"unplanned: order '{u['order']}' is neither planned nor listed in "
+                f"unplanned ({u['reason']})"
+                for u in plannable.unplanned_dicts() if u["order"] not in listed]
+    return out + validate(plannable.problem, schedule)
 
 
 class _Validator:

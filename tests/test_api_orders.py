@@ -39,10 +39,12 @@ def test_post_creates_then_same_batch_changes_nothing(client: Any) -> None:
     their timestamps."""
     r = client.post("/orders", json=NEW)
     assert r.status_code == 200, r.text
-    assert r.json() == {"created": ["SO-2001", "SO-2002"], "updated": [], "unchanged": []}
+    assert r.json() == {"created": ["SO-2001", "SO-2002"], "updated": [], "unchanged": [],
+                        "warnings": []}
     first = client.get("/orders/SO-2001").json()
     r = client.post("/orders", json=NEW)
-    assert r.json() == {"created": [], "updated": [], "unchanged": ["SO-2001", "SO-2002"]}
+    assert r.json() == {"created": [], "updated": [], "unchanged": ["SO-2001", "SO-2002"],
+                        "warnings": []}
     assert client.get("/orders/SO-2001").json() == first
 
 
@@ -64,7 +66,7 @@ def test_post_updates_changed_orders(client: Any) -> None:
                {**NEW[1], "id": "SO-2003"}]
     r = client.post("/orders", json=changed)
     assert r.json() == {"created": ["SO-2003"], "updated": ["SO-2001"],
-                        "unchanged": ["SO-2002"]}
+                        "unchanged": ["SO-2002"], "warnings": []}
     o = client.get("/orders/SO-2001").json()
     assert o["quantity"] == 6 and o.get("allowed_sites") is None
 

@@ -307,8 +307,9 @@ def test_submit_refuses_bad_requests_and_writes_nothing(client: Any) -> None:
     assert client.get("/schedules").json()["total"] == 0
 
 
-def test_submit_refuses_a_problem_that_does_not_check(client: Any) -> None:
-    """Open orders for a product the current factory dropped: 422 naming each fault."""
+def test_submit_plans_around_orders_the_factory_dropped(client: Any) -> None:
+    """Open orders for a product the current factory dropped are left out, named in the
+    schedule's `unplanned`; with nothing else to plan, 422 naming each of them by id."""
     factory = client.get("/factory").json()
     kept = {k: factory[k] for k in ("sites", "resources", "products")}
     kept["products"] = [p for p in kept["products"] if p["id"] != "NVSW-SPINE"]
@@ -317,13 +318,19 @@ def test_submit_refuses_a_problem_that_does_not_check(client: Any) -> None:
         if r.get("products") and r["products"] != ["NVSW-SPINE"] else {})
         for r in kept["resources"] if r.get("products") != ["NVSW-SPINE"]]
     assert client.put("/factory", json=kept).status_code == 201
-    r = client.post("/schedules", json={"orders": ["SO-1001", "SO-1003", "SO-1006"]})
+    r = client.post("/schedules", json={"orders": ["SO-1001", "SO-1003"]})
     assert r.status_code == 422
-    messages = [e["message"] for e in r.json()["errors"]]
-    assert any("SO-1001" in m and "NVSW-SPINE" in m for m in messages)
-    assert any("SO-1003" in m for m in messages)
+    errors = {e.get("id"): e["message"] for e in r.json()["errors"]}
+    assert "NVSW-SPINE" in errors["SO-1001"] and "SO-1003" in errors, errors
     assert client.get("/schedules").json()["total"] == 0
-    assert client.post("/schedules", json={"orders": ["SO-1006"]}).status_code == 202
+    r = client.post("/schedules", json={"orders": ["SO-1001", "SO-1003", "SO-1006"],
+                                        "time_limit": 1})
+    assert r.status_code == 202, r.text
+    job = wait(client, r.json()["id"])
+    assert job["valid"], job
+    unplanned = {u["order"]: u["code"] for u in job["schedule"]["unplanned"]}
+    assert unplanned == {"SO-1001": "unknown_product", "SO-1003": "unknown_product"}
+    assert {o["id"] for o in job["schedule"]["orders"]} == {"SO-1006"}
 
 
 def test_roles_and_unknown_jobs(make_client: MakeClient) -> None:

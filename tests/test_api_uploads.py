@@ -39,7 +39,7 @@ def test_upload_csv_sample(client: Any) -> None:
     r = upload(client, SAMPLE_CSV)
     assert r.status_code == 200, r.text
     assert r.json() == {"created": SAMPLE_IDS, "updated": [], "unchanged": [], "rows": 10,
-                        "format": "csv", "dry_run": False}
+                        "format": "csv", "dry_run": False, "warnings": []}
     assert order_count(client) == SAMPLE_ORDERS + 10
     o = client.get("/orders/SO-2001").json()
     assert o["due"] == "2026-12-18T23:00:00Z" and o["release"] == "2026-12-02T12:00:00Z"
@@ -129,7 +129,7 @@ def test_dry_run_writes_nothing(client: Any) -> None:
     assert r.status_code == 200, r.text
     assert r.json() == {"created": SAMPLE_IDS[2:], "updated": ["SO-2002"],
                         "unchanged": ["SO-2001"], "rows": 10, "format": "csv",
-                        "dry_run": True}
+                        "dry_run": True, "warnings": []}
     assert order_count(client) == SAMPLE_ORDERS + 2
     assert client.get("/orders/SO-2002").json()["quantity"] == 8
     assert client.get("/orders/SO-2003").status_code == 404

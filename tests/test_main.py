@@ -95,6 +95,8 @@ OPERATION_IDS = {
     ("DELETE", "/scenarios/{scenario_id}"): "cancelScenario",
     ("POST", "/scenarios/{scenario_id}/variants/{n}/apply"): "applyScenarioVariant",
     ("POST", "/resilience"): "createResilience",
+    ("POST", "/resources/{resource_id}/downtime"): "addDowntime",
+    ("DELETE", "/resources/{resource_id}/downtime/{start}"): "removeDowntime",
 }
 
 

@@ -202,7 +202,6 @@ def test_a_quota_for_a_customer_without_orders_is_a_standing_policy() -> None:
     (lambda d: d["sites"][0].update(power_windows=[
         {"start": at(0), "end": at(100), "power_cap_kw": 10},
         {"start": at(99), "end": at(200), "power_cap_kw": 10}]), "windows 0 and 1 overlap"),
-    (lambda d: d["orders"][0].update(allowed_sites=["N"]), "customer 'acme'"),
 ])
 def test_cli_exits_2_naming_the_section6_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], change: Any, needle: str
@@ -216,6 +215,21 @@ def test_cli_exits_2_naming_the_section6_field(
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and "Traceback" not in err
     assert needle in err, err
+
+
+def test_cli_a_quota_the_orders_cannot_keep_is_infeasible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A quota an order's sites cannot keep leaves that order unbuildable: `rackplan
+    solve` answers INFEASIBLE (exit 1) naming the customer and the order."""
+    data = copy.deepcopy(nearest_site())
+    data["orders"][0].update(allowed_sites=["N"])
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code = main(["solve", str(path), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1 and json.loads(out)["status"] == "INFEASIBLE"
+    assert "customer 'acme'" in err and "order '" in err and "Traceback" not in err, err
 
 
 # ---- the validator ---------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
 from app.db import reading, transaction
 from app.deps import AppState, EventWriter, Reader
+from app.domain import Fault
 from app.errors import problem_responses
 from app.schemas import MAX_BATCH
 from app.schemas.events import EventBatchResult, EventPage, FloorEvent, StoredEvent
@@ -34,12 +36,18 @@ def post_events(
     _: EventWriter,
 ) -> EventBatchResult:
     """Record a batch of floor events (at most 50,000), applied in list order, all or
-    nothing; an event_id already received with the same content is ignored (MES retries
-    are safe)."""
-    now = state.settings.clock()
-    values.check(events, state.settings, now, title="Event refused")
+    nothing: a refusal names every bad event. An event_id already received with the same
+    content is ignored (MES retries are safe). A time up to RACKPLAN_CLOCK_SKEW_SECONDS
+    ahead of the server's clock is taken as now."""
+    st = state.settings
+    now = st.clock()
+    limits: list[Fault] = []
+    for i, ev in enumerate(events):
+        for f in values.faults(ev, st, now, f"[{i}]"):
+            limits.append({**f, "index": i, "event_id": ev.event_id})
     with transaction(state.sessions) as s:
-        return svc.record(s, events, now)
+        return svc.record(s, events, now, skew=timedelta(seconds=st.clock_skew_seconds),
+                          faults=limits)
 
 
 @router.get("", operation_id="listEvents", response_model=EventPage)

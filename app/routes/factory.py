@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import ValidationError
 
 from app.db import reading, transaction
 from app.deps import AppState, Planner, Reader
@@ -22,11 +23,28 @@ def _out(fv: FactoryVersion) -> FactoryOut:
                                       "created_at": fv.created_at})
 
 
-@router.put("", operation_id="replaceFactory",
+async def _every_fault(request: Request, state: AppState, _: Planner) -> None:
+    """A body that is not a factory is answered by the problem model, which names the
+    faults of every layer (shape, references, calendars, limits) in one answer; this runs
+    before the body's own check, which names its shape faults only."""
+    try:
+        raw = await request.json()
+    except ValueError:
+        return  # not JSON: the body's own check answers (400)
+    if not isinstance(raw, dict):
+        return
+    try:
+        FactoryIn.model_validate(raw)
+    except ValidationError:
+        svc.check_factory(raw, state.settings.clock(), state.settings.limits())
+
+
+@router.put("", operation_id="replaceFactory", dependencies=[Depends(_every_fault)],
             response_model=FactoryOut, responses={201: {"model": FactoryOut}})
 def put_factory(body: FactoryIn, state: AppState, _: Planner, response: Response) -> FactoryOut:
     """Replace the factory model; a change is kept as a new version (201), the same model
-    again changes nothing (200)."""
+    again changes nothing (200). A refusal names every fault at once: shape, references,
+    calendars and limits."""
     data = body.model_dump(mode="json", exclude_none=True)
     with transaction(state.sessions) as s:
         fv, created = svc.put_factory(s, data, state.settings.clock(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
@@ -12,7 +12,7 @@ from app.deps import AppState, OrderWriter, Reader
 from app.domain import Invalid
 from app.errors import problem_responses
 from app.schemas import MAX_BATCH
-from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage
+from app.schemas.orders import OrderBatchResult, OrderOut, OrderPage, Unplanned
 from app.services import events as events_svc
 from app.services import factory as factory_svc
 from app.services import orders as svc
@@ -38,22 +38,32 @@ def out(row: Order) -> OrderOut:
 
 
 @router.post("", operation_id="createOrders",
-             response_model=OrderBatchResult, responses=problem_responses(409))
+             response_model=OrderBatchResult, responses=problem_responses(409),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "array", "maxItems": MAX_BATCH,
+                            "items": SpecOrder.model_json_schema()},
+                 "examples": {"batch": {"value": EXAMPLE}}}}}})
 def post_orders(
-    orders: Annotated[list[SpecOrder], Body(examples=[EXAMPLE], max_length=MAX_BATCH)],
+    batch: Annotated[list[Any], Body(examples=[EXAMPLE], max_length=MAX_BATCH)],
     state: AppState,
     _: OrderWriter,
 ) -> OrderBatchResult:
     """Insert or update a batch of orders by id (at most 50,000), all or nothing; the same
-    batch twice changes nothing."""
+    batch twice changes nothing. A refusal names every fault at once (shape, limits, the
+    factory). An order the factory cannot build is stored with a warning naming its step
+    and sites; plans leave it out with that reason."""
     now = state.settings.clock()
+    orders, places, shape = svc.parse_batch(batch)
     errors = svc.check_batch(orders) + svc.check_values(orders, state.settings.limits(), now)
     with transaction(state.sessions) as s:
         fv = factory_svc.require_latest(s)
         errors += svc.check_against_factory(orders, fv.data)
+        errors = sorted(shape + svc.renumber(errors, places), key=svc.place)
         if errors:
             raise Invalid.listing(errors, title="Invalid order batch")
-        return OrderBatchResult(**svc.upsert(s, orders, now))
+        warnings = [Unplanned.model_validate(w)
+                    for w in svc.batch_warnings(s, orders, fv.data, now)]
+        return OrderBatchResult(**svc.upsert(s, orders, now), warnings=warnings)
 
 
 @router.get("", operation_id="listOrders", response_model=OrderPage)

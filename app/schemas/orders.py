@@ -25,13 +25,26 @@ class OrderOut(SpecOrder):
     )
 
 
+class Unplanned(BaseModel):
+    """An order the factory cannot build: stored, and left out of plans with this reason
+    (the shape of a schedule's `unplanned` entries)."""
+
+    order: str
+    code: str = Field(description="no_eligible_resource, no_site_for_routing, quota, ...")
+    reason: str = Field(description="the sentence naming the order, step and sites")
+    op: str | None = Field(default=None, description="the routing step at fault")
+    sites: list[str] = Field(default_factory=list, description="the sites concerned")
+
+
 class OrderBatchResult(BaseModel):
     """What a batch did: ids created, changed, and unchanged (the same batch twice
-    changes nothing)."""
+    changes nothing), and a warning per order the factory cannot build (stored all the
+    same; plans leave it out with the reason)."""
 
     created: list[str]
     updated: list[str]
     unchanged: list[str]
+    warnings: list[Unplanned] = Field(default_factory=list)
 
 
 class OrderPage(BaseModel):

@@ -16,7 +16,7 @@ already reported for the resource (one `resource_up` ends one `resource_down`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
 from app.db import chunked
-from app.domain import Conflict, Invalid
+from app.domain import Conflict, Fault, Invalid
 from app.schemas.events import (
     EventBatchResult,
     FloorEvent,
@@ -68,9 +68,11 @@ def payload(ev: FloorEvent) -> dict[str, Any]:
 class _Floor:
     """The factory and database as one batch sees them, with the checks and writes."""
 
-    def __init__(self, session: Session, factory: dict[str, Any], now: datetime) -> None:
+    def __init__(self, session: Session, factory: dict[str, Any], now: datetime,
+                 skew: timedelta = timedelta(0)) -> None:
         self.s = session
         self.now = now
+        self.skew = skew
         self.problem = Problem.model_validate(
             {**factory, "horizon_start": stamp(floor_minute(now)),
              "orders": []})
@@ -78,9 +80,11 @@ class _Floor:
 
     # ---- lookups ------------------------------------------------------------------------
     def not_future(self, field: str, t: datetime) -> str:
-        if t > self.now:
-            raise Refused(field, f"{stamp(t)} is in the future (now is {stamp(self.now)})")
-        return stamp(t)
+        """`t` as a stamp; a time at most `skew` ahead of now (a fast MES clock) is now."""
+        if t > self.now + self.skew:
+            raise Refused(field, f"{stamp(t)} is in the future (now is {stamp(self.now)}, "
+                                 f"with {self.skew.total_seconds():g} s for clock skew)")
+        return stamp(min(t, self.now))
 
     def order(self, order_id: str) -> Order:
         row = self.s.get(Order, order_id)
@@ -261,39 +265,58 @@ def _lock(session: Session) -> None:
     factory_svc.lock_floor(session)
 
 
-def record(session: Session, events: Sequence[FloorEvent], now: datetime) -> EventBatchResult:
-    """Check and apply `events` in list order; on the first bad one raise Conflict (an
-    event_id reused with other content) or Invalid (a refused event), nothing to be
-    written. A stored event_id with the same content is ignored."""
+def record(session: Session, events: Sequence[FloorEvent], now: datetime, *,
+           skew: timedelta = timedelta(0),
+           faults: Sequence[Fault] = ()) -> EventBatchResult:
+    """Check and apply `events` in list order, and refuse the batch naming every bad
+    event: Conflict when the only faults are event_ids reused with other content, else
+    Invalid (refused events; `faults`, the caller's own faults of events by `index`, e.g.
+    their limits, counted in and those events skipped); nothing is written then. An event
+    after a refused one is judged without it (a completion of a refused start is refused
+    too). A stored event_id with the same content is ignored. `skew`: how far ahead of
+    `now` an event's time may be."""
     _lock(session)
     fv = factory_svc.require_latest(session)
-    floor = _Floor(session, fv.data, now)
+    floor = _Floor(session, fv.data, now, skew)
     accepted: list[str] = []
     ignored: list[str] = []
+    refused: list[Fault] = list(faults)
+    reused: list[Fault] = []
+    skip = {f["index"] for f in faults if "index" in f}
     for i, ev in enumerate(events):
+        if i in skip:
+            continue
         content = payload(ev)
         seen = session.scalars(select(Event).where(Event.event_id == ev.event_id)).first()
         if seen is not None:
             if seen.type != ev.type or seen.payload != content:
-                raise Conflict(
-                    f"[{i}] event '{ev.event_id}' was already received with different content",
-                    title="Event id reused",
-                    faults=[{"index": i, "event_id": ev.event_id, "field": f"[{i}].event_id",
-                             "message": "already received with different content"}])
-            ignored.append(ev.event_id)
+                reused.append({"index": i, "event_id": ev.event_id, "field": f"[{i}].event_id",
+                               "message": "already received with different content"})
+            else:
+                ignored.append(ev.event_id)
             continue
         try:
-            floor.apply(ev)
+            floor.apply(ev)  # each check comes before the event's writes
         except Refused as r:
-            raise Invalid(
-                f"[{i}] event '{ev.event_id}' ({ev.type}): {r.field}: {r.message}",
-                [{"index": i, "event_id": ev.event_id, "field": f"[{i}].{r.field}",
-                  "message": r.message}],
-                title="Event refused") from None
+            refused.append({"index": i, "event_id": ev.event_id, "field": f"[{i}].{r.field}",
+                            "message": r.message})
+            continue
         session.add(Event(event_id=ev.event_id, type=ev.type, payload=content,
                           received_at=stamp(now)))
         session.flush()
         accepted.append(ev.event_id)
+    if refused or reused:
+        every = sorted([*refused, *reused], key=lambda f: f.get("index", -1))
+        first = every[0]
+        i = first.get("index", 0)
+        more = f" (and {len(every) - 1} more)" if len(every) > 1 else ""
+        if not refused:
+            raise Conflict(f"[{i}] event '{first.get('event_id')}' was already received with "
+                           f"different content{more}", title="Event id reused", faults=every)
+        ev = events[i]
+        what = first.get("field", "").removeprefix(f"[{i}].")
+        raise Invalid(f"[{i}] event '{ev.event_id}' ({ev.type}): {what}: {first['message']}"
+                      f"{more}", every, title="Event refused")
     return EventBatchResult(accepted=accepted, ignored=ignored)
 
 

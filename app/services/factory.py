@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.clock import floor_minute, stamp
-from app.domain import Conflict, Fault, Invalid
+from app.domain import Conflict, Fault, Invalid, NotFound
 from app.schemas.factory import FactoryIn
 from app.tables import FactoryVersion, Order, OrderStatus, StepState
 from solver.problem import Limits, Problem, Product, Step, eligible, load_problem
@@ -139,3 +139,119 @@ def put_factory(
     session.add(fv)
     session.flush()
     return fv, True
+
+
+# ---- planned maintenance: a resource's downtime windows, each change a new version ----------
+
+
+def _resource(data: dict[str, Any], resource_id: str) -> dict[str, Any]:
+    """The resource's entry in a factory model; NotFound naming it."""
+    res: dict[str, Any] | None = next(
+        (r for r in data["resources"] if r["id"] == resource_id), None)
+    if res is None:
+        raise NotFound(f"resource '{resource_id}' does not exist",
+                       faults=[{"field": "resource", "id": resource_id,
+                                "message": "no such resource in the current factory"}])
+    return res
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _stranded(session: Session, model: Problem, resource_id: str, start: datetime,
+              end: datetime) -> list[Fault]:
+    """Steps running on the resource (of open orders) that would still run when the
+    window starts: started before `end` and, at the step's duration there, not done by
+    `start`."""
+    products = {p.id: p for p in model.products}
+    rows = session.execute(
+        select(StepState, Order.product).join(Order, Order.id == StepState.order_id)
+        .where(Order.status == OrderStatus.OPEN, StepState.resource == resource_id,
+               StepState.completed_at.is_(None)))
+    faults: list[Fault] = []
+    for st, product_id in rows:
+        began = _instant(st.started_at)
+        prod = products.get(product_id)
+        step = next((x for x in prod.routing if x.op == st.op), None) if prod else None
+        minutes = next((d for r, d in eligible(model, prod, step) if r.id == resource_id),
+                       None) if prod and step else None
+        done_by = began + timedelta(minutes=minutes) if minutes is not None else None
+        if began < end and (done_by is None or done_by > start):
+            until = f"until {stamp(done_by)}" if done_by else "with no known end"
+            faults.append({"field": "start", "id": resource_id, "message": (
+                f"step {st.order_id}/{st.unit}/{st.op} runs on '{resource_id}' since "
+                f"{st.started_at} ({until}): a window from {stamp(start)} would strand it; "
+                "start the maintenance after it completes")})
+    return faults
+
+
+def add_downtime(
+    session: Session, resource_id: str, start: datetime, end: datetime, reason: str | None,
+    now: datetime, limits: Limits | None = None,
+) -> tuple[FactoryVersion, dict[str, Any]]:
+    """Planned maintenance: the window [start, end) added to the resource's downtime as a
+    new factory version; the version and the window as stored. Refused: a window that
+    does not end after it starts or ends before now (Invalid), one that overlaps another
+    window of the resource, or starts while a step runs there that would not be done
+    (Conflict)."""
+    lock_floor(session)
+    fv = require_latest(session)
+    data = {k: v for k, v in fv.data.items()}
+    data["resources"] = [dict(r) for r in fv.data["resources"]]
+    res = _resource(data, resource_id)
+    faults: list[Fault] = []
+    if end <= start:
+        faults.append({"field": "end", "message": f"end {stamp(end)} is not after start "
+                                                  f"{stamp(start)}"})
+    if end <= now:
+        faults.append({"field": "end", "message": f"end {stamp(end)} is not after now "
+                                                  f"({stamp(now)}): past downtime is a fact; "
+                                                  "report it as resource_down events"})
+    if faults:
+        raise Invalid.listing(faults, title="Downtime refused")
+    window: dict[str, Any] = {"start": stamp(start), "end": stamp(end)}
+    if reason:
+        window["reason"] = reason
+    clash = [w for w in res.get("downtime", [])
+             if _instant(w["start"]) < end and start < _instant(w["end"])]
+    if clash:
+        raise Conflict(
+            f"resource '{resource_id}': the window {stamp(start)}..{stamp(end)} overlaps "
+            f"{clash[0]['start']}..{clash[0]['end']}",
+            title="Downtime refused",
+            faults=[{"field": "start", "id": resource_id,
+                     "message": f"overlaps the window {w['start']}..{w['end']}"} for w in clash])
+    model = check_factory(data, now, limits)
+    stranded = _stranded(session, model, resource_id, start, end)
+    if stranded:
+        raise Conflict(stranded[0]["message"], title="Downtime refused", faults=stranded)
+    res["downtime"] = sorted([*res.get("downtime", []), window], key=lambda w: w["start"])
+    new, _ = put_factory(session, data, now, limits)
+    return new, window
+
+
+def remove_downtime(
+    session: Session, resource_id: str, start: datetime, now: datetime,
+    limits: Limits | None = None,
+) -> tuple[FactoryVersion, dict[str, Any]]:
+    """The resource's downtime window that starts at `start` removed, as a new factory
+    version; the version and the window removed. NotFound when it has none there."""
+    lock_floor(session)
+    fv = require_latest(session)
+    data = {k: v for k, v in fv.data.items()}
+    data["resources"] = [dict(r) for r in fv.data["resources"]]
+    res = _resource(data, resource_id)
+    windows = res.get("downtime", [])
+    gone = [w for w in windows if _instant(w["start"]) == start]
+    if not gone:
+        have = ", ".join(w["start"] for w in windows) or "none"
+        raise NotFound(f"resource '{resource_id}' has no downtime window starting at "
+                       f"{stamp(start)} (its windows start at: {have})",
+                       faults=[{"field": "start", "id": resource_id,
+                                "message": "no window starts then"}])
+    res["downtime"] = [w for w in windows if _instant(w["start"]) != start]
+    if not res["downtime"]:
+        del res["downtime"]
+    new, _ = put_factory(session, data, now, limits)
+    return new, gone[0]

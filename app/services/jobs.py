@@ -26,7 +26,7 @@ from app.services import orders as orders_svc
 from app.services.job_state import starting_progress
 from app.services.pins import Report as PinReport
 from app.services.pins import empty_report
-from app.services.problems import build_problem
+from app.services.problems import build_problem, plannable
 from app.tables import Job, JobKind, JobStatus, Order, OrderStatus, Publication
 from solver.problem import Objective, load_problem
 from solver.validate import validate
@@ -95,12 +95,15 @@ def submit(
     start = horizon_start or now
     obj = objective or Objective.TARDINESS
     pins = empty_report()
-    problem = build_problem(session, fv, start, obj.value, orders, name, pins=pins)
+    problem, unplanned = plannable(
+        build_problem(session, fv, start, obj.value, orders, name, pins=pins))
     params = {
         "objective": obj.value, "time_limit": limit, "workers": workers, "seed": seed,
         "orders": list(orders) if orders is not None else None,
         "horizon_start": problem["horizon_start"], **_pins_param(pins),
     }
+    if unplanned:  # the orders left out, with why (the worker puts them in the schedule)
+        params["unplanned"] = unplanned
     return create_job(session, problem, fv.version, params)
 
 
@@ -160,7 +163,7 @@ def submit_reschedule(
         ref = session.scalar(select(Job.params).where(Job.id == pub.job_id))
         objective = str((ref or {}).get("objective") or objective)
     pins = empty_report()
-    problem = build_problem(session, fv, now, objective, pins=pins)
+    problem, unplanned = plannable(build_problem(session, fv, now, objective, pins=pins))
     problem["name"] = f"reschedule-{problem['horizon_start']}"
     params = {
         "objective": objective, "time_limit": limit, "workers": workers, "seed": seed,
@@ -168,6 +171,8 @@ def submit_reschedule(
         "reference": pub.job_id if pub else None, "publication": pub.id if pub else None,
         "frozen_hours": frozen_hours, **_pins_param(pins),
     }
+    if unplanned:
+        params["unplanned"] = unplanned
     return create_job(session, problem, fv.version, params, kind=JobKind.RESCHEDULE,
                       queued=queued)
 

@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.clock import stamp
+from app.clock import floor_minute, stamp
 from app.db import PARAMS_PER_QUERY, chunked
 from app.domain import Conflict, Fault, Invalid, NotFound
 from app.tables import Order, OrderStatus
-from solver.problem import MAX_TEXT, Limits, limit_faults
+from solver.problem import MAX_TEXT, Limits, Problem, limit_faults, text_message, unbuildable
 from solver.problem import Order as SpecOrder
 
 ORDER_WRITES_LOCK = 0x7261636B  # PostgreSQL advisory lock key serialising order upserts
@@ -51,6 +52,58 @@ def _fields(o: SpecOrder) -> dict[str, Any]:
         "destination": o.destination,
         "allowed_sites": list(o.allowed_sites) if o.allowed_sites else None,
     }
+
+
+def parse_batch(items: Sequence[Any]) -> tuple[list[SpecOrder], list[int], list[Fault]]:
+    """The orders of a batch that have the SPEC section 1 shape, their places in the
+    batch, and a fault for every field of the others (`[3].quantity`, with the order's id
+    when it has one), so that the later checks run on the rest and one answer names every
+    fault (`renumber` gives their faults the batch's places)."""
+    good: list[SpecOrder] = []
+    places: list[int] = []
+    faults: list[Fault] = []
+    for i, item in enumerate(items):
+        try:
+            good.append(SpecOrder.model_validate(item))
+            places.append(i)
+        except ValidationError as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            for err in exc.errors(include_url=False):
+                where = f"[{i}]" + "".join(
+                    f"[{x}]" if isinstance(x, int) else f".{x}" for x in err["loc"])
+                fault: Fault = {"field": where,
+                                "message": text_message(err) or str(err["msg"])}
+                if isinstance(ident, str) and _writable(ident):
+                    fault["id"] = ident[:MAX_TEXT]
+                faults.append(fault)
+    return good, places, faults
+
+
+def place(fault: Fault) -> int:
+    """The batch place a fault's field names (`[3].due` -> 3; -1 for none)."""
+    head = fault.get("field", "").partition("]")[0]
+    return int(head[1:]) if head.startswith("[") and head[1:].isdigit() else -1
+
+
+def _writable(text: str) -> bool:
+    """Text an answer can carry (no lone surrogate such as \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def renumber(faults: Sequence[Fault], places: Sequence[int]) -> list[Fault]:
+    """Faults found on the well-shaped orders (`[j]...` fields) with the batch's places."""
+    out: list[Fault] = []
+    for f in faults:
+        field = f.get("field", "")
+        head, _, rest = field.partition("]")
+        if head.startswith("[") and head[1:].isdigit() and int(head[1:]) < len(places):
+            f = {**f, "field": f"[{places[int(head[1:])]}]{rest}"}
+        out.append(f)
+    return out
 
 
 def check_batch(orders: Sequence[SpecOrder]) -> list[Fault]:
@@ -273,3 +326,31 @@ def check_against_factory(
         if o.release is not None and o.release > o.due:
             fault(i, o, "release", "release is after due")
     return errors
+
+
+def batch_warnings(
+    session: Session, orders: Sequence[SpecOrder], factory: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """The orders of a batch the factory cannot build (`solver.problem.unbuildable`: no
+    eligible resource at an allowed site, no site for the whole routing, a spread-risk
+    quota that the customer's open orders and these cannot keep), one entry each in the
+    shape of a schedule's `unplanned` list. They are stored all the same: plans leave them
+    out, with the reason, until the order or the factory changes."""
+    if not orders:
+        return []
+    mine = {o.id for o in orders}
+    rows = [o.model_dump(mode="json", exclude_none=True) for o in orders]
+    customers = {o.customer for o in orders if o.customer is not None}
+    if factory.get("policies") and customers:  # a quota counts the customer's other racks
+        others = query(status=OrderStatus.OPEN).where(Order.customer.in_(sorted(customers)))
+        rows += [spec_dict(r) for r in session.scalars(others) if r.id not in mine]
+    problem = Problem.model_validate({**factory, "horizon_start": stamp(floor_minute(now)),
+                                      "orders": rows})
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for u in unbuildable(problem):
+        # times and sizes are the intake's own refusals (`check_values`)
+        if u.order in mine and u.order not in seen and u.code != "out_of_range":
+            seen.add(u.order)
+            out.append(u.as_dict())
+    return out

@@ -17,6 +17,7 @@ from app.services import pins as pins_svc
 from app.services.floor import apply_floor_state
 from app.tables import FactoryVersion
 from solver.planning.section6 import admit_fixed
+from solver.problem import load_plannable
 
 log = logging.getLogger("rackplan.problems")
 
@@ -83,3 +84,20 @@ def current_problem(session: Session, now: datetime, *, keep_pins: bool = True,
         return build_problem(session, fv, now, "tardiness", pins=pins, keep_pins=keep_pins)
     except Conflict:
         return None
+
+
+def plannable(problem: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The problem without the orders it cannot build, and those orders as the schedule's
+    `unplanned` entries (`solver.problem.load_plannable`: any other fault, or no order
+    left to plan, raises `ProblemError` naming every fault)."""
+    got = load_plannable(problem, plan_stale=True)
+    unplanned = got.unplanned_dicts()
+    if not unplanned:
+        return problem, []
+    out = {u["order"] for u in unplanned}
+    rest = {**problem, "orders": [o for o in problem["orders"] if o["id"] not in out]}
+    if "fixed" in problem:
+        rest["fixed"] = [f for f in problem["fixed"] if f["order"] not in out]
+    for u in unplanned:
+        log.warning("left out of the plan: %s", u["reason"])
+    return rest, unplanned

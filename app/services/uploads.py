@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import reading, transaction
 from app.domain import Fault, Invalid, TooLarge, UnsupportedFormat
-from app.schemas.orders import OrderBatchResult
+from app.schemas.orders import OrderBatchResult, Unplanned
 from app.services import factory as factory_svc
 from app.services import orders as orders_svc
 from solver.formats.orders import (
@@ -130,11 +130,14 @@ def import_orders(
     if dry_run:
         with reading(sessions) as s:
             done = orders_svc.preview(s, orders)
+            warnings = orders_svc.batch_warnings(s, orders, factory, now)
     else:
         with transaction(sessions) as s:
             fv = factory_svc.require_latest(s)
             if fv.version != version:  # the factory changed meanwhile: check again
                 orders = read(fv.data)
+            warnings = orders_svc.batch_warnings(s, orders, fv.data, now)
             done = orders_svc.upsert(s, orders, now)
-    return UploadResult(**done, rows=len(orders), format=fmt, dry_run=dry_run)
+    return UploadResult(**done, warnings=[Unplanned.model_validate(w) for w in warnings],
+                        rows=len(orders), format=fmt, dry_run=dry_run)
 
