@@ -47,7 +47,7 @@ class ProblemError(ValueError):
         super().__init__("\n".join(self.errors))
 
     @property
-    def faults(self) -> list[dict[str, str]]:
+    def faults(self) -> list[dict[str, Any]]:
         """Each message with the field path and the id it starts with, where it has them:
         ``orders[2] (id 'SO-3').quantity: ...`` gives field ``orders[2].quantity`` and id
         ``SO-3``; ``order 'SO-3': ...`` field ``orders`` and id ``SO-3``; ``fixed[0]

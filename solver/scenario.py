@@ -49,8 +49,13 @@ class ChangeError(ProblemError):
     (index None: the list itself), `errors` the same as lines."""
 
     def __init__(self, faults: Sequence[Mapping[str, Any]]) -> None:
-        self.faults = [dict(f) for f in faults]
-        super().__init__(describe(f) for f in self.faults)
+        self._faults = [dict(f) for f in faults]
+        super().__init__(describe(f) for f in self._faults)
+
+    @property
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults, each naming the change's index, type and field."""
+        return self._faults
 
 
 def describe(fault: Mapping[str, Any]) -> str:
