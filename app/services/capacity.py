@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import reading
 from app.domain import Conflict, Invalid, NotFound
 from app.services import factory as factory_svc
-from app.services.problems import build_problem
+from app.services.problems import build_problem, plannable
 from app.tables import Job
 from solver.planning.grid import bucket_minutes
 from solver.planning.report import capacity_report
@@ -51,7 +51,8 @@ def current_problem(session: Session, now: datetime) -> dict[str, Any]:
     """The current factory version with the open orders, from `now` (Conflict without a
     factory or open orders)."""
     fv = factory_svc.require_latest(session)
-    return build_problem(session, fv, now, "tardiness", None, name="capacity")
+    # orders the factory cannot build are left out, as a solve leaves them out
+    return plannable(build_problem(session, fv, now, "tardiness", None, name="capacity"))[0]
 
 
 def of_job(sessions: sessionmaker[Session], job_id: str, bucket: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from app.domain import Conflict, Fault, Invalid, Unavailable
 from app.services import factory as factory_svc
 from app.services import jobs as jobs_svc
 from app.services import locks
-from app.services.problems import build_problem
+from app.services.problems import build_problem, plannable
 from app.tables import Job, JobKind, JobStatus, Order, OrderStatus
 from solver.problem import Limits, Problem, eligible, limit_faults, load_problem
 from solver.problem import Order as SpecOrder
@@ -162,7 +162,7 @@ def _create(
         ref = jobs_svc.get_job(s, pub.job_id)
         published, ref_params = ref.schedule or {}, dict(ref.params or {})
         objective = str(ref_params.get("objective") or "tardiness")
-        data = build_problem(s, fv, now, objective)
+        data, _ = plannable(build_problem(s, fv, now, objective))  # buildable orders only
         oid = _new_id(s, now)
         fv_version, pub_id, pub_job = fv.version, pub.id, pub.job_id
     from solver.quote import QuoteError, QuoteParams, quote  # imports ortools: only when asked

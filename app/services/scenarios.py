@@ -27,7 +27,7 @@ from app.domain import Conflict, Fault, Invalid, NotFound, QueueFull
 from app.services import factory as factory_svc
 from app.services import jobs as jobs_svc
 from app.services import orders as orders_svc
-from app.services.problems import build_problem
+from app.services.problems import build_problem, plannable
 from app.tables import Job, JobKind, JobStatus, Scenario
 from solver.problem import Limits, Problem, ProblemError, load_problem
 from solver.problem import Order as SpecOrder
@@ -85,7 +85,8 @@ def base_problem(session: Session, problem: dict[str, Any] | None, now: datetime
                                    for e in exc.errors]) from None
         return checked, checked.model_dump(mode="json", exclude_none=True), None
     fv = factory_svc.require_latest(session)
-    doc = build_problem(session, fv, now, "tardiness", None, name="scenario base")
+    # orders the factory cannot build are left out, as a solve leaves them out
+    doc, _ = plannable(build_problem(session, fv, now, "tardiness", None, name="scenario base"))
     return load_problem(doc), doc, fv.version
 
 
