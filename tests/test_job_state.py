@@ -78,20 +78,19 @@ def test_recovery_keeps_jobs_whose_lease_is_alive(sessions: sessionmaker[Session
 
 
 def test_a_job_is_claimed_once_and_oldest_first(sessions: sessionmaker[Session]) -> None:
-    """Queued jobs come oldest first; a claim moves one to running with starting progress,
-    and a second claim of it (or of a cancelled job) is refused."""
+    """Queued jobs come oldest first, a cancelled one never; a claim moves one to running
+    with starting progress, and a second claim of it (or of a cancelled job) is refused."""
     first, second, third = submit(sessions), submit(sessions), submit(sessions)
     with transaction(sessions) as s:
         jobs.cancel(s, third, NOW)
-    assert job_state.queued_ids(sessions, 5) == [first, second]
-    assert job_state.queued_ids(sessions, 1) == [first]
     assert job_state.claim(sessions, first)
     assert not job_state.claim(sessions, first)
     assert not job_state.claim(sessions, third)
     job = load(sessions, first)
     assert job.status == JobStatus.RUNNING and job.started_at is not None
     assert job.progress == job_state.starting_progress()
-    assert job_state.queued_ids(sessions, 5) == [second]
+    assert job_state.claim_next(sessions, 5) == second
+    assert job_state.claim_next(sessions, 5) is None  # the cancelled one is not taken
 
 
 def test_progress_is_written_while_running_and_reports_a_cancel(
