@@ -26,11 +26,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, load_only, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import chunked, reading
 from app.domain import Conflict, Fault, Invalid, NotFound
-from app.tables import Event, Job, JobKind, JobStatus, Publication, StepState
+from app.tables import Event, Job, JobStatus, StepState
 from solver.calendar import minutes_between, resource_windows, site_windows
 from solver.problem import Resource, Site
 
@@ -630,43 +630,3 @@ def render(data: GanttData, f: GanttFilter, items: Sequence[bytes] | None = None
         head[:-1], b',"groups":[', b",".join(groups), b'],"items":[',
         b",".join(bars[i] for i in idx), b'],"orders":[', b",".join(orders), b"]}",
     ))
-
-
-# --- the front page's overview --------------------------------------------------------
-
-
-def _brief(job: Job) -> dict[str, Any]:
-    return {"id": job.id, "status": job.status, "created_at": job.created_at,
-            "started_at": job.started_at, "finished_at": job.finished_at,
-            "valid": bool(job.valid), "params": job.params or {}, "progress": job.progress,
-            "error": job.error}
-
-
-def overview(session: Session) -> dict[str, Any]:
-    """The newest done job (not a scenario's), the queued and running ones, the published
-    one, recent jobs."""
-    cols = load_only(Job.id, Job.status, Job.created_at, Job.started_at, Job.finished_at,
-                     Job.valid, Job.params, Job.progress, Job.error)
-    latest = session.scalars(
-        select(Job).options(cols)
-        # a scenario's what-if plans are not the factory's plan
-        .where(Job.status == JobStatus.DONE, Job.kind != JobKind.SCENARIO)
-        .order_by(Job.finished_at.desc(), Job.created_at.desc(), Job.id.desc()).limit(1)
-    ).first()
-    active = session.scalars(
-        select(Job).options(cols)
-        .where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-        .order_by(Job.created_at.desc(), Job.id.desc())
-    ).all()
-    recent = session.scalars(
-        select(Job).options(cols).order_by(Job.created_at.desc(), Job.id.desc()).limit(10)
-    ).all()
-    pub = session.scalars(
-        select(Publication.job_id).order_by(Publication.id.desc()).limit(1)
-    ).first()
-    return {
-        "latest": _brief(latest) if latest is not None else None,
-        "active": [_brief(j) for j in active],
-        "published": pub,
-        "recent": [_brief(j) for j in recent],
-    }

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
-from app.tables import Job, JobStatus, Meta, Publication
+from app.tables import Job, JobKind, JobStatus, Meta, Publication
 
 RECENT = 10
 USABLE = ("OPTIMAL", "FEASIBLE")
@@ -61,7 +61,9 @@ def overview(session: Session) -> dict[str, Any]:
     running ones, the published job id, the ten newest jobs, and the sample's date shift."""
     cols = load_only(Job.id, Job.kind, Job.status, Job.created_at, Job.started_at,
                      Job.finished_at, Job.valid, Job.params, Job.progress, Job.error)
-    newest_done = (select(Job).options(cols).where(Job.status == JobStatus.DONE)
+    # a scenario's what-if plans are not the factory's plan
+    newest_done = (select(Job).options(cols)
+                   .where(Job.status == JobStatus.DONE, Job.kind != JobKind.SCENARIO)
                    .order_by(Job.finished_at.desc(), Job.created_at.desc(), Job.id.desc()))
     latest = session.scalars(newest_done.limit(1)).first()
     active = session.scalars(
