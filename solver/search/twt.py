@@ -83,6 +83,19 @@ class TwtParams:
     max_iterations: int | None = None
 
 
+@dataclass
+class SearchStats:
+    """What one search did (this process's): its iterations and seconds."""
+
+    iterations: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        """Iterations per second of wall time."""
+        return self.iterations / self.seconds if self.seconds > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Twt:
     """The phase: weighted-tardiness tabu searches from the incumbent, one per worker (the
@@ -500,6 +513,7 @@ def search(
     params: TwtParams,
     on_improve: Callable[[Assignment], None] | None = None,
     workers: int = 1,
+    stats: SearchStats | None = None,
 ) -> Assignment:
     """The best schedule found from `start` within the time limit (`start` at worst, by
     `solver.dispatch.score`). `c` must satisfy `applies`.
@@ -517,6 +531,8 @@ def search(
     workers
         With more than one, as many searches run at once from `start` with their own
         seeds, the others in helper processes (`solver.helper`), and the best is returned.
+    stats
+        Filled with this process's iterations and seconds.
 
     Returns
     -------
@@ -533,7 +549,7 @@ def search(
             log.warning("could not start a weighted-tardiness search helper: %s", exc)
             break
     try:
-        best = _search(c, start, params, on_improve)
+        best = _search(c, start, params, on_improve, stats)
         for h in helpers:
             got: Assignment | None = h.receive() if not _stopped(params) else None
             log.debug("twt: %s here, %s in a helper", score(c, best),
@@ -568,8 +584,10 @@ def _search(
     start: Assignment,
     params: TwtParams,
     on_improve: Callable[[Assignment], None] | None = None,
+    stats: SearchStats | None = None,
 ) -> Assignment:
     """One tabu search (see the module's docstring)."""
+    t0 = time.monotonic()
     g = _Graph(c, start)
     rng = random.Random(params.seed)
     t_end = time.monotonic() + params.time_limit
@@ -581,7 +599,7 @@ def _search(
     # 10 did best of 5 to 20)
     tenure = max(8, min(12, g.n // max(1, len(g.seq))))
     tabu: dict[tuple[int, int], int] = {}
-    it = last_best = 0
+    it = last_best = made = 0
     kicks = 0  # perturbations since the last new best
     while best_key[0] > 0:
         it += 1
@@ -590,6 +608,7 @@ def _search(
         if time.monotonic() >= t_end or (it & 7 == 0 and _stopped(params)):
             break
         moves = _moves(g)
+        made = it
         if moves:
             _step(g, moves, it, best_key[0], tabu, tenure, rng)
         if g.key < best_key and g.key[1] <= c.horizon:
@@ -614,6 +633,10 @@ def _search(
                 _kick(g, rng, params.kick)
             tabu.clear()
             last_best = it
+    seconds = time.monotonic() - t0
+    log.debug("twt: %d iterations in %.2f s", made, seconds)
+    if stats is not None:
+        stats.iterations, stats.seconds = made, seconds
     return best
 
 
@@ -690,7 +713,7 @@ def _kick(g: _Graph, rng: random.Random, n: int) -> None:
             g.commit(*got)
 
 
-__all__ = ["Twt", "TwtParams", "applies", "search"]
+__all__ = ["SearchStats", "Twt", "TwtParams", "applies", "search"]
 
 if __name__ == "__main__":
     _helper_main()
