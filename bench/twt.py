@@ -370,14 +370,15 @@ def search_table(runs: Sequence[SearchRun], iterations: int, markdown: bool) -> 
         gaps = [gap(v, r.ref) for v in r.values]
         rows.append([r.name, f"{r.factor:g}", fmt_int(r.ref),
                      " / ".join(fmt_int(v) for v in r.values), fmt_pct(_mean(gaps)),
-                     fmt_int(r.per_second)])
+                     fmt_int(round(r.per_second))])
     print_table(f"The search alone, {iterations:,} iterations from the dispatch schedule",
                 cols, rows, markdown=markdown)
     total = sum(sum(r.values) for r in runs)
     mean = _mean([g for r in runs for g in (gap(v, r.ref) for v in r.values)])
     speed = _mean([r.per_second for r in runs])
+    per_second = fmt_int(None if speed is None else round(speed))
     print(f"sum of values {total:,}; mean gap {fmt_pct(mean)} %; "
-          f"{fmt_int(speed)} iterations per CPU second on average")
+          f"{per_second} iterations per CPU second on average")
 
 
 # ---- the table ----------------------------------------------------------------------------
