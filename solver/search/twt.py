@@ -75,7 +75,7 @@ class TwtParams:
     # iterations without a new best before going back to the best and perturbing it
     stall: int = 400
     # random moves of a perturbation
-    kick: int = 6
+    kick: int = 20
     # perturbations without a new best before a restart from an elite schedule
     restart: int = 8
     stop: Callable[[], bool] | None = None
