@@ -29,7 +29,7 @@ one design, which this module follows:
 - after a stretch without a new best, the search goes back to the best schedule and makes
   random moves of the neighbourhood (a perturbation); after several such stretches without
   a new best, a longer walk from one of the best schedules seen (a restart). The walk has
-  to go far: 20 random moves did better than 3, 6, 12 or 40 (10 x 10 job shops at 2,500
+  to go far: 20 random moves did better than 6, 12 or 40 (10 x 10 job shops at 2,500
   iterations), and keeping the current schedule near the best did worse.
 
 It applies where the disjunctive graph is the whole problem (`applies`): weighted
