@@ -30,6 +30,11 @@ missing or invalid, 2 on bad arguments, else 0 (missed targets are reported).
     python bench/twt.py --markdown
     python bench/twt.py --set 10x10 --runs rp
     python bench/twt.py --references --ref-time 600 --only la01,la02
+    python bench/twt.py --search 3000 --search-seeds 0,1,2 --factors 1.3
+
+``--search N`` runs the weighted-tardiness search alone instead, from the dispatch
+schedule, in one process, for exactly N iterations per seed: a comparison of search
+variants that does not depend on the machine's load, and the iterations per CPU second.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ from solver.dispatch import best_dispatch  # noqa: E402
 from solver.formats.benchmarks import HORIZON_START, read_jssp  # noqa: E402
 from solver.problem import Problem, load_problem  # noqa: E402
 from solver.search import twt  # noqa: E402
+from solver.solution import evaluate  # noqa: E402
 from solver.solve import SolveParams, dispatch_rules, solve  # noqa: E402
 from solver.tuning import Tuning  # noqa: E402
 from solver.validate import validate  # noqa: E402
@@ -318,6 +324,63 @@ def without_twt(problem: Problem, params: SolveParams) -> dict[str, Any]:
     return solve(problem, replace(params, tuning=replace(params.tuning, twt_share=0.0)))
 
 
+# ---- the search alone at a fixed iteration budget -----------------------------------------
+
+
+@dataclass
+class SearchRun:
+    """The search alone on one instance at one factor: its values per seed, and the
+    iterations it made per CPU second."""
+
+    name: str
+    factor: float
+    ref: float | None
+    values: list[int]
+    per_second: float
+
+
+def run_search(name: str, factor: float, iterations: int, seeds: Sequence[int],
+               refs: dict[str, dict[str, Any]]) -> SearchRun:
+    """`iterations` iterations of the search from the dispatch schedule, once per seed."""
+    c = compile_problem(load(name, factor))
+    start = best_dispatch(c, dispatch_rules(c, Tuning()))
+    values: list[int] = []
+    made = 0
+    cpu = 0.0
+    for seed in seeds:
+        stats = twt.SearchStats()
+        t0 = time.process_time()
+        a = twt.search(c, start, twt.TwtParams(1e9, seed=seed, max_iterations=iterations),
+                       stats=stats)
+        cpu += time.process_time() - t0
+        made += stats.iterations
+        values.append(round(evaluate(c, a)[0] / c.weight_scale))
+    out = Outcome(name, factor, refs.get(ref_key(name, factor)))
+    return SearchRun(name, factor, out.ref_value, values, made / cpu if cpu > 0 else 0.0)
+
+
+def search_table(runs: Sequence[SearchRun], iterations: int, markdown: bool) -> None:
+    """The fixed-iteration table: per instance the values per seed, the mean gap and the
+    speed; then the totals."""
+    cols = (Column("instance", right=False), Column("factor"), Column("reference"),
+            Column("values per seed", right=False), Column("mean gap %"),
+            Column("iterations / CPU s"))
+    rows = []
+    for r in runs:
+        gaps = [gap(v, r.ref) for v in r.values]
+        rows.append([r.name, f"{r.factor:g}", fmt_int(r.ref),
+                     " / ".join(fmt_int(v) for v in r.values), fmt_pct(_mean(gaps)),
+                     fmt_int(round(r.per_second))])
+    print_table(f"The search alone, {iterations:,} iterations from the dispatch schedule",
+                cols, rows, markdown=markdown)
+    total = sum(sum(r.values) for r in runs)
+    mean = _mean([g for r in runs for g in (gap(v, r.ref) for v in r.values)])
+    speed = _mean([r.per_second for r in runs])
+    per_second = fmt_int(None if speed is None else round(speed))
+    print(f"sum of values {total:,}; mean gap {fmt_pct(mean)} %; "
+          f"{per_second} iterations per CPU second on average")
+
+
 # ---- the table ----------------------------------------------------------------------------
 
 
@@ -419,6 +482,17 @@ def _mean(xs: Sequence[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def seed_list(text: str) -> list[int]:
+    """``"0,1,2"`` as ``[0, 1, 2]`` (an argparse type: whole numbers >= 0)."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 0: {text!r}")
+    return values
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(ap, time_limit=20.0, workers=2)
@@ -440,11 +514,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="with --references: redo the entries not proven optimal, "
                          "keeping the better value")
     ap.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
+    ap.add_argument("--search", type=int, metavar="N",
+                    help="the search alone for N iterations per seed (no solve)")
+    ap.add_argument("--search-seeds", type=seed_list, default=[0, 1],
+                    help="with --search: the seeds (default 0,1)")
     args = ap.parse_args(argv)
     names = args.only or SETS[args.set]
     unknown = [n for n in names if n not in CLASSIC and n not in GENERATED]
     if unknown:
         ap.error(f"unknown instances: {', '.join(unknown)}")
+    if args.search is not None:
+        if args.search <= 0:
+            ap.error("--search takes a positive number of iterations")
+        refs = read_references()
+        runs = []
+        for name in names:
+            for f in args.factors:
+                progress(f"{name}@{f:g}: the search alone")
+                runs.append(run_search(name, f, args.search, args.search_seeds, refs))
+        search_table(runs, args.search, args.markdown)
+        return 0
     if args.references:
         for name in names:
             for f in args.factors:

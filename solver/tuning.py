@@ -242,7 +242,7 @@ class Tuning:
     # iterations without a new best before going back to the best and perturbing it
     twt_stall: int = _count(400)
     # random moves of a perturbation
-    twt_kick: int = _count(6)
+    twt_kick: int = _count(20)
     # perturbations without a new best before a restart from one of the best schedules
     twt_restart: int = _count(8)
 

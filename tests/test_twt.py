@@ -14,6 +14,7 @@ import logging
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,18 @@ from solver.params import SolveParams
 from solver.problem import Problem, load_problem
 from solver.schedule import Status, build_schedule
 from solver.search.context import Context
-from solver.search.twt import NEG, Twt, TwtParams, _Graph, _moves, applies, search
+from solver.search.twt import (
+    NEG,
+    SearchStats,
+    Twt,
+    TwtParams,
+    _Graph,
+    _moves,
+    applies,
+    search,
+)
 from solver.solution import Assignment, evaluate, score
-from solver.solve import solve
+from solver.solve import dispatch_rules, solve
 from solver.tuning import Tuning
 from solver.validate import validate
 
@@ -347,3 +357,65 @@ def test_a_solve_of_a_job_shop_with_due_dates_runs_it_before_the_full_model() ->
     assert s["status"] in ("OPTIMAL", "FEASIBLE")
     assert validate(p, s) == []
     assert s["kpis"]["total_weighted_tardiness_min"] * c.weight_scale <= evaluate(c, start)[0]
+
+
+@PROFILE
+@seed(SEED)
+@given(job_shops(max_jobs=6, max_machines=4), st.integers(0, 1000))
+def test_its_figure_is_the_validators_weighted_tardiness(data: dict[str, Any], s: int) -> None:
+    """The weighted tardiness the search works with is the one the validator computes
+    from the schedule it decodes to (the schedule's claimed KPIs are checked by it)."""
+    p, c, start = _start(data)
+    a = search(c, start, TwtParams(time_limit=5.0, seed=s, stall=20, max_iterations=40))
+    sched = build_schedule(c, a, status=Status.FEASIBLE, lower_bound=0.0, solve_seconds=0.0,
+                           source="twt")
+    assert validate(p, sched) == []
+    got = _Graph(c, a).key[0]
+    assert got == round(sched["kpis"]["total_weighted_tardiness_min"] * c.weight_scale)
+
+
+def test_stats_count_the_iterations() -> None:
+    """`stats` holds the iterations made (the budget, on an instance it cannot finish)
+    and their seconds."""
+    data = _tight(read_jssp(_random_jssp(10, 5, seed=3), "stats"), 1.3)
+    _, c, start = _start(data)
+    stats = SearchStats()
+    search(c, start, TwtParams(time_limit=20.0, seed=0, max_iterations=60), stats=stats)
+    assert stats.iterations == 60
+    assert stats.seconds > 0 and stats.per_second > 0
+
+
+def test_a_solve_with_it_is_no_worse_than_without() -> None:
+    """On a tiny job shop where CP-SAT proves its optimum, the solve with the search
+    and the one without (`twt_share = 0`) both end at the brute-force optimum."""
+    data = _tight(read_jssp(_random_jssp(3, 3, seed=11), "tiny"), 1.2)
+    p = load_problem(data)
+    best = brute_force(p)
+    assert best is not None and best[0] > 0
+    params = SolveParams(time_limit=3.0, workers=1, seed=0)
+    with_it = solve(p, params)
+    without = solve(p, replace(params, tuning=Tuning(twt_share=0.0)))
+    for s in (with_it, without):
+        assert validate(p, s) == []
+        assert s["kpis"]["total_weighted_tardiness_min"] == best[0]
+    assert "twt" in [e["phase"] for e in with_it["solve_log"]]
+    assert "twt" not in [e["phase"] for e in without["solve_log"]]
+
+
+def test_the_benchmark_runs_the_search_alone_at_fixed_iterations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`bench/twt.py --search N`: the search alone from the dispatch schedule, the same
+    figure as the search called directly, and its speed."""
+    from bench import twt as bench_twt
+
+    assert bench_twt.main(["--search", "30", "--only", "g10x10-1", "--factors", "1.3",
+                           "--search-seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    c = compile_problem(bench_twt.load("g10x10-1", 1.3))
+    a = search(c, best_dispatch(c, dispatch_rules(c, Tuning())),
+               TwtParams(1e9, seed=0, max_iterations=30))
+    value = round(evaluate(c, a)[0] / c.weight_scale)
+    row = next(line for line in out.splitlines() if line.startswith("g10x10-1"))
+    assert f"{value:,}" in row.split()
+    assert "iterations per CPU second" in out
