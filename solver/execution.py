@@ -1,0 +1,238 @@
+"""Where side-by-side solver work runs: local processes (the default) or a Ray cluster.
+
+One interface, `Backend.map(fn, calls, cpus=...)`: `fn(*call)` for each call, the answers
+in the calls' order. `fn` and the calls must pickle (module-level functions, problems,
+parameters without callbacks). An exception raised by `fn` is raised again by `map` on
+both backends; a worker that dies (killed, out of memory, its machine gone) fails only
+its own call: its answer is a `Failed` with the reason. A failed call is not retried: a
+solve's time limit is a share of its caller's clock, and a second run would overrun it.
+
+- `LocalBackend(processes)`: with one process, the calls run in turn in this process;
+  with more, each in a plain child process of its own (``python -m solver.execution``),
+  at most `processes` at once. Plain subprocesses, not `multiprocessing`: solves also run
+  in daemonic job workers, which may not start `multiprocessing` children.
+- `RayBackend(address)`: each call a Ray task holding `cpus` CPUs; the calls' arguments
+  go into Ray's object store once each (`ray.put`), the answers come back through it.
+  `address` ``local`` starts a Ray of this machine in this process
+  (``ray.init(num_cpus=...)``), ``auto`` joins the cluster this machine is part of
+  (``ray start``), ``ray://host:10001`` a remote one through Ray Client. Ray comes with
+  ``pip install 'rackplan[distributed]'``; the cluster's workers need rackplan installed
+  (the same version) to run its functions.
+
+`backend_for(address, processes)` picks one: no address, the local backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+R = TypeVar("R")
+
+#: the address that starts a Ray of this machine in this process
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A call whose worker died before it answered: why, in a sentence."""
+
+    reason: str
+
+
+class BackendError(Exception):
+    """The backend cannot be used (Ray not installed, its cluster not reachable)."""
+
+
+class Backend(Protocol):
+    """Runs calls side by side (module docstring)."""
+
+    name: str
+
+    def map(self, fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], *,
+            cpus: int = 1) -> list[R | Failed]:
+        """`fn(*call)` per call, in order; a dead worker's call a `Failed`."""
+        ...
+
+
+# ---- local processes ----------------------------------------------------------------------
+
+class LocalBackend:
+    """The calls in this process (one process) or in plain child processes."""
+
+    name = "local"
+
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = max(1, processes)
+
+    def map(self, fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], *,
+            cpus: int = 1) -> list[R | Failed]:
+        if self.processes <= 1 or len(calls) <= 1:
+            return [fn(*call) for call in calls]
+        with ThreadPoolExecutor(max_workers=min(self.processes, len(calls))) as pool:
+            answers = list(pool.map(lambda call: _in_child(fn, call), calls))
+        out: list[R | Failed] = []
+        for kind, value in answers:
+            if kind == "error":
+                raise value
+            out.append(value)
+        return out
+
+
+def _in_child(fn: Callable[..., R], call: tuple[Any, ...]) -> tuple[str, Any]:
+    """`fn(*call)` in a child process: ("ok", answer), ("error", exception), or
+    ("ok", Failed) when the child died without answering."""
+    # the child imports this package from where the parent did, installed or not; -P:
+    # not from the working directory first, where another checkout's `solver` may lie
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen([sys.executable, "-P", "-m", __name__],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    sent = pickle.dumps((fn, call), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        out, _ = proc.communicate(sent)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    try:
+        kind, value = pickle.loads(out)
+    except (EOFError, pickle.UnpicklingError, ValueError):
+        return "ok", Failed(f"the process running it ended without an answer (exit code "
+                            f"{proc.returncode})")
+    return str(kind), value
+
+
+PARENT_POLL = 0.5  # seconds between a child's looks at its parent
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(0)
+
+
+def _child() -> None:
+    """A child process's call: (fn, call) on stdin, its answer on stdout; the call's
+    own output goes to stderr. The child ends when its parent is gone."""
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    fn, call = pickle.load(sys.stdin.buffer)
+    try:
+        answer: tuple[str, Any] = ("ok", fn(*call))
+    except Exception as exc:
+        answer = ("error", exc)
+    try:
+        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # an exception that does not pickle: its text
+        data = pickle.dumps(("error", RuntimeError(repr(exc))))
+    with contextlib.suppress(OSError):
+        out.write(data)
+        out.close()
+
+
+# ---- Ray ----------------------------------------------------------------------------------
+
+def _ray(address: str) -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise BackendError(
+            f"the Ray address '{address}' is set but Ray is not installed: "
+            "pip install 'rackplan[distributed]'") from None
+    return ray
+
+
+def _call(fn: Callable[..., R], call: tuple[Any, ...]) -> R:
+    return fn(*call)
+
+
+class RayBackend:
+    """Each call a Ray task (module docstring); Ray is started or joined on first use."""
+
+    name = "ray"
+
+    def __init__(self, address: str, num_cpus: int | None = None) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        _ray(address)  # installed, or say so now
+
+    @property
+    def ray(self) -> Any:
+        return _ray(self.address)
+
+    def start(self) -> None:
+        """Start or join Ray unless this process already has."""
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        try:
+            if self.address == LOCAL:
+                ray.init(num_cpus=self.num_cpus or os.cpu_count() or 1,
+                         include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=self.address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise BackendError(f"cannot reach Ray at '{self.address}': {exc}") from None
+
+    def map(self, fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], *,
+            cpus: int = 1) -> list[R | Failed]:
+        ray = self.ray
+        self.start()
+        task = ray.remote(_call).options(num_cpus=max(1, cpus), max_retries=0,
+                                         retry_exceptions=False)
+        fn_ref = ray.put(fn)
+        refs = [task.remote(fn_ref, ray.put(call)) for call in calls]
+        out: list[R | Failed] = []
+        error: BaseException | None = None
+        for ref in refs:
+            try:
+                out.append(ray.get(ref))
+            except ray.exceptions.RayTaskError as exc:  # fn raised: raise it here
+                error = error or _cause(exc)
+                out.append(Failed(str(exc)))
+            except ray.exceptions.RayError as exc:  # the worker, its node or object lost
+                out.append(Failed(f"the Ray worker running it failed: "
+                                  f"{type(exc).__name__}: {_first_line(exc)}"))
+        if error is not None:
+            raise error
+        return out
+
+
+def _cause(exc: Any) -> BaseException:
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else RuntimeError(str(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
+
+
+def backend_for(address: str | None, processes: int = 1,
+                num_cpus: int | None = None) -> Backend:
+    """The Ray backend for `address` (``local``, ``auto``, ``ray://host:port``), else the
+    local one with `processes` processes; `BackendError` when Ray is not installed."""
+    if address is None or not address.strip():
+        return LocalBackend(processes)
+    return RayBackend(address.strip(), num_cpus)
+
+
+if __name__ == "__main__":
+    _child()
+
+
+__all__ = ["LOCAL", "Backend", "BackendError", "Failed", "LocalBackend", "RayBackend",
+           "backend_for"]
