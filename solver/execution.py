@@ -8,9 +8,10 @@ its own call: its answer is a `Failed` with the reason. A failed call is not ret
 solve's time limit is a share of its caller's clock, and a second run would overrun it.
 
 - `LocalBackend(processes)`: with one process, the calls run in turn in this process;
-  with more, each in a plain child process of its own (``python -m solver.execution``),
-  at most `processes` at once. Plain subprocesses, not `multiprocessing`: solves also run
-  in daemonic job workers, which may not start `multiprocessing` children.
+  with more, in `processes` plain child processes (``python -m solver.execution``), each
+  taking the next call when it has answered one. Plain subprocesses, not
+  `multiprocessing`: solves also run in daemonic job workers, which may not start
+  `multiprocessing` children.
 - `RayBackend(address)`: each call a Ray task holding `cpus` CPUs; the calls' arguments
   go into Ray's object store once each (`ray.put`), the answers come back through it.
   `address` ``local`` starts a Ray of this machine in this process
@@ -32,9 +33,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
 from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")
@@ -68,7 +69,8 @@ class Backend(Protocol):
 # ---- local processes ----------------------------------------------------------------------
 
 class LocalBackend:
-    """The calls in this process (one process) or in plain child processes."""
+    """The calls in this process (one process) or in plain child processes, each child
+    taking calls in turn until none is left (a child that dies is replaced)."""
 
     name = "local"
 
@@ -79,8 +81,38 @@ class LocalBackend:
             cpus: int = 1) -> list[R | Failed]:
         if self.processes <= 1 or len(calls) <= 1:
             return [fn(*call) for call in calls]
-        with ThreadPoolExecutor(max_workers=min(self.processes, len(calls))) as pool:
-            answers = list(pool.map(lambda call: _in_child(fn, call), calls))
+        todo: Queue[int] = Queue()
+        for i in range(len(calls)):
+            todo.put(i)
+        answers: list[tuple[str, Any]] = [("ok", None)] * len(calls)
+
+        def work() -> None:
+            child: _Child | None = None
+            try:
+                while True:
+                    try:
+                        i = todo.get_nowait()
+                    except Empty:
+                        return
+                    child = child or _Child()
+                    got = child.call(fn, calls[i])
+                    if got is None:
+                        answers[i] = ("ok", Failed(
+                            "the process running it ended without an answer (exit code "
+                            f"{child.close()})"))
+                        child = None
+                    else:
+                        answers[i] = got
+            finally:
+                if child is not None:
+                    child.close()
+
+        threads = [threading.Thread(target=work, name=f"local-backend-{k}", daemon=True)
+                   for k in range(min(self.processes, len(calls)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         out: list[R | Failed] = []
         for kind, value in answers:
             if kind == "error":
@@ -89,29 +121,41 @@ class LocalBackend:
         return out
 
 
-def _in_child(fn: Callable[..., R], call: tuple[Any, ...]) -> tuple[str, Any]:
-    """`fn(*call)` in a child process: ("ok", answer), ("error", exception), or
-    ("ok", Failed) when the child died without answering."""
-    # the child imports this package from where the parent did, installed or not; -P:
-    # not from the working directory first, where another checkout's `solver` may lie
-    root = str(Path(__file__).resolve().parents[1])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen([sys.executable, "-P", "-m", __name__],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    sent = pickle.dumps((fn, call), protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        out, _ = proc.communicate(sent)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    try:
-        kind, value = pickle.loads(out)
-    except (EOFError, pickle.UnpicklingError, ValueError):
-        return "ok", Failed(f"the process running it ended without an answer (exit code "
-                            f"{proc.returncode})")
-    return str(kind), value
+class _Child:
+    """``python -P -m solver.execution``: pickled (fn, call) in, pickled answers out."""
+
+    def __init__(self) -> None:
+        # the child imports this package from where the parent did, installed or not;
+        # -P: not from the working directory first, where another checkout's `solver`
+        # may lie
+        root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen([sys.executable, "-P", "-m", __name__],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def call(self, fn: Callable[..., Any], call: tuple[Any, ...]) -> tuple[str, Any] | None:
+        """("ok", answer) or ("error", exception); None when the child died."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            pickle.dump((fn, call), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+            kind, value = pickle.load(self.proc.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError):
+            return None
+        return str(kind), value
+
+    def close(self) -> int:
+        """End the child (its stdin closed); its exit code."""
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                with contextlib.suppress(OSError):
+                    f.close()
+        try:
+            return self.proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
 
 
 PARENT_POLL = 0.5  # seconds between a child's looks at its parent
@@ -124,23 +168,30 @@ def _watch_parent(parent: int) -> None:
 
 
 def _child() -> None:
-    """A child process's call: (fn, call) on stdin, its answer on stdout; the call's
-    own output goes to stderr. The child ends when its parent is gone."""
+    """A child process: (fn, call) messages on stdin until it closes, each answered on
+    stdout; the calls' own output goes to stderr. The child ends when its parent is
+    gone."""
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    fn, call = pickle.load(sys.stdin.buffer)
-    try:
-        answer: tuple[str, Any] = ("ok", fn(*call))
-    except Exception as exc:
-        answer = ("error", exc)
-    try:
-        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # an exception that does not pickle: its text
-        data = pickle.dumps(("error", RuntimeError(repr(exc))))
-    with contextlib.suppress(OSError):
-        out.write(data)
-        out.close()
+    while True:
+        try:
+            fn, call = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", fn(*call))
+        except Exception as exc:
+            answer = ("error", exc)
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an answer or exception that does not pickle: its text
+            data = pickle.dumps(("error", RuntimeError(repr(exc))))
+        try:
+            out.write(data)
+            out.flush()
+        except OSError:
+            return
 
 
 # ---- Ray ----------------------------------------------------------------------------------
