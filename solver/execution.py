@@ -242,7 +242,9 @@ class RayBackend:
             cpus: int = 1) -> list[R | Failed]:
         ray = self.ray
         self.start()
-        task = ray.remote(_call).options(num_cpus=max(1, cpus), max_retries=0,
+        # never more CPUs than the cluster has: such a task would wait for ever
+        most = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        task = ray.remote(_call).options(num_cpus=min(max(1, cpus), most), max_retries=0,
                                          retry_exceptions=False)
         fn_ref = ray.put(fn)
         refs = [task.remote(fn_ref, ray.put(call)) for call in calls]

@@ -65,6 +65,8 @@ def test_a_dead_worker_fails_its_call_only(backend: Any) -> None:
     assert isinstance(got[1], Failed) and got[1].reason
     with pytest.raises(ValueError, match="zero"):  # an exception of the call is raised
         backend.map(double_or_die, [(2,), (0,)])
+    # more CPUs than the machine has: as many as it has
+    assert backend.map(double_or_die, [(5,), (6,)], cpus=64) == [10, 12]
 
 
 def test_site_losses_on_ray_are_valid_and_shaped_as_local(small: Problem) -> None:
