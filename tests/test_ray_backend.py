@@ -119,12 +119,20 @@ def _decomposed(backend: Any, solve_part: Any = solve) -> tuple[Problem, dict[st
     return p, dec.decompose(p, params, solve_part)
 
 
-def test_a_decomposed_solve_on_ray() -> None:
-    p, out = _decomposed(RayBackend("local"))
-    assert out["source"] == "decompose", out["notes"]
-    assert out["status"] in ("OPTIMAL", "FEASIBLE")
-    assert validate(p, out) == []
-    sites = [e for e in out["solve_log"] if e["phase"].startswith("site ")]
+def test_cli_decomposed_solve_on_ray(tmp_path: Path) -> None:
+    """``rackplan solve --decompose --ray local``: the site parts as Ray tasks."""
+    p = load_problem(generate(30, 0, steps=4, n_sites=3))
+    path, out, tuning = tmp_path / "p.json", tmp_path / "s.json", tmp_path / "t.toml"
+    path.write_text(json.dumps(p.model_dump(mode="json", exclude_none=True)))
+    tuning.write_text("decompose_process_min_seconds = 0.5\ndecompose_repair_rounds = 0\n")
+    assert main(["solve", str(path), "-o", str(out), "--decompose", "--workers", "2",
+                 "--time-limit", "4", "--seed", "1", "--tuning", str(tuning), "--quiet",
+                 "--ray", "local"]) == 0
+    schedule = json.loads(out.read_text())
+    assert schedule["source"] == "decompose", schedule["notes"]
+    assert schedule["status"] in ("OPTIMAL", "FEASIBLE")
+    assert validate(p, schedule) == []
+    sites = [e for e in schedule["solve_log"] if e["phase"].startswith("site ")]
     assert len(sites) >= 2 and not any("failed" in e for e in sites)
 
 
