@@ -250,15 +250,21 @@ class RayBackend:
         refs = [task.remote(fn_ref, ray.put(call)) for call in calls]
         out: list[R | Failed] = []
         error: BaseException | None = None
-        for ref in refs:
-            try:
-                out.append(ray.get(ref))
-            except ray.exceptions.RayTaskError as exc:  # fn raised: raise it here
-                error = error or _cause(exc)
-                out.append(Failed(str(exc)))
-            except ray.exceptions.RayError as exc:  # the worker, its node or object lost
-                out.append(Failed(f"the Ray worker running it failed: "
-                                  f"{type(exc).__name__}: {_first_line(exc)}"))
+        try:
+            for ref in refs:
+                try:
+                    out.append(ray.get(ref))
+                except ray.exceptions.RayTaskError as exc:  # fn raised: raise it here
+                    error = error or _cause(exc)
+                    out.append(Failed(str(exc)))
+                except ray.exceptions.RayError as exc:  # its worker, node or object lost
+                    out.append(Failed(f"the Ray worker running it failed: "
+                                      f"{type(exc).__name__}: {_first_line(exc)}"))
+        except BaseException:  # interrupted (Ctrl-C): the tasks not finished end too
+            for ref in refs:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+            raise
         if error is not None:
             raise error
         return out
