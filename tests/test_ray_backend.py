@@ -145,3 +145,24 @@ def test_a_dead_part_keeps_its_sites_dispatch_schedule(backend: Any) -> None:
     failed = {e["phase"] for e in out["solve_log"] if "failed" in e}
     assert f"site {DOOMED}" in failed
     assert any(n.startswith(f"site {DOOMED}: its part was not solved") for n in out["notes"])
+
+
+class _LosesSecond(LocalBackend):
+    """The local backend in this process, except that the second call's worker is lost."""
+
+    def map(self, fn: Any, calls: Any, *, cpus: int = 1) -> list[Any]:
+        got = super().map(fn, calls, cpus=cpus)
+        return [Failed("the worker was lost") if i == 1 else g for i, g in enumerate(got)]
+
+
+def test_a_lost_variant_is_unknown_with_the_reason_and_the_others_compare(
+        small: Problem) -> None:
+    from solver.resilience import resilience
+
+    answer = resilience(small, 3, time_limit=0.5, seed=1, backend=_LosesSecond(1))
+    lost = small.sites[0].id  # the first site loss is the second solve
+    rows = {r["site"]: r for r in answer["sites"]}
+    assert rows[lost]["status"] == "UNKNOWN" and rows[lost]["rank"] == len(rows)
+    assert all(r["status"] in ("OPTIMAL", "FEASIBLE") for s, r in rows.items() if s != lost)
+    side = next(v for v in answer["comparison"]["variants"] if v["name"] == lost)
+    assert "not solved: the worker was lost" in json.dumps(side)
