@@ -13,7 +13,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 dev: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,distributed]'
 
 # The service on the embedded SQLite database (var/rackplan.db under the working directory),
 # loaded with the packaged sample factory and orders on first start: open

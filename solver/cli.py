@@ -45,6 +45,10 @@ _IMPORTERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
 }
 
 
+#: the Ray address the solves run on by default (`solver.execution`)
+RAY_ENV = "RACKPLAN_RAY_ADDRESS"
+
+
 class InputError(Exception):
     """Bad input found by the CLI itself; `errors` holds one message per fault."""
 
@@ -114,6 +118,26 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
     return value
 
+def _ray_option(parser: Any, what: str) -> None:
+    parser.add_argument(
+        "--ray", metavar="ADDRESS", default=os.environ.get(RAY_ENV) or None,
+        help=f"run {what} on Ray: local (a Ray of this machine), auto (the cluster of "
+        f"this machine) or ray://host:10001; default ${RAY_ENV}, else local processes")
+
+
+def _backend(args: argparse.Namespace, processes: int) -> Any:
+    """The execution backend of ``--ray`` (`solver.execution`); exit 2 when Ray is
+    missing or cannot be reached."""
+    from solver.execution import BackendError, RayBackend, backend_for
+
+    try:
+        backend = backend_for(args.ray, processes)
+        if isinstance(backend, RayBackend):
+            backend.start()
+    except BackendError as exc:
+        raise InputError([f"--ray: {exc}"]) from None
+    return backend
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors read ``rackplan: error: ...`` in subcommands too."""
@@ -154,6 +178,7 @@ def _parser(
         help="plan the orders that can be built and list the others in the schedule's "
         "'unplanned' section (exit 0), instead of answering INFEASIBLE (exit 1)",
     )
+    _ray_option(solve, "a decomposed solve's site parts")
     solve.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     solve.set_defaults(run=_cmd_solve)
 
@@ -215,6 +240,7 @@ def _parser(
                     help="CP-SAT threads per solve (default 1)")
     wi.add_argument("--jobs", metavar="N", type=_positive_int, default=1,
                     help="solves at once, each in a process of its own (default 1)")
+    _ray_option(wi, "the solves")
     wi.set_defaults(run=_cmd_whatif)
 
     rs = sub.add_parser("resilience", help="per site, the cost of losing it for a few days: "
@@ -231,6 +257,7 @@ def _parser(
                     help="CP-SAT threads per solve (default 1)")
     rs.add_argument("--jobs", metavar="N", type=_positive_int, default=1,
                     help="solves at once, each in a process of its own (default 1)")
+    _ray_option(rs, "the solves")
     rs.set_defaults(run=_cmd_resilience)
     if extend is not None:
         extend(sub)
@@ -273,6 +300,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         options["objective"] = Objective(args.objective)
     if args.decompose is not None:
         options["decompose"] = args.decompose
+    if args.ray is not None:
+        options["backend"] = _backend(args, 1)
     if not args.quiet:
         options["progress"] = _ProgressPrinter()
     schedule = solve(problem, SolveParams(**options))
@@ -484,7 +513,8 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     from solver.scenario import render_table
 
     out = what_if(problem, [Variant(n, c) for n, c in variants], time_limit=args.time_limit,
-                  seed=args.seed, workers=args.workers, processes=args.jobs)
+                  seed=args.seed, workers=args.workers, processes=args.jobs,
+                  backend=_backend(args, args.jobs))
     if args.output is not None:
         _write_json(out, args.output)
     sys.stdout.write(render_table(out))
@@ -499,7 +529,8 @@ def _cmd_resilience(args: argparse.Namespace) -> int:
     from solver.resilience import render_ranking, resilience
 
     out = resilience(problem, args.days, time_limit=args.time_limit, seed=args.seed,
-                     workers=args.workers, processes=args.jobs)
+                     workers=args.workers, processes=args.jobs,
+                     backend=_backend(args, args.jobs))
     if args.output is not None:
         _write_json(out, args.output)
     sys.stdout.write(render_ranking(out))

@@ -32,14 +32,14 @@ per repair round ``repair <n>: site <id>`` per part solved again and ``repair <n
 then ``lns``. This module sits between `solve` and the searches: `solve` passes itself
 (the solve without decomposition) as `solve_part`, so that a part is the ordinary solve
 of a smaller problem. A stop request is heard between phases and by parts solved in
-this process; parts in child processes run to their time limits.
+this process; parts in child processes (or on a Ray cluster: `SolveParams.backend`) run
+to their time limits. A part whose worker died keeps its site's dispatch schedule, with
+a note saying so.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import pickle
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +50,7 @@ from typing import Any
 from solver.calendar import minutes_between
 from solver.compiled import compile_problem, default_horizon
 from solver.dispatch import DispatchFailed, HorizonTooShort, best_dispatch, dispatch_rules
+from solver.execution import Failed, LocalBackend
 from solver.params import LogEntry, Progress, SolveParams
 from solver.planning import Allocation, allocate, section6_of
 from solver.planning.grid import WEEK
@@ -57,7 +58,6 @@ from solver.problem import Problem, ProblemError
 from solver.schedule import Status, build_schedule
 from solver.search.bounds import lower_bound
 from solver.search.context import Context
-from solver.search.helper import Helper, child_channel, reply
 from solver.search.lns import Lns
 from solver.solution import Assignment, Scorer, unit_delivery
 from solver.validate import validate
@@ -338,11 +338,13 @@ class _Run:
             promise[oid, site] = max(promise.get((oid, site), 0), unit_delivery(c, a, u))
         return Split(out), promise
 
-    def dispatch_parts(self, split: Split) -> dict[str, _Part]:
-        """Each site's part dispatched (no search): what the split is worth before the
-        parts' searches (a part that cannot be dispatched is left out)."""
+    def dispatch_parts(self, split: Split, sites: Sequence[str] | None = None
+                       ) -> dict[str, _Part]:
+        """Each site's part (of `sites`, default all) dispatched (no search): what the
+        split is worth before the parts' searches, and the part of a site whose solve
+        failed (a part that cannot be dispatched is left out)."""
         out: dict[str, _Part] = {}
-        for s in split.sites():
+        for s in split.sites() if sites is None else sites:
             sub = self.part_problem(s, split.units[s])
             t0 = time.monotonic()
             try:
@@ -405,8 +407,8 @@ class _Run:
     ) -> dict[str, _Part] | None:
         """Solve the parts of `sites` within `budget` wall-clock seconds (None when one of
         them has no schedule). With more than one worker the parts run in that many
-        child processes (plain subprocesses: solves also run in daemonic job workers,
-        which may not start `multiprocessing` children), each taking its sites in turn
+        jobs side by side on the solve's backend (`solver.execution`; by default child
+        processes of this machine), each taking its sites in turn
         (the largest parts spread first), each part's time in proportion to its racks
         within its process."""
         workers = max(1, min(self.params.workers, len(sites)))
@@ -431,20 +433,31 @@ class _Run:
                     tuning=part_tuning,
                     reference=self.part_reference(split.units[s]),
                     stop=self.params.stop if workers == 1 else None,
+                    backend=None,
                 )))
             jobs.append(job)
+        failed: dict[str, str] = {}
         if workers == 1:
             results = [_solve_job(self.solve_part, jobs[0])]
-        else:  # one child process per job (`python -m solver.decompose`), all at once
-            helpers = [Helper(__name__, (self.solve_part, job)) for job in jobs]
-            try:
-                answers = [h.receive() for h in helpers]
-            finally:
-                for h in helpers:
-                    h.close()
-            if any(got is None for got in answers):
+        else:  # the jobs side by side on the backend (child processes by default)
+            backend = self.params.backend or LocalBackend(workers)
+            until = time.time() + budget  # the wall clock: parts may run on other machines
+            answers = backend.map(_solve_job_until,
+                                  [(self.solve_part, job, until) for job in jobs])
+            results = []
+            for job, got in zip(jobs, answers, strict=True):
+                if isinstance(got, Failed):
+                    failed.update((s, got.reason) for s, _, _, _ in job.parts)
+                else:
+                    results.append(got)
+        if failed:  # those sites keep their dispatch schedules
+            fallback = self.dispatch_parts(split, sorted(failed))
+            if set(fallback) != set(failed):
                 return None
-            results = [got for got in answers if got is not None]
+            for s, why in sorted(failed.items()):
+                self.notes.append(f"site {s}: its part was not solved ({why}); the site "
+                                  "keeps its dispatch schedule")
+            results.append([(s, part.schedule, part.seconds) for s, part in fallback.items()])
         out: dict[str, _Part] = {}
         for job_result in results:
             for s, schedule, seconds in job_result:
@@ -456,6 +469,7 @@ class _Run:
                     "status": schedule.get("status"),
                     "start": next((e.get("objective") for e in schedule.get("solve_log", [])),
                                   None),
+                    **({"failed": failed[s]} if s in failed else {}),
                 })
         if any(not part.schedule.get("items") for part in out.values()):
             return None
@@ -650,8 +664,8 @@ class _Run:
 
 @dataclass
 class _Job:
-    """The parts one process solves in turn, all by `deadline` (`time.monotonic`, the
-    same clock in every process): (site, racks, problem, params) each."""
+    """The parts one process solves in turn, all by `deadline` (`time.monotonic` of the
+    process that solves them): (site, racks, problem, params) each."""
 
     deadline: float
     least: float  # the least time limit of a part
@@ -672,24 +686,15 @@ def _solve_job(solve_part: SolvePart, job: _Job) -> list[tuple[str, dict[str, An
     return out
 
 
+def _solve_job_until(solve_part: SolvePart, job: _Job, until: float
+                     ) -> list[tuple[str, dict[str, Any], float]]:
+    """`_solve_job` with its deadline given on the wall clock (`time.time`, which the
+    machines of a cluster share), not on this machine's monotonic clock."""
+    return _solve_job(solve_part, replace(job, deadline=time.monotonic() + until - time.time()))
+
+
 def _figure(v: float) -> float:
     return int(v) if float(v).is_integer() else round(v, 6)
-
-
-def _child() -> None:
-    """A child process's work: one job of parts, its answer back to the parent. The
-    parts' own output (a search log, a library's banner) goes to stderr: stdout carries
-    the answer."""
-    inp, _ = child_channel()
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    solve_part, job = pickle.load(inp)
-    reply(out, _solve_job(solve_part, job))
-    out.close()
-
-
-if __name__ == "__main__":
-    _child()
 
 
 __all__ = ["SolvePart", "Split", "decompose", "wanted"]

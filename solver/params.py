@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solver.compiled import MoveCosts
+from solver.execution import Backend
 from solver.problem import Objective
 from solver.tuning import Tuning
 
@@ -58,6 +59,9 @@ class SolveParams:
     # solve site by site (`solver.decompose`): True always, False never, None when the
     # problem has at least `tuning.decompose_min_racks` racks
     decompose: bool | None = None
+    # where the parts of a decomposed solve run side by side (`solver.execution`; None:
+    # child processes of this machine, as many as `workers`)
+    backend: Backend | None = None
 
     def stopped(self) -> bool:
         """Whether the caller has asked the search to stop."""

@@ -1,7 +1,7 @@
 """Solving scenarios: the base and its variants with the same time limit and seed (side
-by side in processes of their own when asked), and site-loss resilience: per site, "this
-site is down for D days from horizon_start", ranked by the weighted tardiness its loss
-costs.
+by side in processes of their own or on a Ray cluster when asked: `solver.execution`),
+and site-loss resilience: per site, "this site is down for D days from horizon_start",
+ranked by the weighted tardiness its loss costs.
 
 Every schedule here comes from `solve`, which has passed it through the independent
 validator; a variant whose schedule does not pass keeps the solver's answer (UNKNOWN
@@ -10,14 +10,14 @@ with the faults), so a comparison never shows an unchecked plan.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from solver.execution import Backend, Failed, LocalBackend
 from solver.problem import Problem, load_problem
 from solver.scenario import Change, Solved, apply_changes, compare, site_down_days
+from solver.schedule import Status, empty_schedule
 from solver.solve import SolveParams, solve
 from solver.validate import validate
 
@@ -41,26 +41,29 @@ def _solve_one(doc: dict[str, Any], time_limit: float, seed: int, workers: int
 
 
 def solve_all(problems: Sequence[Problem], *, time_limit: float, seed: int = 0,
-              workers: int = 1, processes: int = 1) -> list[dict[str, Any]]:
-    """Each problem's schedule with the same `time_limit`, `seed` and CP-SAT `workers`;
-    with `processes` > 1, that many solves at once, each in a process of its own."""
+              workers: int = 1, processes: int = 1,
+              backend: Backend | None = None) -> list[dict[str, Any]]:
+    """Each problem's schedule with the same `time_limit`, `seed` and CP-SAT `workers`,
+    side by side on `backend` (`solver.execution`; None: `processes` solves at once, each
+    in a process of its own when more than one). A solve whose worker died is an UNKNOWN
+    schedule whose reason says so; the others keep theirs."""
+    backend = backend or LocalBackend(processes)
     docs = [p.model_dump(mode="json", exclude_none=True) for p in problems]
-    if processes <= 1 or len(docs) <= 1:
-        return [_solve_one(d, time_limit, seed, workers) for d in docs]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(processes, len(docs)), mp_context=ctx) as pool:
-        futures = [pool.submit(_solve_one, d, time_limit, seed, workers) for d in docs]
-        return [f.result() for f in futures]
+    got = backend.map(_solve_one, [(d, time_limit, seed, workers) for d in docs],
+                      cpus=workers)
+    return [empty_schedule(p, Status.UNKNOWN, [f"not solved: {s.reason}"], 0.0)
+            if isinstance(s, Failed) else s
+            for p, s in zip(problems, got, strict=True)]
 
 
 def what_if(problem: Problem, variants: Sequence[Variant], *, time_limit: float,
             seed: int = 0, workers: int = 1, processes: int = 1,
-            capacity: bool = True) -> dict[str, Any]:
+            capacity: bool = True, backend: Backend | None = None) -> dict[str, Any]:
     """Apply each variant's changes (`ChangeError` naming the change and field before any
     solve), solve the base and every variant, and compare them (`solver.scenario.compare`)."""
     changed = [apply_changes(problem, v.changes) for v in variants]
     schedules = solve_all([problem, *changed], time_limit=time_limit, seed=seed,
-                          workers=workers, processes=processes)
+                          workers=workers, processes=processes, backend=backend)
     base = Solved("base", [], problem, schedules[0])
     solved = [Solved(v.name, v.changes, p, s)
               for v, p, s in zip(variants, changed, schedules[1:], strict=True)]
@@ -102,11 +105,13 @@ def site_losses(problem: Problem, days: float) -> list[Variant]:
 
 
 def resilience(problem: Problem, days: float, *, time_limit: float, seed: int = 0,
-               workers: int = 1, processes: int = 1) -> dict[str, Any]:
+               workers: int = 1, processes: int = 1,
+               backend: Backend | None = None) -> dict[str, Any]:
     """Per site the loss of it for `days` days from horizon_start, solved beside the base,
     ranked (`rank_sites`); the comparison itself under ``comparison``."""
     comparison = what_if(problem, site_losses(problem, days), time_limit=time_limit,
-                         seed=seed, workers=workers, processes=processes, capacity=False)
+                         seed=seed, workers=workers, processes=processes, capacity=False,
+                         backend=backend)
     out = rank_sites(comparison, days)
     out["comparison"] = comparison
     return out
