@@ -34,5 +34,6 @@ lint: dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# the tests run in one process per core (pytest-xdist), each test file in one of them
 test: lint
-	RACKPLAN_TEST_REQUIRE_PG=1 $(BIN)/pytest
+	RACKPLAN_TEST_REQUIRE_PG=1 $(BIN)/pytest -n auto --dist loadfile
