@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="explain runs per instance, the best is shown (default 3)")
     ap.add_argument("--what-if", type=int, default=3, metavar="K",
                     help="late orders per instance that get counterfactuals (default 3)")
-    ap.add_argument("--what-if-time", type=float, default=2.0, metavar="S",
+    ap.add_argument("--what-if-time", type=float, default=1.0, metavar="S",
                     help="CP-SAT seconds per counterfactual's re-solve (default 2)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     args = ap.parse_args(argv)

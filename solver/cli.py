@@ -199,9 +199,9 @@ def _parser(
         "re-solve (a few seconds per change)",
     )
     ex.add_argument(
-        "--what-if-time", metavar="S", type=_positive_float, default=2.0,
-        help="CP-SAT's deterministic seconds per re-solve of --what-if (about seconds on "
-        "an idle core, the same answer at any load; default 2)",
+        "--what-if-time", metavar="S", type=_positive_float, default=1.0,
+        help="CP-SAT's deterministic seconds per re-solve of --what-if (about two processor "
+        "seconds each, the same answer at any load; default 1)",
     )
     ex.add_argument("--json", action="store_true", help="the explanation as JSON")
     ex.set_defaults(run=_cmd_explain)

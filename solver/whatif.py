@@ -67,9 +67,10 @@ MOST = 3
 """Counterfactuals kept per order."""
 UNITS = 40
 """Racks freed in one re-solve (the order's own first)."""
-SECONDS = 2.0
-"""CP-SAT's deterministic time limit for one re-solve (about seconds on an idle core): the
-same answer on a loaded machine as on an idle one."""
+SECONDS = 1.0
+"""CP-SAT's deterministic time limit for one re-solve: the same answer on a loaded machine
+as on an idle one. One unit took about 2 processor seconds at 1,000-3,000 racks, so a
+change tried costs about 2-3 s in all (`bench/explain.py`)."""
 WALL_FACTOR = 3.0
 """The wall-clock cap of a re-solve, as a multiple of its deterministic limit."""
 WINDOW_MIN = 2 * 1440

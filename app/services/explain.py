@@ -20,7 +20,7 @@ from app.tables import Job
 from solver.explain import ExplainError, Explanation, explain
 from solver.problem import Problem, ProblemError, load_problem
 
-WHAT_IF_SECONDS = 2.0
+WHAT_IF_SECONDS = 1.0
 """CP-SAT's time limit for one counterfactual's re-solve."""
 WHAT_IF_ORDERS = 3
 """Orders (most weighted tardiness first) that get counterfactuals in a whole-schedule answer."""
