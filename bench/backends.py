@@ -6,8 +6,8 @@ the local backend (child processes) and on a Ray of this machine with as many CP
 Per backend: the wall time of the set, the sum of the solves' own seconds, the time
 from handing the set over to the first solve running, and the overhead: wall time less
 the ideal (solves in rounds of `--processes`, each round as long as its longest solve).
-Ray's start (``ray.init``) is timed apart: a service pays it once, not per set. Target
-(issue): Ray's wall time within 10 % of the local backend's on the same cores.
+Ray's start (``ray.init``) is timed apart: a service pays it once, not per set. Target:
+Ray's wall time within 10 % of the local backend's on the same cores.
 
     python bench/backends.py                                # 30 s each, 2 at once
     python bench/backends.py --time-limit 5 --processes 2
